@@ -1,0 +1,1 @@
+"""exlib: the Example Library operator."""

@@ -1,0 +1,57 @@
+"""One settings object for every process (CLI, operator, tests), read from the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class ConfigError(RuntimeError):
+    """A required setting is missing or malformed; the message names the variable."""
+
+
+def _env(name: str, default: str | None = None) -> str:
+    value = os.environ.get(name, default)
+    if value is None or value == "":
+        raise ConfigError(
+            f"environment variable {name} is not set; run `eval \"$(hack/devstack env)\"` "
+            "for the local stack, or set it in the operator's configuration Secret"
+        )
+    return value
+
+
+def _flag(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    s3_endpoint: str
+    s3_access_key: str
+    s3_secret_key: str
+    s3_bucket: str
+    s3_secure: bool = False
+    s3_region: str | None = None
+    cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "exlib")
+    max_file_bytes: int = 20 * 1024 * 1024
+    upload_workers: int = 8
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(
+            database_url=_env("DATABASE_URL"),
+            s3_endpoint=_env("EXLIB_S3_ENDPOINT"),
+            s3_access_key=_env("EXLIB_S3_ACCESS_KEY"),
+            s3_secret_key=_env("EXLIB_S3_SECRET_KEY"),
+            s3_bucket=_env("EXLIB_S3_BUCKET", "exlib"),
+            s3_secure=_flag("EXLIB_S3_SECURE", False),
+            s3_region=os.environ.get("EXLIB_S3_REGION") or None,
+            cache_dir=Path(_env("EXLIB_CACHE_DIR", str(Path.home() / ".cache" / "exlib"))),
+            max_file_bytes=int(_env("EXLIB_MAX_FILE_BYTES", str(20 * 1024 * 1024))),
+            upload_workers=int(_env("EXLIB_UPLOAD_WORKERS", "8")),
+        )

@@ -1,0 +1,125 @@
+"""Session fixtures: the real local stack (hack/devstack) and per-test isolation.
+
+Tests that need a server ask for a fixture below; unit tests ask for none and run without
+the stack. If the stack cannot start, the run fails with the service's log — never a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+DEVSTACK = REPO / "hack" / "devstack"
+KEYS = ("DATABASE_URL", "EXLIB_S3_ENDPOINT", "EXLIB_S3_ACCESS_KEY", "EXLIB_S3_SECRET_KEY",
+        "EXLIB_S3_BUCKET", "KUBECONFIG", "EXLIB_KUBECTL", "EXLIB_GIT_BASE_URL", "EXLIB_GIT_TOKEN",
+        "EXLIB_DEVSTACK_DIR")
+
+
+@dataclass(frozen=True)
+class Stack:
+    env: dict[str, str]
+
+    @property
+    def database_url(self) -> str:
+        return self.env["DATABASE_URL"]
+
+    @property
+    def git_base_url(self) -> str:
+        return self.env["EXLIB_GIT_BASE_URL"]
+
+    @property
+    def git_token(self) -> str:
+        return self.env["EXLIB_GIT_TOKEN"]
+
+    @property
+    def kubectl(self) -> str:
+        return self.env["EXLIB_KUBECTL"]
+
+    def devstack(self, *args: str) -> str:
+        res = subprocess.run([str(DEVSTACK), *args], capture_output=True, text=True,
+                             env={**os.environ, **self.env})
+        if res.returncode != 0:
+            pytest.fail(f"hack/devstack {' '.join(args)} failed:\n{res.stderr}")
+        return res.stdout.strip()
+
+
+def _parse_exports(text: str) -> dict[str, str]:
+    return dict(re.findall(r"^export (\w+)='(.*)'$", text, flags=re.M))
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    """The running stack (from `make test`'s environment), or one started for this session."""
+    if all(os.environ.get(k) for k in KEYS):
+        env = {k: os.environ[k] for k in KEYS}
+        yield Stack(env)
+        return
+    res = subprocess.run([str(DEVSTACK), "up"], capture_output=True, text=True)
+    if res.returncode != 0:
+        pytest.fail(f"the local stack did not start (hack/devstack up):\n{res.stderr}",
+                    pytrace=False)
+    env = _parse_exports(res.stdout)
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield Stack(env)
+    finally:
+        subprocess.run([str(DEVSTACK), "down"], capture_output=True)
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{secrets.token_hex(4)}"
+
+
+@pytest.fixture
+def database_url(stack: Stack) -> Iterator[str]:
+    """A fresh, empty database (with ltree available) for one test."""
+    import sqlalchemy as sa
+
+    name = unique("t_")
+    admin = sa.create_engine(stack.database_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = stack.database_url.rsplit("/", 1)[0] + f"/{name}"
+    yield url
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def s3_prefix(stack: Stack) -> str:
+    """A bucket prefix no other test uses."""
+    return unique("test-") + "/"
+
+
+@pytest.fixture
+def git_repo(stack: Stack) -> str:
+    """URL of a fresh, empty bare repository (HEAD = main) on the local Git server."""
+    return stack.devstack("git-create", unique("repo-"))
+
+
+@pytest.fixture
+def namespace(stack: Stack) -> Iterator[str]:
+    """A fresh Kubernetes namespace, deleted afterwards."""
+    from kubernetes import client, config
+
+    config.load_kube_config(config_file=stack.env["KUBECONFIG"])
+    api = client.CoreV1Api()
+    name = unique("t-")
+    api.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    yield name
+    api.delete_namespace(name)
