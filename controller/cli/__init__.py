@@ -1,0 +1,50 @@
+"""The `exlib` command line: one sub-module per command group, each calling domain functions.
+
+Each module exposes `register(subparsers)`, adding its commands with `set_defaults(func=...)`;
+a command function takes the parsed arguments and returns the process exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from controller.cli import output
+from controller.config import ConfigError
+
+GROUPS = ("controller.cli.db", "controller.cli.library", "controller.cli.course",
+          "controller.cli.operator")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import importlib
+
+    parser = argparse.ArgumentParser(
+        prog="exlib", description="exlib: versioned example library and course deployment")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in GROUPS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as err:
+            if err.name != name:
+                raise
+            continue  # command group not built yet
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as err:
+        output.fail(str(err))
+        return 1
+    except KeyboardInterrupt:
+        output.fail("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""`exlib crds` (generate CRDs from schemas/) and `exlib run` (the operator)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from controller.cli import output
+
+CRD_DIR = Path(__file__).resolve().parents[2] / "crds"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    crds = sub.add_parser("crds", help="write the CRDs generated from schemas/ into crds/")
+    crds.add_argument("--check", action="store_true",
+                      help="only compare with the checked-in files; exit 1 if they differ")
+    crds.add_argument("--dir", type=Path, default=CRD_DIR)
+    crds.set_defaults(func=cmd_crds)
+
+    run = sub.add_parser("run", help="run the operator (watches ExampleRepository and "
+                                     "CourseStructure objects)")
+    run.add_argument("--namespace", "-n", action="append", default=[],
+                     help="watch only this namespace (repeatable; default: all namespaces)")
+    run.add_argument("--peering", default=None,
+                     help="Kopf peering name for HA: replicas with the same name elect the one "
+                          "with the highest --priority (default: standalone)")
+    run.add_argument("--priority", type=int, default=0)
+    run.add_argument("--metrics-port", type=int, default=8080,
+                     help="Prometheus metrics port (0 disables)")
+    run.set_defaults(func=cmd_run)
+
+
+def cmd_crds(args: argparse.Namespace) -> int:
+    from controller.operator.crds import render_all
+
+    rendered = render_all()
+    if args.check:
+        stale = [n for n, text in rendered.items()
+                 if not (args.dir / n).exists() or (args.dir / n).read_text() != text]
+        if stale:
+            output.fail(f"CRDs out of date: {', '.join(stale)}; run `exlib crds` and commit")
+            return 1
+        return 0
+    args.dir.mkdir(parents=True, exist_ok=True)
+    for name, text in rendered.items():
+        (args.dir / name).write_text(text)
+        output.stdout.print(f"wrote {args.dir / name}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from controller.operator.runner import run
+
+    return run(namespaces=args.namespace, peering=args.peering, priority=args.priority,
+               metrics_port=args.metrics_port)

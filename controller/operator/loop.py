@@ -1,0 +1,130 @@
+"""The per-object loop the Kopf daemons run: decide, mark Reconciling, run a pass, report.
+
+A pass function turns the object into a `PassResult`; everything Kubernetes-facing that is
+common to both kinds (status patches, condition summary, transition events, metrics,
+scheduling) happens here, once.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from controller.operator import metrics
+from controller.operator.schedule import REQUESTED_AT, Memory, due, parse_duration, record
+from controller.operator.status import Observation, Problem, ready_of, summarise
+from controller.store.kube import Kube, now_iso
+
+log = logging.getLogger("exlib.operator")
+DEFAULT_INTERVAL = 300.0
+
+
+@dataclass
+class PassResult:
+    """What a pass found: problems (empty = Ready), extra status fields, events to post."""
+
+    problems: tuple[Problem, ...] = ()
+    status: dict[str, Any] = field(default_factory=dict)
+    events: list[tuple[str, str, str]] = field(default_factory=list)  # (type, reason, message)
+    ready_message: str = ""
+    slow_retry: bool = False  # wrong credentials: retry at the interval, not with backoff
+    skipped: bool = False  # interval re-check found nothing new: no status write
+
+
+PassFn = Callable[[Kube, dict[str, Any], str], PassResult]
+
+
+def run_loop(kube: Kube, kind: str, body: Any, stopped: Any, pass_fn: PassFn,
+             trigger: Callable[[dict[str, Any]], str | None] | None = None) -> None:
+    """Loop until Kopf stops the daemon (object deleted, operator exiting).
+
+    `trigger` lets a kind add its own reasons to act (a course whose repositories moved).
+    """
+    mem = Memory()
+    while not stopped:
+        snapshot = _plain(body)
+        suspended = bool((snapshot.get("spec") or {}).get("suspend"))
+        reason = due(snapshot, mem, time.monotonic())
+        if reason is None and trigger is not None and not suspended and mem.last_pass:
+            reason = trigger(snapshot)
+        if suspended:
+            _show_suspended(kube, kind, snapshot)
+        elif reason is not None:
+            _one_pass(kube, kind, snapshot, reason, mem, pass_fn)
+        stopped.wait(1.0)
+
+
+def _plain(body: Any) -> dict[str, Any]:
+    """A consistent snapshot of Kopf's live body (it changes under us as events arrive)."""
+    import copy
+
+    return copy.deepcopy(dict(body))
+
+
+def _interval(body: dict[str, Any]) -> float:
+    try:
+        return parse_duration(body.get("spec", {}).get("interval"), DEFAULT_INTERVAL)
+    except ValueError:
+        return DEFAULT_INTERVAL
+
+
+def _one_pass(kube: Kube, kind: str, body: dict[str, Any], reason: str, mem: Memory,
+              pass_fn: PassFn) -> None:
+    meta, status = body["metadata"], body.get("status") or {}
+    ns, name, generation = meta["namespace"], meta["name"], meta.get("generation")
+    previous = status.get("conditions") or []
+    if reason != "interval":
+        start_conds = summarise(previous, Observation(generation, reconciling=(
+            f"reconciling generation {generation} ({reason})")), now_iso())
+        kube.patch_status(kind, ns, name, {"conditions": start_conds})
+        previous = start_conds
+    started = time.monotonic()
+    try:
+        result = pass_fn(kube, body, reason)
+    except Exception as err:  # a bug or an unforeseen failure: report it, retry with backoff
+        log.exception("pass for %s %s/%s failed", kind, ns, name)
+        result = PassResult(problems=(Problem("Stalled" if isinstance(err, ValueError)
+                                              else "FetchFailed", "InternalError",
+                                              f"unexpected error: {err}"),))
+    metrics.observe_pass(kind, time.monotonic() - started, ok=not result.problems)
+    stalled = any(p.type == "Stalled" for p in result.problems)
+    record(mem, body, time.monotonic(), _interval(body), ok=not result.problems,
+           stalled=stalled, slow_retry=result.slow_retry)
+    if result.skipped:
+        return
+    conds = summarise(previous, Observation(generation, problems=result.problems,
+                                            ready_message=result.ready_message), now_iso())
+    new_status = {**result.status, "conditions": conds, "observedGeneration": generation}
+    requested = (meta.get("annotations") or {}).get(REQUESTED_AT)
+    if requested:
+        new_status["lastHandledReconcileAt"] = requested
+    kube.patch_status(kind, ns, name, new_status)
+    metrics.set_conditions(kind, ns, name, conds)
+    for type_, ev_reason, message in result.events + _transition_events(status, conds):
+        kube.event(body, type_, ev_reason, message)
+
+
+def _transition_events(old_status: dict[str, Any],
+                       conds: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    """Failure and recovery events, only when Ready changes (never on every interval)."""
+    before, before_reason = ready_of(old_status.get("conditions"))
+    after, after_reason = ready_of(conds)
+    ready = next(c for c in conds if c["type"] == "Ready")
+    if after == "False" and (before != "False" or before_reason != after_reason):
+        return [("Warning", after_reason, ready["message"])]
+    if after == "True" and before == "False":
+        return [("Normal", "Recovered", ready["message"])]
+    return []
+
+
+def _show_suspended(kube: Kube, kind: str, body: dict[str, Any]) -> None:
+    status = body.get("status") or {}
+    conds = status.get("conditions") or []
+    shown = any(c["type"] == "Reconciling" for c in conds) or not conds
+    if shown:
+        meta = body["metadata"]
+        kube.patch_status(kind, meta["namespace"], meta["name"], {"conditions": summarise(
+            conds, Observation(meta.get("generation"), suspended=True), now_iso())})
