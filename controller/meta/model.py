@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -71,7 +70,7 @@ class ExampleMeta:
     student_templates: tuple[str, ...]
     data: dict[str, Any]
     #: dotted field path -> 1-based line in meta.yaml, so later checks can point at the line.
-    lines: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
+    lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     def file_lists(self) -> dict[str, tuple[str, ...]]:
         """The four file lists keyed by their meta.yaml field name (as used in Issue.field)."""
