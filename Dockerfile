@@ -1,0 +1,14 @@
+# The exlib operator image: `exlib run` by default.
+FROM python:3.11-slim
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY controller ./controller
+COPY schemas ./schemas
+COPY migrations ./migrations
+COPY alembic.ini ./
+# Editable install: the package finds schemas/ and migrations/ beside it in /app.
+RUN pip install --no-cache-dir -e . && useradd --uid 10001 --no-create-home exlib
+USER 10001
+ENV HOME=/tmp PYTHONUNBUFFERED=1
+ENTRYPOINT ["exlib"]
+CMD ["run"]

@@ -1,0 +1,4 @@
+def area(width, height):
+    # BEGIN SOLUTION
+    return width * height
+    # END SOLUTION

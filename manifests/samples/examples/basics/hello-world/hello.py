@@ -1,0 +1,3 @@
+# BEGIN SOLUTION
+print("Hello, World!")
+# END SOLUTION

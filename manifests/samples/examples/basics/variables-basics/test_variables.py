@@ -1,0 +1,5 @@
+import variables
+
+
+def test_area():
+    assert variables.area == 12
