@@ -24,7 +24,7 @@ class Handler(BaseHTTPRequestHandler):
     root: str = ""
     token: str = ""
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         sys.stderr.write(f"{self.address_string()} {format % args}\n")
 
     def authorised(self) -> bool:
