@@ -1,0 +1,213 @@
+#!/usr/bin/env python3
+"""Benchmark of the library sync against DESIGN §10 (a benchmark, not a test).
+
+    eval "$(hack/devstack env)" && .venv/bin/python bench/sync_bench.py [--examples 10000]
+
+Generates a Git repository of N examples (`examples/gNN/exNNNNN/`: meta.yaml + 3 files),
+pushes it to the stack's Git server and measures, in the same run:
+  baseline  bare clone (pygit2) + parallel upload of the same files (upload_workers threads)
+  initial   `sync_repository` into an empty database and bucket prefix
+  no-op     re-sync with nothing changed (total, and work after the fetch)
+  1 %       re-sync after changing 1 % of the examples
+Each sync runs in a child process so its peak RSS is its own. Results are appended to
+bench/RESULTS.md with the machine's description.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pygit2
+import sqlalchemy as sa
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from controller.config import Settings  # noqa: E402
+from controller.library.sync import object_store  # noqa: E402
+from controller.store import git  # noqa: E402
+
+CHILD = """
+import json, resource, sys, time
+from dataclasses import replace
+from pathlib import Path
+from controller.config import Settings
+from controller.library.source import SourceSpec
+from controller.library.sync import sync_repository
+from controller.store.git import Credentials
+url, db, cache, token = sys.argv[1:5]
+settings = replace(Settings.from_env(), database_url=db, cache_dir=Path(cache))
+marks = {}
+def progress(phase, done, total):
+    marks.setdefault(phase, time.perf_counter())
+start = time.perf_counter()
+report = sync_repository(settings, SourceSpec("git", url, credentials=Credentials(token=token)),
+                         name="bench", progress=progress)
+end = time.perf_counter()
+after_fetch = min(v for k, v in marks.items() if k != "fetch")
+print(json.dumps({"seconds": end - start, "after_fetch": end - after_fetch,
+                  "counts": report.counts, "uploaded_files": report.uploaded_files,
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def meta(i: int, version: str) -> bytes:
+    return (f"slug: bench.ex{i:05}\nversion: {version}\ntitle: Example {i}\n"
+            f"description: generated example {i}\nlanguage: en\nkeywords: [python, bench]\n"
+            "properties:\n  studentSubmissionFiles: [main.py]\n  testFiles: [test_main.py]\n"
+            ).encode()
+
+
+def files_of(i: int, version: str) -> dict[str, bytes]:
+    body = f"# example {i} {version}\n" + "".join(f"x{j} = {i * j}\n" for j in range(60))
+    return {"meta.yaml": meta(i, version), "main.py": body.encode(),
+            "test_main.py": f"def test():\n    assert {i} == {i}\n".encode(),
+            "content/index.md": (f"# Example {i}\n\n" + "Lorem ipsum. " * 80).encode()}
+
+
+def build_commit(repo: pygit2.Repository, n: int, changed: set[int], parent: list) -> str:
+    groups: dict[int, pygit2.TreeBuilder] = {}
+    for i in range(n):
+        version = "1.1.0" if i in changed else "1.0.0"
+        tb = repo.TreeBuilder()
+        content = repo.TreeBuilder()
+        for name, data in files_of(i, version).items():
+            if name.startswith("content/"):
+                content.insert(name.split("/", 1)[1], repo.create_blob(data),
+                               pygit2.GIT_FILEMODE_BLOB)
+            else:
+                tb.insert(name, repo.create_blob(data), pygit2.GIT_FILEMODE_BLOB)
+        tb.insert("content", content.write(), pygit2.GIT_FILEMODE_TREE)
+        groups.setdefault(i // 100, repo.TreeBuilder()).insert(
+            f"ex{i:05}", tb.write(), pygit2.GIT_FILEMODE_TREE)
+    examples = repo.TreeBuilder()
+    for g, tb in groups.items():
+        examples.insert(f"g{g:03}", tb.write(), pygit2.GIT_FILEMODE_TREE)
+    root = repo.TreeBuilder()
+    root.insert("examples", examples.write(), pygit2.GIT_FILEMODE_TREE)
+    sig = pygit2.Signature("bench", "bench@exlib.dev")
+    return str(repo.create_commit("refs/heads/main", sig, sig, "bench", root.write(), parent))
+
+
+def push(repo: pygit2.Repository, url: str, token: str) -> None:
+    cb = pygit2.RemoteCallbacks(credentials=pygit2.UserPass("oauth2", token))
+    repo.remotes.create_anonymous(url).push(["+refs/heads/main:refs/heads/main"], callbacks=cb)
+
+
+def baseline(url: str, token: str, settings: Settings, tmp: Path) -> float:
+    """Bare clone + parallel upload of every blob below examples/ (same bytes, same pool)."""
+    start = time.perf_counter()
+    repo = git.open_cache(tmp / "baseline", url)
+    git.fetch(repo, url, git.Credentials(token=token), cache_dir=tmp / "baseline")
+    tree = git.subtree(repo, git.resolve(repo, "main").tree, "examples")
+    store = object_store(settings)
+    prefix = f"bench-baseline/{uuid.uuid4()}/"
+    with ThreadPoolExecutor(settings.upload_workers) as pool:
+        for _ in pool.map(lambda item: store.put(prefix + item[0], git.read_blob(repo, item[1].id)),
+                          git.walk(repo, tree)):
+            pass
+    return time.perf_counter() - start
+
+
+def run_sync(url: str, db: str, cache: Path, token: str) -> dict:
+    out = subprocess.run([sys.executable, "-c", CHILD, url, db, str(cache), token],
+                         capture_output=True, text=True, cwd=REPO, check=False)
+    if out.returncode != 0:
+        raise SystemExit(f"sync failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in
+                Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
+               platform.processor())
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (f"{platform.system()} {platform.release()}, {os.cpu_count()} CPU ({cpu}), "
+            f"{mem:.0f} GiB RAM, Python {platform.python_version()}, pygit2 {pygit2.__version__}, "
+            "PostgreSQL/MinIO/Git server from hack/devstack on loopback")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--examples", type=int, default=10_000)
+    args = parser.parse_args()
+    n = args.examples
+    settings = Settings.from_env()
+    token = os.environ["EXLIB_GIT_TOKEN"]
+    name = f"bench_{uuid.uuid4().hex[:8]}"
+    url = subprocess.run([str(REPO / "hack" / "devstack"), "git-create", name],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    admin = sa.create_engine(settings.database_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    db = settings.database_url.rsplit("/", 1)[0] + f"/{name}"
+    from controller.store.db import upgrade
+
+    upgrade(db)
+    try:
+        with tempfile.TemporaryDirectory() as tmp_:
+            tmp = Path(tmp_)
+            work = pygit2.init_repository(str(tmp / "work.git"), bare=True, initial_head="main")
+            t = time.perf_counter()
+            first = build_commit(work, n, set(), [])
+            push(work, url, token)
+            print(f"generated and pushed {n} examples in {time.perf_counter() - t:.1f}s",
+                  file=sys.stderr)
+            base = baseline(url, token, settings, tmp)
+            print(f"baseline {base:.1f}s", file=sys.stderr)
+            cache = tmp / "cache"
+            initial = run_sync(url, db, cache, token)
+            print(f"initial {initial}", file=sys.stderr)
+            noop = run_sync(url, db, cache, token)
+            print(f"no-op {noop}", file=sys.stderr)
+            changed = set(range(0, n, 100))
+            build_commit(work, n, changed, [pygit2.Oid(hex=first)])
+            push(work, url, token)
+            one = run_sync(url, db, cache, token)
+            print(f"1% {one}", file=sys.stderr)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    assert initial["counts"]["new"] == n and noop["counts"]["unchanged"] == n
+    assert one["counts"]["changed"] == len(changed) and noop["uploaded_files"] == 0
+    rows = [
+        ("initial sync", f"{initial['seconds']:.1f} s",
+         f"{initial['seconds'] / base:.2f} × baseline ({base:.1f} s)", "≤ 1.3 ×"),
+        ("no-op re-sync", f"{noop['seconds']:.2f} s total",
+         f"{noop['after_fetch']:.2f} s after the fetch", "≤ 1 s after fetch"),
+        ("1 % changed re-sync", f"{one['seconds']:.2f} s",
+         f"{one['seconds'] / initial['seconds'] * 100:.1f} % of initial", "≤ 5 %"),
+        ("peak RSS (initial / no-op / 1 %)",
+         f"{initial['rss_mb']:.0f} / {noop['rss_mb']:.0f} / {one['rss_mb']:.0f} MB", "",
+         "≤ 250 MB"),
+    ]
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    text = [f"\n## Library sync, {n} examples ({when})\n", f"Machine: {machine()}; "
+            f"upload_workers={settings.upload_workers}; each example = meta.yaml + 3 files "
+            "(4 objects + metadata.json per version).\n",
+            "| measure | value | ratio | target |", "| --- | --- | --- | --- |"]
+    text += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+    results = REPO / "bench" / "RESULTS.md"
+    if not results.exists():
+        results.write_text("# Benchmark results\n\nWritten by the scripts in `bench/`.\n")
+    with results.open("a") as fh:
+        fh.write("\n".join(text) + "\n")
+    print("\n".join(text))
+    _ = resource  # child processes report their own RSS
+
+
+if __name__ == "__main__":
+    main()

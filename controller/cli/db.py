@@ -1,0 +1,38 @@
+"""`exlib db upgrade`: bring the database schema to the newest migration."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+import sqlalchemy as sa
+
+from controller.cli import output
+from controller.config import ConfigError
+from controller.store.db import current_revision, upgrade
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    db = sub.add_parser("db", help="database schema")
+    cmds = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
+    up = cmds.add_parser("upgrade", help="run the migrations (DATABASE_URL)")
+    output.add_output_flag(up)
+    up.set_defaults(func=_upgrade)
+
+
+def _upgrade(args: argparse.Namespace) -> int:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        raise ConfigError("environment variable DATABASE_URL is not set; run "
+                          "`eval \"$(hack/devstack env)\"` for the local stack")
+    try:
+        upgrade(url)
+        revision = current_revision(url)
+    except sa.exc.OperationalError as err:
+        output.fail(f"PostgreSQL is unavailable: {err.orig}")
+        return 1
+    if args.output == "json":
+        output.emit_json({"revision": revision})
+    else:
+        output.stdout.print(f"database schema at revision {revision}")
+    return 0

@@ -1,0 +1,212 @@
+"""`exlib sync`, `exlib validate` and `exlib examples list|search|show`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from rich.progress import Progress
+
+from controller.cli import output
+from controller.config import ConfigError, Settings
+from controller.library import catalog
+from controller.library.errors import SyncError
+from controller.library.report import ExampleReport
+from controller.library.source import S3Credentials, SourceSpec
+from controller.library.sync import Progress as ProgressFn
+from controller.library.sync import sync_repository, validate
+from controller.store.db import make_engine, session_scope
+from controller.store.git import Credentials
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sync", help="sync a repository of examples into the library")
+    p.add_argument("--name", required=True, help="repository name in the library")
+    p.add_argument("--namespace", default="default")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--git", metavar="URL")
+    where.add_argument("--s3", metavar="BUCKET/PREFIX")
+    where.add_argument("dir", nargs="?", metavar="DIR", help="a local directory")
+    p.add_argument("--ref", help="branch, tag or commit (Git; default: the remote's HEAD)")
+    p.add_argument("--path", default="", help="sub-directory holding the examples")
+    p.add_argument("--ignore", action="append", default=[], metavar="PATTERN",
+                   help="gitignore-style pattern to leave out (repeatable)")
+    p.add_argument("--token-env", default="EXLIB_GIT_TOKEN", metavar="VAR",
+                   help="environment variable holding the Git token (default EXLIB_GIT_TOKEN)")
+    p.add_argument("--username", help="Git username to send with the token or password "
+                   "(password from EXLIB_GIT_PASSWORD)")
+    p.add_argument("--s3-endpoint", help="S3 source endpoint host:port (default: "
+                   "EXLIB_S3_ENDPOINT); keys from EXLIB_SOURCE_S3_ACCESS_KEY/SECRET_KEY")
+    p.add_argument("--history", metavar="tags:GLOB",
+                   help="also import every Git tag matching GLOB as a version")
+    output.add_output_flag(p)
+    p.set_defaults(func=_sync)
+
+    v = sub.add_parser("validate", help="check examples (one or a tree), no services needed")
+    v.add_argument("path", metavar="PATH")
+    v.add_argument("--ignore", action="append", default=[], metavar="PATTERN")
+    output.add_output_flag(v)
+    v.set_defaults(func=_validate)
+
+    ex = sub.add_parser("examples", help="browse the library")
+    cmds = ex.add_subparsers(dest="examples_command", required=True, metavar="COMMAND")
+    for name in ("list", "search"):
+        s = cmds.add_parser(name, help=f"{name} examples")
+        s.add_argument("--tag", action="append", default=[], help="has this tag (repeatable)")
+        s.add_argument("--language")
+        s.add_argument("--text", help="in identifier, title or description")
+        s.add_argument("--repository")
+        s.add_argument("--archived", action="store_true", help="include archived examples")
+        output.add_output_flag(s)
+        s.set_defaults(func=_search)
+    show = cmds.add_parser("show", help="versions, dependencies and dependents of an example")
+    show.add_argument("identifier")
+    show.add_argument("--repository")
+    output.add_output_flag(show)
+    show.set_defaults(func=_show)
+
+
+def _source(args: argparse.Namespace) -> SourceSpec:
+    ignore = tuple(args.ignore)
+    if args.git:
+        creds = Credentials(token=os.environ.get(args.token_env) or None,
+                            username=args.username,
+                            password=os.environ.get("EXLIB_GIT_PASSWORD") or None)
+        return SourceSpec("git", args.git, ref=args.ref, path=args.path, ignore=ignore,
+                          credentials=creds)
+    if args.s3:
+        bucket, _, prefix = args.s3.partition("/")
+        endpoint = args.s3_endpoint or os.environ.get("EXLIB_S3_ENDPOINT")
+        if not endpoint:
+            raise ConfigError("give --s3-endpoint or set EXLIB_S3_ENDPOINT")
+        env = os.environ.get
+        keys = S3Credentials(env("EXLIB_SOURCE_S3_ACCESS_KEY") or env("EXLIB_S3_ACCESS_KEY"),
+                             env("EXLIB_SOURCE_S3_SECRET_KEY") or env("EXLIB_S3_SECRET_KEY"))
+        secure = env("EXLIB_S3_SECURE", "").lower() in {"1", "true", "yes", "on"}
+        return SourceSpec("s3", endpoint, path=f"{prefix.strip('/')}/{args.path}".strip("/"),
+                          bucket=bucket, insecure=not secure, ignore=ignore,
+                          s3_credentials=keys)
+    return SourceSpec("dir", args.dir, path=args.path, ignore=ignore)
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[ProgressFn | None]:
+    """A live progress line on stderr for people at a terminal; nothing for scripts."""
+    if not enabled:
+        yield None
+        return
+    with Progress(console=output.stderr, transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        def update(phase: str, done: int, total: int | None) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(phase, total=total)
+            bar.update(tasks[phase], completed=done, total=total)
+
+        yield update
+
+
+def _print_examples(entries: list[ExampleReport], *, all_rows: bool) -> None:
+    rows = [e for e in entries if all_rows or e.status != "unchanged" or e.warnings]
+    if rows:
+        output.table(None, ("status", "identifier", "directory", "version", "digest"),
+                     ((e.status, e.identifier, e.directory, e.version,
+                       e.digest[:12] if e.digest else None) for e in rows))
+    for e in entries:
+        for msg in e.errors:
+            output.stdout.print(f"[red]error[/]   {msg}", highlight=False)
+        for msg in e.warnings:
+            output.stdout.print(f"[yellow]warning[/] {msg}", highlight=False)
+
+
+def _sync(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    source = _source(args)
+    try:
+        with _progress(args.output == "table" and output.stderr.is_terminal) as progress:
+            report = sync_repository(settings, source, name=args.name,
+                                     namespace=args.namespace, progress=progress,
+                                     history=args.history)
+    except SyncError as err:
+        output.fail(str(err))
+        return 1
+    if args.output == "json":
+        output.emit_json(report.to_dict())
+        return 0
+    _print_examples(report.examples, all_rows=False)
+    c = report.counts
+    output.stdout.print(
+        f"{args.name}: revision {report.revision[:12]}: {c['total']} examples, {c['new']} new, "
+        f"{c['changed']} changed, {c['unchanged']} unchanged, {c['invalid']} invalid, "
+        f"{c['archived']} archived; uploaded {report.uploaded_files} files", highlight=False)
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    limit = int(os.environ.get("EXLIB_MAX_FILE_BYTES") or Settings.max_file_bytes)
+    try:
+        entries = validate(SourceSpec("dir", args.path, ignore=tuple(args.ignore)), limit)
+    except SyncError as err:
+        output.fail(str(err))
+        return 1
+    if not entries:
+        output.fail(f"no meta.yaml found in {args.path}")
+        return 1
+    failed = any(e.errors for e in entries)
+    if args.output == "json":
+        output.emit_json({"valid": not failed, "examples": [e.__dict__ for e in entries]})
+    else:
+        _print_examples(entries, all_rows=True)
+        bad = sum(1 for e in entries if e.errors)
+        output.stdout.print(f"{len(entries)} examples, {bad} with errors", highlight=False)
+    return 1 if failed else 0
+
+
+def _session_rows(fn: Callable[..., list[dict[str, Any]]], *args: object, **kwargs: object
+                  ) -> list[dict[str, Any]]:
+    engine = make_engine(Settings.from_env().database_url)
+    try:
+        with session_scope(engine) as session:
+            return fn(session, *args, **kwargs)
+    finally:
+        engine.dispose()
+
+
+def _search(args: argparse.Namespace) -> int:
+    rows = _session_rows(catalog.search, tags=args.tag, language=args.language,
+                         text=args.text, repository=args.repository, archived=args.archived)
+    if args.output == "json":
+        output.emit_json(rows)
+        return 0
+    output.table(None, ("identifier", "repository", "version", "language", "tags", "title"),
+                 ((r["identifier"], r["repository"], r["version"], r["language"],
+                   ", ".join(r["tags"]), r["title"]) for r in rows))
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    found = _session_rows(catalog.show, args.identifier, args.repository)
+    if not found:
+        output.fail(f"no example `{args.identifier}` in the library; try `exlib examples "
+                    "search --text ...`")
+        return 1
+    if args.output == "json":
+        output.emit_json(found)
+        return 0
+    for ex in found:
+        output.stdout.print(f"[bold]{ex['identifier']}[/] ({ex['repository']}, id {ex['id']})"
+                            f"{'  [red]archived[/]' if ex['archived_at'] else ''}")
+        output.stdout.print(f"{ex['title'] or ''}  [{', '.join(ex['tags'])}]",
+                            highlight=False)
+        output.table("versions", ("tag", "as written", "digest", "created", "latest"),
+                     ((v["tag"], v["version"], "sha256:" + v["digest"][:12], v["created_at"],
+                       "*" if v["latest"] else "") for v in ex["versions"]))
+        for title in ("dependencies", "dependents"):
+            if ex[title]:
+                output.table(title, ("identifier", "id", "constraint"),
+                             ((d["identifier"], d["id"], d["constraint"] or "*")
+                              for d in ex[title]))
+    return 0

@@ -1,0 +1,40 @@
+"""Reasons a sync could not run at all (as opposed to invalid examples, which are reported).
+
+The operator maps them to status conditions: SourceUnreachable and AuthenticationFailed ->
+FetchFailed, StorageUnavailable -> StorageFailed, DatabaseUnavailable -> DatabaseFailed.
+`retryable` tells it whether backing off and retrying can help (a wrong token cannot).
+"""
+
+from __future__ import annotations
+
+
+class SyncError(RuntimeError):
+    """The sync did not run; nothing already stored was changed. The message says why."""
+
+    retryable = True
+
+
+class SourceUnreachable(SyncError):
+    """The Git server / S3 source / directory could not be read (or the ref does not exist)."""
+
+
+class AuthenticationFailed(SourceUnreachable):
+    """The source refused the credentials: fix the secret, retrying will not help."""
+
+    retryable = False
+
+
+class StorageUnavailable(SyncError):
+    """MinIO/S3 holding the library could not be written or read."""
+
+
+class DatabaseUnavailable(SyncError):
+    """PostgreSQL could not be reached or refused the transaction."""
+
+
+class VersionNotFound(LookupError):
+    """No stored version of the example matches the requested version spec."""
+
+
+class IncompleteVersion(RuntimeError):
+    """A version's objects are missing `metadata.json` (interrupted upload): never served."""

@@ -1,0 +1,246 @@
+"""Sync planning (pure): decide per example what a sync does, from what was scanned and
+what the database already holds. No I/O; unit-tested without services.
+
+Rules (DESIGN §2, §4, PrairieLearn's): a valid example is published (new digest -> new
+version); an invalid one is reported and keeps its last good version; a duplicate identifier
+is an error on every directory using it; the same tag with other content is an error
+(published versions are immutable); a dependency must name an example of this repository
+with a version satisfying the constraint, and cycles are errors on their members; an example
+whose directory is gone is archived, never deleted.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from controller.library.scan import Found, Scanned
+from controller.meta import Dependency, Issue, VersionError, newest_matching, parse_constraint
+
+Status = Literal["new", "changed", "unchanged", "invalid", "archived"]
+
+
+@dataclass(frozen=True)
+class KnownVersion:
+    id: uuid.UUID
+    tag: str | None
+    digest: str
+
+
+@dataclass(frozen=True)
+class Known:
+    """An example as the database holds it (latest version's dependencies and warnings)."""
+
+    id: uuid.UUID
+    identifier: str
+    directory: str
+    fingerprint: str | None
+    archived: bool
+    latest: KnownVersion | None
+    versions: tuple[KnownVersion, ...] = ()
+    dependencies: tuple[Dependency, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    def version(self, *, digest: str | None = None, tag: str | None = None
+                ) -> KnownVersion | None:
+        for v in self.versions:
+            if (digest is not None and v.digest == digest) or (tag is not None and v.tag == tag):
+                return v
+        return None
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    """An example skipped by its fingerprint: same content as its latest version."""
+
+    found: Found
+    known: Known
+
+
+@dataclass
+class Decision:
+    directory: str
+    identifier: str | None
+    known: Known | None
+    scanned: Scanned | None
+    dependencies: tuple[Dependency, ...]
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    status: Status = "unchanged"
+
+    @property
+    def meta_file(self) -> str:
+        return "meta.yaml" if self.directory == "." else f"{self.directory}/meta.yaml"
+
+    @property
+    def digest(self) -> str | None:
+        """The digest this example is served at after the sync."""
+        if self.scanned is not None and self.status in ("new", "changed", "unchanged"):
+            return self.scanned.digest
+        return self.known.latest.digest if self.known and self.known.latest else None
+
+    @property
+    def tag(self) -> str | None:
+        if self.scanned is not None and self.scanned.meta and self.status != "invalid":
+            return self.scanned.meta.version
+        return self.known.latest.tag if self.known and self.known.latest else None
+
+    @property
+    def publish(self) -> bool:
+        """True when the sync must store a version that does not exist yet."""
+        return (self.scanned is not None and self.status in ("new", "changed")
+                and (self.known is None or self.known.version(digest=self.scanned.digest) is None))
+
+    def fail(self, field_path: str, message: str) -> None:
+        self.errors.append(str(Issue("error", self.meta_file, field_path, message)))
+
+
+def _decision(item: Scanned | Unchanged, known: Mapping[str, Known],
+              by_directory: Mapping[str, Known]) -> Decision:
+    if isinstance(item, Unchanged):
+        return Decision(item.found.directory, item.known.identifier, item.known, None,
+                        item.known.dependencies, warnings=list(item.known.warnings))
+    meta = item.meta
+    identifier = meta.identifier if meta else None
+    k = known.get(identifier) if identifier else by_directory.get(item.found.directory)
+    d = Decision(item.found.directory, identifier, k, item, meta.dependencies if meta else (),
+                 errors=[str(i) for i in item.issues if i.is_error],
+                 warnings=[str(i) for i in item.issues if not i.is_error])
+    if meta is not None and meta.version and k is not None:
+        same_tag = k.version(tag=meta.version)
+        if same_tag is not None and same_tag.digest != item.digest:
+            d.fail("version", f"version {meta.version} of {identifier} is already published "
+                              "with other content: bump `version`")
+    return d
+
+
+def _mark_duplicates(decisions: list[Decision]) -> set[str]:
+    """Fail every directory sharing an identifier; returns the duplicated identifiers."""
+    by_id: dict[str, list[Decision]] = {}
+    for d in decisions:
+        if d.identifier:
+            by_id.setdefault(d.identifier, []).append(d)
+    for ident, group in by_id.items():
+        if len(group) > 1:
+            for d in group:
+                others = ", ".join(f"`{o.directory}`" for o in group if o is not d)
+                d.fail("identifier", f"identifier `{ident}` is also used by {others}; "
+                                     "identifiers must be unique in a repository: change one")
+    return {ident for ident, group in by_id.items() if len(group) > 1}
+
+
+def _cycle_through(start: str, graph: Mapping[str, set[str]]) -> list[str] | None:
+    """The shortest dependency path from `start` back to itself, if there is one."""
+    parent: dict[str, str] = {}
+    queue = deque([start])
+    while queue:
+        node = queue.popleft()
+        for nxt in sorted(graph.get(node, ())):
+            if nxt == start:
+                path = [node]
+                while path[-1] != start:
+                    path.append(parent[path[-1]])
+                return [start, *reversed(path[:-1]), start] if node != start else [start, start]
+            if nxt not in parent:
+                parent[nxt] = node
+                queue.append(nxt)
+    return None
+
+
+def _mark_cycles(live: Mapping[str, Decision]) -> None:
+    graph = {i: {dep.identifier for dep in d.dependencies if dep.identifier in live}
+             for i, d in live.items() if not d.errors}
+    remaining = dict(graph)
+    changed = True
+    while changed:  # peel off examples that cannot be on a cycle (Kahn)
+        changed = False
+        for node, deps in list(remaining.items()):
+            if not deps & remaining.keys():
+                del remaining[node]
+                changed = True
+    for node in sorted(remaining):
+        cycle = _cycle_through(node, remaining)
+        if cycle is not None:
+            live[node].fail("properties.testDependencies",
+                            "dependency cycle: " + " → ".join(cycle)
+                            + "; remove one of these testDependencies")
+
+
+def _available(d: Decision) -> tuple[bool, list[str]]:
+    """(has any version, tags) the example will have after this sync."""
+    known = d.known.versions if d.known else ()
+    tags = [v.tag for v in known if v.tag]
+    valid = not d.errors
+    if valid and d.scanned is not None and d.scanned.meta and d.scanned.meta.version:
+        tags.append(d.scanned.meta.version)
+    return bool(known) or valid, tags
+
+
+def _check_dependency(d: Decision, dep: Dependency, live: Mapping[str, Decision]) -> None:
+    where = "properties.testDependencies"
+    target = live.get(dep.identifier)
+    if target is None:
+        d.fail(where, f"depends on `{dep.identifier}`, which is not an example of this "
+                      "repository; add it or fix the identifier")
+        return
+    has_any, tags = _available(target)
+    if not has_any:
+        d.fail(where, f"depends on `{dep.identifier}`, which has no valid version; fix the "
+                      "errors reported for it")
+        return
+    if dep.constraint is None:
+        return
+    try:
+        constraint = parse_constraint(dep.constraint)
+    except VersionError as err:
+        d.fail(where, f"`{dep.identifier}`: {err}")
+        return
+    if not constraint.is_any and newest_matching(constraint, tags) is None:
+        shown = ", ".join(sorted(set(tags))) or "none"
+        d.fail(where, f"no version of `{dep.identifier}` satisfies `{dep.constraint}` "
+                      f"(tagged versions: {shown}); change the constraint or publish one")
+
+
+def plan(items: Iterable[Scanned | Unchanged], known: Mapping[str, Known], *,
+         archive: bool = True, dependencies: bool = True) -> list[Decision]:
+    """Decisions for every scanned or skipped example, plus archivals when `archive`.
+
+    `dependencies=False` skips dependency checks (validating a single example on its own).
+    """
+    by_directory = {k.directory: k for k in known.values() if not k.archived}
+    decisions = [_decision(item, known, by_directory) for item in items]
+    duplicated = _mark_duplicates(decisions)
+    live = {d.identifier: d for d in decisions
+            if d.identifier and d.identifier not in duplicated}
+    _mark_cycles(live)
+    changed = dependencies
+    while changed:  # an example turning invalid can leave its dependents without a version
+        changed = False
+        for d in live.values():
+            if d.errors:
+                continue
+            for dep in d.dependencies:
+                _check_dependency(d, dep, live)
+            changed = changed or bool(d.errors)
+    for d in decisions:
+        if d.errors:
+            d.status = "invalid"
+        elif d.scanned is None:
+            d.status = "unchanged"
+        elif d.known is None:
+            d.status = "new"
+        elif d.known.archived or d.known.latest is None \
+                or d.known.latest.digest != d.scanned.digest:
+            d.status = "changed"
+    if archive:
+        present = {d.identifier for d in decisions if d.identifier}
+        unidentified = {d.directory for d in decisions if not d.identifier}
+        for k in known.values():
+            if not k.archived and k.identifier not in present \
+                    and k.directory not in unidentified:
+                decisions.append(Decision(k.directory, k.identifier, k, None, (),
+                                          status="archived"))
+    return decisions

@@ -1,0 +1,111 @@
+"""Git source: a bare mirror in the cache, trees and blobs read from the object database."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pygit2
+from pygit2.enums import FileMode
+
+from controller.config import Settings
+from controller.library.errors import AuthenticationFailed, SourceUnreachable
+from controller.library.source import (
+    DIR_MODE,
+    EXEC_MODE,
+    FILE_MODE,
+    LINK_MODE,
+    Entry,
+    Snapshot,
+    SourceSpec,
+)
+from controller.store import git
+
+_MODES = {FileMode.TREE: DIR_MODE, FileMode.BLOB: FILE_MODE,
+          FileMode.BLOB_EXECUTABLE: EXEC_MODE, FileMode.LINK: LINK_MODE}
+
+
+class GitSnapshot(Snapshot):
+    """One commit of the mirror; handles are object ids."""
+
+    def __init__(self, repo: pygit2.Repository, commit: pygit2.Commit, path: str) -> None:
+        self._repo = repo
+        self.revision = str(commit.id)
+        try:
+            root = git.subtree(repo, commit.tree, path)
+        except KeyError:
+            raise SourceUnreachable(
+                f"path `{path}` does not exist at commit {self.revision[:12]}; check "
+                "spec.git.path") from None
+        self.root = root.id
+        self.root_name = path.strip("/").rsplit("/", 1)[-1]
+
+    def children(self, handle: Any) -> list[Entry]:
+        return [Entry(e.name, _MODES.get(e.filemode, 0), e.id) for e in self._repo[handle]]
+
+    def fingerprint(self, handle: Any) -> str:
+        return str(handle)
+
+    def size(self, handle: Any) -> int:
+        return git.blob_size(self._repo, handle)
+
+    def read(self, handle: Any) -> bytes:
+        return git.read_blob(self._repo, handle)
+
+
+class GitSource:
+    """The mirror of one repository URL: fetch once, then take snapshots of refs."""
+
+    def __init__(self, spec: SourceSpec, settings: Settings) -> None:
+        self.spec = spec
+        self._cache = settings.cache_dir
+        try:
+            self.repo = git.open_cache(self._cache, spec.url)
+        except (pygit2.GitError, OSError) as err:
+            raise SourceUnreachable(f"cannot open the Git cache in {self._cache}: {err}") from err
+        self.default_branch: str | None = None
+
+    def fetch(self) -> None:
+        with _translate():
+            self.default_branch = git.fetch(self.repo, self.spec.url, self.spec.credentials,
+                                            cache_dir=self._cache)
+
+    def snapshot(self, ref: str | None = None) -> GitSnapshot:
+        name = ref or self.spec.ref or self.default_branch or "main"
+        with _translate():
+            commit = git.resolve(self.repo, name)
+        return GitSnapshot(self.repo, commit, self.spec.path)
+
+    def tags(self, pattern: str) -> list[str]:
+        """Tag names matching a glob (`v*`), for `--history tags:<glob>`."""
+        names = [r.removeprefix("refs/tags/") for r in self.repo.references
+                 if r.startswith("refs/tags/")]
+        return sorted(n for n in names if fnmatch.fnmatchcase(n, pattern))
+
+    def remote_revision(self) -> str:
+        """The commit the ref points at on the server (ls-remote; nothing is fetched)."""
+        with _translate():
+            heads = git.ls_remote(self.repo, self.spec.url, self.spec.credentials,
+                                  cache_dir=self._cache)
+        ref = self.spec.ref
+        candidates = ([f"refs/tags/{ref}^{{}}", f"refs/tags/{ref}", f"refs/heads/{ref}"]
+                      if ref else ["HEAD"])
+        for name in candidates:
+            if name in heads:
+                return heads[name]
+        if ref and len(ref) >= 7 and all(c in "0123456789abcdef" for c in ref.lower()):
+            return ref  # a commit id pins the revision
+        raise SourceUnreachable(f"{self.spec.url}: ref `{ref or 'HEAD'}` does not exist")
+
+
+@contextmanager
+def _translate() -> Iterator[None]:
+    """Map store-level Git errors to the library's sync errors."""
+    try:
+        yield
+    except git.GitAuthError as err:
+        raise AuthenticationFailed(str(err)) from err
+    except git.GitError as err:
+        raise SourceUnreachable(str(err)) from err

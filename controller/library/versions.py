@@ -1,0 +1,95 @@
+"""Reading the library back: pick a stored version and load its files (course deployment).
+
+    resolve_version(session, example_id, spec) -> ExampleVersion
+        spec: None or "latest" = the example's latest version; a tag ("1.0" = exactly 1.0.0);
+        a range ("^1.0", "~1.2", ">=1.0,<2") = the newest matching tag by semver;
+        "sha256:<prefix>" = the version whose digest starts with the prefix.
+        Raises VersionNotFound (message lists what exists) when nothing or several match.
+    load_version_files(store_or_settings, version) -> {relative path: (mode, bytes)}
+        Includes meta.yaml; mode 0o120000 means a symlink whose bytes are the target.
+        Raises IncompleteVersion when the version's metadata.json is missing (never served),
+        and StorageUnavailable when MinIO cannot be read.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from controller.config import Settings
+from controller.library.digest import sha256
+from controller.library.errors import IncompleteVersion, StorageUnavailable, VersionNotFound
+from controller.library.scan import META
+from controller.library.sync import object_store
+from controller.meta import VersionError, newest_matching, normalise_version, parse_constraint
+from controller.store.db.library import Example, ExampleVersion
+from controller.store.objects import ObjectStore, ObjectStoreError
+
+
+def resolve_version(session: Session, example_id: uuid.UUID, spec: str | None
+                    ) -> ExampleVersion:
+    example = session.get(Example, example_id)
+    if example is None:
+        raise VersionNotFound(f"example {example_id} does not exist")
+    spec = (spec or "latest").strip()
+    if spec == "latest":
+        if example.latest_version is None:
+            raise VersionNotFound(f"example {example.identifier} has no valid version yet")
+        return example.latest_version
+    versions = session.scalars(sa.select(ExampleVersion).filter_by(example_id=example_id)).all()
+    if spec.startswith("sha256:"):
+        prefix = spec.removeprefix("sha256:").lower()
+        hits = [v for v in versions if v.digest.startswith(prefix)]
+        if len(hits) == 1:
+            return hits[0]
+        if hits:
+            raise VersionNotFound(f"several versions of {example.identifier} match {spec}; "
+                                  "give more digest characters")
+        raise VersionNotFound(f"no version of {example.identifier} has digest {spec}")
+    tags = {v.tag: v for v in versions if v.tag}
+    try:
+        exact = tags.get(normalise_version(spec))
+    except VersionError:
+        exact = None
+    if exact is not None:
+        return exact
+    try:
+        best = newest_matching(parse_constraint(spec), tags)
+    except VersionError as err:
+        raise VersionNotFound(f"version `{spec}` of {example.identifier}: {err}") from err
+    if best is None:
+        shown = ", ".join(sorted(tags)) or "none"
+        raise VersionNotFound(f"no version of {example.identifier} matches `{spec}` (tagged "
+                              f"versions: {shown}); use a tag, a range, `latest` or "
+                              "`sha256:<digest prefix>`")
+    return tags[best]
+
+
+def load_version_files(store: ObjectStore | Settings, version: ExampleVersion
+                       ) -> dict[str, tuple[int, bytes]]:
+    if isinstance(store, Settings):
+        store = object_store(store)
+    prefix = version.storage_prefix
+    try:
+        try:
+            metadata = json.loads(store.get(prefix + "metadata.json"))
+        except KeyError:
+            raise IncompleteVersion(f"version {version.digest[:12]} has no metadata.json under "
+                                    f"{prefix}; run a sync to complete it") from None
+        files: dict[str, tuple[int, bytes]] = {}
+        for f in metadata["files"]:
+            key = META if f["path"] == META else f"files/{f['path']}"
+            try:
+                data = store.get(prefix + key)
+            except KeyError:
+                raise IncompleteVersion(f"{prefix}{key} is missing; run a sync to complete "
+                                        "the version") from None
+            if sha256(data) != f["sha256"]:
+                raise IncompleteVersion(f"{prefix}{key} does not match its recorded sha256")
+            files[f["path"]] = (int(f["mode"], 8), data)
+        return files
+    except ObjectStoreError as err:
+        raise StorageUnavailable(f"the library's object store is unavailable: {err}") from err

@@ -1,0 +1,167 @@
+"""S3 sources, Git tag history import, and a MinIO that stops in the middle of a sync."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from controller.config import Settings
+from controller.library.errors import AuthenticationFailed, StorageUnavailable
+from controller.library.source import S3Credentials, SourceSpec
+from controller.library.sync import object_store, remote_revision, sync_repository
+from controller.library.versions import load_version_files, resolve_version
+from controller.store.db import make_engine, session_scope, upgrade
+from controller.store.db.library import Example, ExampleVersion
+from tests.conftest import Stack
+from tests.integration.library_support import GitRemote, example, settings_for, under
+
+
+@pytest.fixture
+def settings(stack: Stack, database_url: str, tmp_path: Path) -> Settings:
+    upgrade(database_url)
+    return settings_for(stack, database_url, tmp_path / "cache")
+
+
+def s3_source(stack: Stack, prefix: str, secret: str | None = None) -> SourceSpec:
+    return SourceSpec("s3", stack.env["EXLIB_S3_ENDPOINT"], bucket=stack.env["EXLIB_S3_BUCKET"],
+                      path=prefix, insecure=True, s3_credentials=S3Credentials(
+                          stack.env["EXLIB_S3_ACCESS_KEY"],
+                          secret or stack.env["EXLIB_S3_SECRET_KEY"]))
+
+
+def test_s3_source_skips_unchanged_by_etag(stack: Stack, settings: Settings,
+                                           s3_prefix: str) -> None:
+    store = object_store(settings)
+    files = {**under("group/a", example("a")), **under("group/b", example("b"))}
+    for key, text in files.items():
+        store.put(f"{s3_prefix}src/{key}", text.encode())
+    source = s3_source(stack, s3_prefix + "src")
+    first = sync_repository(settings, source, name="s3lib")
+    assert {e.identifier: e.status for e in first.examples} == {"a": "new", "b": "new"}
+    assert first.revision == remote_revision(source, settings)
+    store.put(f"{s3_prefix}src/group/b/main.py", b"x = 2\n")
+    store.put(f"{s3_prefix}src/group/b/meta.yaml",
+              example("b", "1.1")["meta.yaml"].encode())  # type: ignore[union-attr]
+    assert remote_revision(source, settings) != first.revision
+    second = sync_repository(settings, source, name="s3lib")
+    assert {e.identifier: e.status for e in second.examples} == {"a": "unchanged",
+                                                                 "b": "changed"}
+    assert second.uploaded_versions == 1
+    with pytest.raises(AuthenticationFailed):
+        sync_repository(settings, s3_source(stack, s3_prefix + "src", "wrong-secret"),
+                        name="s3lib")
+
+
+def test_history_imports_tagged_releases(settings: Settings, stack: Stack, git_repo: str,
+                                         tmp_path: Path) -> None:
+    remote = GitRemote(git_repo, stack.git_token, tmp_path / "w.git")
+    remote.commit({**under("a", example("a", "1.0", code="1\n")),
+                   **under("old", example("old"))}, tag="v1.0")
+    remote.commit(under("a", example("a", "1.1", code="2\n")), tag="v1.1")
+    remote.commit(under("a", example("a", "1.2", code="3\n")), tag="other-2")
+    report = sync_repository(settings, remote.source(), name="h", history="tags:v*")
+    assert [h["tag"] for h in report.history] == ["v1.0", "v1.1"]
+    assert [(e.identifier, e.version) for e in report.examples] == [("a", "1.2.0")]
+    with session_scope(make_engine(settings.database_url)) as s:
+        a = s.scalar(sa.select(Example).filter_by(identifier="a"))
+        assert a is not None
+        tags = sorted(s.scalars(sa.select(ExampleVersion.tag).filter_by(example_id=a.id)))
+        assert tags == ["1.0.0", "1.1.0", "1.2.0"]
+        assert resolve_version(s, a.id, None).tag == "1.2.0"
+        first = resolve_version(s, a.id, "~1.0")
+        assert load_version_files(settings, first)["main.py"][1] == b"1\n"
+        old = s.scalar(sa.select(Example).filter_by(identifier="old"))
+        assert old is not None and old.archived_at is not None  # only in history: pinnable
+        assert resolve_version(s, old.id, "1.0.0").tag == "1.0.0"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class PrivateMinio:
+    """A second MinIO (the stack's cached binary) that this test may stop and start."""
+
+    def __init__(self, data: Path) -> None:
+        self.data, self.port = data, _free_port()
+        self.access, self.secret = "private", secrets.token_hex(12)
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        binary = next(Path.home().glob(".cache/exlib-devstack/minio-*/minio"))
+        env = {**os.environ, "MINIO_ROOT_USER": self.access, "MINIO_ROOT_PASSWORD": self.secret,
+               "MINIO_BROWSER": "off", "MINIO_UPDATE": "off", "MINIO_CI_CD": "1"}
+        self.proc = subprocess.Popen([str(binary), "server", str(self.data), "--address",
+                                      f"127.0.0.1:{self.port}", "--quiet"], env=env,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(
+                        f"http://127.0.0.1:{self.port}/minio/health/ready", timeout=1) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError("private MinIO did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+
+@pytest.fixture
+def private_minio(tmp_path: Path) -> Iterator[PrivateMinio]:
+    minio = PrivateMinio(tmp_path / "minio")
+    minio.start()
+    yield minio
+    minio.stop()
+
+
+def test_minio_stopped_mid_sync_is_finished_by_the_next(
+        settings: Settings, stack: Stack, git_repo: str, tmp_path: Path,
+        private_minio: PrivateMinio) -> None:
+    settings = replace(settings, s3_endpoint=f"127.0.0.1:{private_minio.port}",
+                       s3_access_key=private_minio.access, s3_secret_key=private_minio.secret,
+                       upload_workers=2)
+    remote = GitRemote(git_repo, stack.git_token, tmp_path / "w.git")
+    files: dict = {}
+    for i in range(30):
+        files |= under(f"ex{i:02}", {**example(f"ex{i:02}"),
+                                     **{f"f{j}.txt": f"{i}-{j}\n" for j in range(5)}})
+    remote.commit(files)
+
+    def kill_after_some(phase: str, done: int, _total: int | None) -> None:
+        if phase == "upload" and done == 8:
+            private_minio.stop()
+
+    with pytest.raises(StorageUnavailable, match=str(private_minio.port)):
+        sync_repository(settings, remote.source(), name="m", progress=kill_after_some)
+    with session_scope(make_engine(settings.database_url)) as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(ExampleVersion)) == 0
+
+    private_minio.start()
+    store = object_store(settings)
+    assert sum(o.key.endswith("metadata.json") for o in store.list("repositories/")) < 30
+
+    report = sync_repository(settings, remote.source(), name="m")
+    assert report.counts["new"] == 30 and report.counts["invalid"] == 0
+    with session_scope(make_engine(settings.database_url)) as s:
+        versions = s.scalars(sa.select(ExampleVersion)).all()
+        assert len(versions) == 30
+        for v in versions:
+            files_ = load_version_files(settings, v)
+            assert len(files_) == 7 and files_["f4.txt"][1].endswith(b"-4\n")

@@ -1,0 +1,265 @@
+"""Syncing Git repositories into the library: real PostgreSQL, MinIO and Git server."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+import yaml
+
+from controller.config import Settings
+from controller.library.errors import AuthenticationFailed
+from controller.library.report import SyncReport
+from controller.library.source import SourceSpec
+from controller.library.sync import object_store, sync_repository
+from controller.library.versions import load_version_files, resolve_version
+from controller.store.db import make_engine, session_scope, upgrade
+from controller.store.db.library import Example, ExampleDependency, ExampleVersion
+from controller.store.git import Credentials
+from tests.conftest import Stack
+from tests.integration.library_support import (
+    GitRemote,
+    example,
+    exlib,
+    meta,
+    settings_for,
+    tree_from_dir,
+    under,
+)
+
+DATA = Path("/work/shared/data/data-science-python")
+
+
+@pytest.fixture
+def settings(stack: Stack, database_url: str, tmp_path: Path) -> Settings:
+    upgrade(database_url)
+    return settings_for(stack, database_url, tmp_path / "cache")
+
+
+@pytest.fixture
+def remote(stack: Stack, git_repo: str, tmp_path: Path) -> GitRemote:
+    return GitRemote(git_repo, stack.git_token, tmp_path / "work.git")
+
+
+def by_identifier(report: SyncReport) -> dict[str, dict]:
+    return {e["identifier"]: e for e in report.to_dict()["examples"]}
+
+
+def sync(settings: Settings, source: SourceSpec, name: str = "lib") -> SyncReport:
+    return sync_repository(settings, source, name=name)
+
+
+def test_data_set_syncs_70_examples_then_nothing(stack: Stack, settings: Settings,
+                                                 remote: GitRemote, database_url: str) -> None:
+    remote.commit(tree_from_dir(DATA / "examples", "examples/"))
+    env = {**stack.env, "DATABASE_URL": database_url, "EXLIB_CACHE_DIR": str(settings.cache_dir)}
+    args = ["sync", "--name", "ds", "--git", remote.url, "--path", "examples", "-o", "json"]
+    first = exlib(*args, env=env)
+    assert first.returncode == 0, first.stderr
+    out = json.loads(first.stdout)
+    expected = {yaml.safe_load(p.read_text())["slug"]
+                for p in (DATA / "examples").glob("*/*/meta.yaml")}
+    assert len(expected) == 70
+    assert out["counts"]["total"] == 70 and out["counts"]["new"] == 70
+    assert {e["identifier"] for e in out["examples"]} == expected
+    assert all(e["status"] == "new" and e["id"] and e["digest"] for e in out["examples"])
+    with session_scope(make_engine(database_url)) as s:
+        tags = s.scalars(sa.select(Example.tags)).all()
+    assert len(tags) == 70 and all("python" in t for t in tags)
+
+    second = exlib(*args, env=env)
+    assert second.returncode == 0, second.stderr
+    again = json.loads(second.stdout)
+    assert again["counts"]["unchanged"] == 70 and again["counts"]["total"] == 70
+    assert again["uploaded"] == {"versions": 0, "files": 0, "bytes": 0}
+    assert {e["id"] for e in again["examples"]} == {e["id"] for e in out["examples"]}
+
+
+def test_both_formats_two_levels_and_stored_objects(settings: Settings,
+                                                    remote: GitRemote) -> None:
+    new_format = ("identifier: calc_new-one\nversion: 2.1\ntitle: New\n"
+                  "content:\n  tags: [Loops, python]\n"
+                  "properties:\n  studentSubmissionFiles: [main.py]\n")
+    remote.commit({**under("examples/basics/old_one", example("old_one", code="print(1)\n")),
+                   "examples/advanced/calc/meta.yaml": new_format,
+                   "examples/advanced/calc/main.py": "print(2)\n",
+                   "examples/advanced/calc/tests/test_main.py": "assert True\n",
+                   "README.md": "not an example\n"})
+    report = sync(settings, remote.source(path="examples"))
+    got = by_identifier(report)
+    assert set(got) == {"old_one", "calc_new-one"}
+    assert got["calc_new-one"]["directory"] == "advanced/calc"
+    assert got["calc_new-one"]["version"] == "2.1.0"
+    with session_scope(make_engine(settings.database_url)) as s:
+        ex = s.scalar(sa.select(Example).filter_by(identifier="calc_new-one"))
+        assert ex is not None and sorted(ex.tags) == ["loops", "python"]
+        version = resolve_version(s, ex.id, None)
+        assert version.version_raw == "2.1"
+        assert version.storage_prefix == (
+            f"repositories/{report.repository_id}/{ex.id}/{version.digest}/")
+        files = load_version_files(settings, version)
+    assert files["main.py"] == (0o100644, b"print(2)\n")
+    assert files["tests/test_main.py"][1] == b"assert True\n"
+    assert files["meta.yaml"][1].decode() == new_format
+    store = object_store(settings)
+    meta_json = json.loads(store.get(version.storage_prefix + "metadata.json"))
+    assert meta_json["digest"] == version.digest and meta_json["tag"] == "2.1.0"
+
+
+def test_dependencies_resolve_to_ids_with_constraints(settings: Settings,
+                                                      remote: GitRemote) -> None:
+    base: dict = {}
+    for v in ("1.0.0", "1.2.0", "1.10.0"):  # publish three versions of `lib`, one per sync
+        base = under("lib", example("lib", v, code=f"V = '{v}'\n"))
+        remote.commit(base)
+        sync(settings, remote.source())
+    deps = [{"slug": "lib", "version": "^1.2"}, "plain",
+            {"identifier": "lib", "version": "~1.10"}]
+    remote.commit({**base, **under("plain", example("plain")),
+                   **under("user", example("user", deps=[deps[0], deps[1]])),
+                   **under("tilde", example("tilde", deps=[deps[2]])),
+                   **under("ge", example("ge", deps=[{"slug": "lib", "version": ">=1.0"}])),
+                   **under("exact", example("exact", deps=[{"slug": "lib",
+                                                            "version": "1.2.0"}]))})
+    report = sync(settings, remote.source())
+    got = by_identifier(report)
+    assert all(not e["errors"] for e in got.values()), got
+    with session_scope(make_engine(settings.database_url)) as s:
+        ids = dict(s.execute(sa.select(Example.identifier, Example.id)).all())
+        rows = s.execute(sa.select(Example.identifier, ExampleDependency.depends_id,
+                                   ExampleDependency.constraint)
+                         .join(Example, Example.id == ExampleDependency.example_id)).all()
+        lib = ids["lib"]
+        assert resolve_version(s, lib, "^1.2").tag == "1.10.0"  # semver, not string order
+        assert resolve_version(s, lib, "~1.2").tag == "1.2.0"
+        assert resolve_version(s, lib, "1.2").tag == "1.2.0"
+        assert resolve_version(s, lib, "latest").tag == "1.10.0"
+    assert set(rows) == {("user", lib, "^1.2"), ("user", ids["plain"], None),
+                         ("tilde", lib, "~1.10"), ("ge", lib, ">=1.0"),
+                         ("exact", lib, "1.2.0")}
+
+
+def test_cycle_and_missing_dependency_fail_only_those(settings: Settings,
+                                                      remote: GitRemote) -> None:
+    remote.commit({**under("a", example("a", deps=["b"])), **under("b", example("b", deps=["a"])),
+                   **under("c", example("c", deps=[{"slug": "nowhere", "version": "^1"}])),
+                   **under("d", example("d", deps=[{"slug": "ok", "version": "^2"}])),
+                   **under("ok", example("ok"))})
+    got = by_identifier(sync(settings, remote.source()))
+    assert got["ok"]["status"] == "new"
+    for name in ("a", "b"):
+        assert got[name]["status"] == "invalid"
+        assert any("dependency cycle" in e for e in got[name]["errors"])
+    assert "`nowhere`, which is not an example" in got["c"]["errors"][0]
+    assert "no version of `ok` satisfies `^2`" in got["d"]["errors"][0]
+    assert "d/meta.yaml" in got["d"]["errors"][0]
+
+
+def test_same_tag_other_content_keeps_last_good_version(settings: Settings,
+                                                        remote: GitRemote) -> None:
+    remote.commit({**under("a", example("a", code="v1\n")), **under("b", example("b"))})
+    first = by_identifier(sync(settings, remote.source()))
+    remote.commit({**under("a", example("a", code="v2\n")), **under("b", example("b", "1.1"))})
+    second = by_identifier(sync(settings, remote.source()))
+    assert second["a"]["status"] == "invalid"
+    assert second["a"]["errors"] == [
+        "a/meta.yaml: version: version 1.0.0 of a is already published with other content: "
+        "bump `version`"]
+    assert second["a"]["digest"] == first["a"]["digest"]  # still served
+    assert second["b"]["status"] == "changed" and second["b"]["version"] == "1.1.0"
+    with session_scope(make_engine(settings.database_url)) as s:
+        a = s.scalar(sa.select(Example).filter_by(identifier="a"))
+        assert a is not None and a.latest_version is not None
+        assert load_version_files(settings, a.latest_version)["main.py"][1] == b"v1\n"
+        assert s.scalar(sa.select(sa.func.count()).select_from(ExampleVersion)) == 3
+    remote.commit({**under("a", example("a", "1.0.1", code="v2\n")),
+                   **under("b", example("b", "1.1"))})
+    third = by_identifier(sync(settings, remote.source()))
+    assert third["a"]["status"] == "changed" and third["a"]["version"] == "1.0.1"
+
+
+def test_deleted_archived_renamed_keeps_id(settings: Settings, remote: GitRemote) -> None:
+    remote.commit({**under("old/place", example("keep")), **under("gone", example("gone"))})
+    first = by_identifier(sync(settings, remote.source()))
+    remote.commit(under("new/home", example("keep")))
+    second = by_identifier(sync(settings, remote.source()))
+    assert second["keep"]["id"] == first["keep"]["id"]
+    assert second["keep"]["directory"] == "new/home"
+    assert second["keep"]["status"] == "unchanged"
+    assert second["gone"]["status"] == "archived"
+    with session_scope(make_engine(settings.database_url)) as s:
+        gone = s.scalar(sa.select(Example).filter_by(identifier="gone"))
+        assert gone is not None and gone.archived_at is not None
+        assert gone.latest_version is not None  # archived, never deleted
+        keep = s.get(Example, uuid.UUID(first["keep"]["id"]))
+        assert keep is not None and keep.directory == "new/home"
+
+
+def test_bad_input_is_reported_per_example(settings: Settings, remote: GitRemote) -> None:
+    settings = replace(settings, max_file_bytes=1000)
+    remote.commit({
+        **under("good", example("good")),
+        **under("ten", {"meta.yaml": meta("ten", "1.10"), "x.py": "1\n"}),
+        "broken/meta.yaml": "slug: broken\ntitle: [unclosed\n",
+        **under("trav", example("trav", properties={"testFiles": ["../good/main.py"]})),
+        **under("link", {**example("link"), "secret": ("link", "../../etc/passwd")}),
+        **under("inlink", {**example("inlink"), "alias.py": ("link", "main.py")}),
+        **under("big", {**example("big"), "data.bin": b"x" * 1001}),
+        **under("dup1", example("twin")), **under("dup2", example("twin")),
+        **under("outer", {**example("outer"), **under("inner", example("inner"))}),
+    })
+    got = {e["directory"]: e for e in sync(settings, remote.source()).to_dict()["examples"]}
+    assert got["good"]["status"] == "new"
+    assert got["ten"]["version"] == "1.10.0" and got["ten"]["status"] == "new"
+    assert got["inlink"]["status"] == "new"
+    assert got["broken"]["status"] == "invalid"
+    assert got["broken"]["errors"][0].startswith("broken/meta.yaml:")
+    assert "not valid YAML" in got["broken"]["errors"][0]
+    assert got["trav"]["status"] == "invalid"
+    assert any("trav/meta.yaml" in e and "testFiles" in e for e in got["trav"]["errors"])
+    assert got["link"]["status"] == "invalid"
+    assert "link/secret" in got["link"]["errors"][0] and "outside" in got["link"]["errors"][0]
+    assert "big/data.bin" in got["big"]["errors"][0] and "1001 bytes" in got["big"]["errors"][0]
+    for d in ("dup1", "dup2"):
+        assert got[d]["status"] == "invalid" and "`twin` is also used by" in got[d]["errors"][0]
+    assert got["outer"]["status"] == "invalid" and got["outer/inner"]["status"] == "invalid"
+    with session_scope(make_engine(settings.database_url)) as s:
+        names = set(s.scalars(sa.select(Example.identifier)).all())
+    assert names == {"good", "ten", "inlink"}
+
+
+def test_wrong_token_fails_without_changes(stack: Stack, settings: Settings,
+                                           remote: GitRemote, database_url: str) -> None:
+    remote.commit(under("a", example("a")))
+    bad = SourceSpec("git", remote.url, credentials=Credentials(token="wrong"))
+    with pytest.raises(AuthenticationFailed) as err:
+        sync(settings, bad)
+    assert "refused" in str(err.value) and "wrong" not in str(err.value)
+    env = {**stack.env, "DATABASE_URL": database_url, "EXLIB_GIT_TOKEN": "wrong",
+           "EXLIB_CACHE_DIR": str(settings.cache_dir)}
+    res = exlib("sync", "--name", "x", "--git", remote.url, env=env)
+    assert res.returncode == 1
+    assert len(res.stderr.strip().splitlines()) == 1 and "refused" in res.stderr
+    with session_scope(make_engine(database_url)) as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Example)) == 0
+
+
+def test_ignore_patterns_and_tree_shortcut(settings: Settings, remote: GitRemote) -> None:
+    files = {**under("a", {**example("a"), "output/result.txt": "r\n"}),
+             **under("drafts/b", example("b"))}
+    remote.commit(files)
+    report = sync(settings, remote.source(ignore=("output/", "drafts/")))
+    assert set(by_identifier(report)) == {"a"}
+    with session_scope(make_engine(settings.database_url)) as s:
+        v = s.scalar(sa.select(ExampleVersion))
+        assert v is not None and [f["path"] for f in v.files] == ["main.py", "meta.yaml"]
+    again = sync(settings, remote.source(ignore=("output/", "drafts/")))
+    assert again.counts["unchanged"] == 1 and again.uploaded_files == 0
+    # Other rules change the content (output/ now included): re-read, not skipped by tree id.
+    widened = by_identifier(sync(settings, remote.source(ignore=("drafts/",))))
+    assert widened["a"]["status"] == "invalid"
+    assert "already published with other content" in widened["a"]["errors"][0]
