@@ -1,0 +1,116 @@
+"""`exlib plan -f FILE`, `exlib apply -f FILE`, `exlib status COURSE`.
+
+FILE is a CourseStructure manifest or its bare spec. Git credentials for the course's
+repositories come from the environment (EXLIB_GIT_TOKEN, or EXLIB_GIT_USERNAME with
+EXLIB_GIT_PASSWORD), never from the command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from controller.cli import output
+from controller.config import Settings
+from controller.course.apply import ApplyReport, apply_course, course_status
+from controller.course.errors import CourseError, SpecError
+from controller.course.spec import load_manifest
+from controller.store.git import Credentials
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    for name, helptext in (("plan", "show what `apply` would change, changing nothing"),
+                           ("apply", "deploy a course: rows, one assignments commit, template")):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("-f", "--file", required=True, metavar="FILE",
+                       help="CourseStructure manifest or spec (YAML; `-` = stdin)")
+        p.add_argument("--namespace", help="namespace of the course and its example "
+                       "repositories (default: the manifest's, else `default`)")
+        p.add_argument("--name", help="CourseStructure name (default: the manifest's, else "
+                       "the course path)")
+        output.add_output_flag(p)
+        p.set_defaults(func=_run, dry_run=name == "plan")
+    s = sub.add_parser("status", help="per-content deployment table of a course")
+    s.add_argument("course", metavar="COURSE", help="the course's full path, e.g. org.fam.c1")
+    output.add_output_flag(s)
+    s.set_defaults(func=_status)
+
+
+def _credentials() -> Credentials | None:
+    token = os.environ.get("EXLIB_GIT_TOKEN") or None
+    username = os.environ.get("EXLIB_GIT_USERNAME") or None
+    password = os.environ.get("EXLIB_GIT_PASSWORD") or None
+    if not (token or password):
+        return None
+    return Credentials(token=token, username=username, password=password)
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text()
+    except OSError as err:
+        output.fail(f"cannot read {args.file}: {err.strerror}")
+        return 1
+    try:
+        manifest = load_manifest(text, source=args.file)
+        namespace = args.namespace or manifest.namespace or "default"
+        name = args.name or manifest.name or str(manifest.spec.get("course", {}).get("path"))
+        report = apply_course(Settings.from_env(), manifest.spec, name=name,
+                              namespace=namespace, credentials=_credentials(),
+                              dry_run=args.dry_run,
+                              progress=None if args.output == "json" else _progress)
+    except SpecError as err:
+        output.fail(str(err))
+        return 2
+    except CourseError as err:
+        output.fail(f"{type(err).__name__}: {err}")
+        return 1
+    if args.output == "json":
+        output.emit_json(report.to_dict())
+    else:
+        _print(report)
+    return 0
+
+
+def _progress(message: str) -> None:
+    output.stderr.print(f"[dim]{message}[/]", highlight=False)
+
+
+def _print(report: ApplyReport) -> None:
+    verb = "would change" if report.dry_run else "changed"
+    output.table(f"{report.course_path}: {len(report.actions)} action(s)",
+                 ("action", "path", "from", "detail"),
+                 [(a.op, a.path, a.from_path, a.detail) for a in report.actions])
+    output.table("contents", ("path", "example", "version", "state", "message"),
+                 [(c["path"], c["example"], c["version"], c["state"], c["message"])
+                  for c in report.contents])
+    a = report.assignments
+    lines = [f"assignments: {verb if a.changed else 'unchanged'} ({(a.commit or '-')[:12]})"]
+    if report.student_template is not None:
+        t = report.student_template
+        lines.append(f"student template: {verb if t.changed else 'unchanged'} "
+                     f"({(t.commit or '-')[:12]})")
+    output.stdout.print("\n".join(lines), highlight=False)
+
+
+def _status(args: argparse.Namespace) -> int:
+    try:
+        rows = course_status(Settings.from_env(), args.course)
+    except LookupError as err:
+        output.fail(str(err.args[0]))
+        return 1
+    except CourseError as err:
+        output.fail(f"{type(err).__name__}: {err}")
+        return 1
+    if args.output == "json":
+        output.emit_json({"course": args.course, "contents": rows})
+        return 0
+    output.table(args.course, ("path", "example", "deployed version", "desired", "state",
+                               "customised", "update available"),
+                 [(r["path"], r["example"], r["version"] or (r["digest"] or "")[:12],
+                   r["desiredVersion"] or "pinned" if r["example"] else "", r["state"],
+                   "yes" if r["customized"] else "", "yes" if r["updateAvailable"] else "")
+                  for r in rows])
+    return 0

@@ -1,0 +1,330 @@
+"""One reconcile pass of a CourseStructure (DESIGN §7) — what the operator and the CLI call.
+
+    apply_course(settings, spec, name=, namespace=, credentials=)  -> ApplyReport
+    plan_course(...)                                                -> ApplyReport (no changes)
+    course_status(settings, course_path)                            -> rows for `exlib status`
+
+Order of a pass: validate and resolve (SpecError lists every problem); fetch the assignments
+branch; build the trees that must change; plan; build one commit from the head's tree; push
+without force — on rejection fetch, re-plan on the new head and retry (bounded), so a
+lecturer's concurrent commit is kept; then write the rows in one transaction (a crash between
+push and write is healed by the next pass, which adopts what it finds); then the student
+template, committed only when its tree changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import pygit2
+import sqlalchemy as sa
+
+from controller.config import Settings
+from controller.course import deploy
+from controller.course.catalog import Resolution, resolve_course
+from controller.course.errors import CommitFailed, DatabaseFailed, FetchFailed
+from controller.course.plan import Action, Content, Op, Plan, State, needs_build, plan
+from controller.course.records import (
+    course_by_path,
+    find_course,
+    load_contents,
+    save_course,
+    save_plan,
+)
+from controller.course.spec import CourseSpec, GitTarget, parse_spec
+from controller.library.sync import object_store
+from controller.store import git
+from controller.store.db import make_engine, session_scope
+
+MAX_PUSH_ATTEMPTS = 5
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class CourseCredentials:
+    """Git credentials per repository of a course (from the secrets its spec references)."""
+
+    assignments: git.Credentials | None = None
+    student_template: git.Credentials | None = None
+
+
+@dataclass(frozen=True)
+class RepoResult:
+    commit: str | None  # the branch head after the pass
+    changed: bool  # this pass made (or, planning, would make) a commit
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"commit": self.commit, "changed": self.changed}
+
+
+@dataclass(frozen=True)
+class ApplyReport:
+    course_id: str | None
+    course_path: str
+    assignments: RepoResult
+    student_template: RepoResult | None
+    actions: tuple[Action, ...]
+    contents: tuple[dict[str, Any], ...]  # content_dict() of every live row, tree order
+    dry_run: bool = False
+
+    @property
+    def assignments_commit(self) -> str | None:
+        return self.assignments.commit
+
+    @property
+    def assignments_changed(self) -> bool:
+        return self.assignments.changed
+
+    @property
+    def template_commit(self) -> str | None:
+        return self.student_template.commit if self.student_template else None
+
+    @property
+    def template_changed(self) -> bool:
+        return bool(self.student_template and self.student_template.changed)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """CourseStructure status counts (DESIGN §6), over assignments."""
+        assignments = [c for c in self.contents if c["kind"] == "assignment"]
+        states = [c["state"] for c in assignments]
+        return {"contents": len(self.contents),
+                "deployed": sum(s in (State.DEPLOYED, State.CUSTOMIZED, State.UPDATE_AVAILABLE)
+                                for s in states),
+                "customized": sum(c["customized"] for c in assignments),
+                "updateAvailable": states.count(State.UPDATE_AVAILABLE.value),
+                "conflicts": 0,
+                "failed": states.count(State.BLOCKED.value)}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "course": {"id": self.course_id, "path": self.course_path},
+            "dryRun": self.dry_run,
+            "assignments": self.assignments.to_dict(),
+            "studentTemplate": self.student_template.to_dict() if self.student_template
+            else None,
+            "actions": [a.to_dict() for a in self.actions],
+            "contents": list(self.contents),
+            "counts": self.counts,
+        }
+
+
+def content_dict(c: Content) -> dict[str, Any]:
+    return {"path": c.path, "id": c.id, "kind": c.kind, "type": c.type, "title": c.title,
+            "example": c.identifier, "version": c.tag, "digest": c.digest,
+            "desiredVersion": c.version_spec, "state": c.state,
+            "customized": c.is_customized, "message": c.message}
+
+
+@contextmanager
+def _database() -> Iterator[None]:
+    try:
+        yield
+    except sa.exc.SQLAlchemyError as err:
+        raise DatabaseFailed(f"PostgreSQL: {getattr(err, 'orig', None) or err}") from err
+
+
+Creds = CourseCredentials | git.Credentials | Mapping[str, git.Credentials | None] | None
+
+
+def _credentials(value: Creds) -> CourseCredentials:
+    """One credential for both repositories, or per repository (spec key -> credentials)."""
+    if isinstance(value, git.Credentials):
+        return CourseCredentials(value, value)
+    if isinstance(value, Mapping):
+        return CourseCredentials(value.get("assignments"), value.get("studentTemplate"))
+    return value or CourseCredentials()
+
+
+class _Branch:
+    """A course repository's branch in the local bare cache."""
+
+    def __init__(self, settings: Settings, target: GitTarget, creds: git.Credentials | None,
+                 what: str) -> None:
+        self.settings, self.target, self.creds, self.what = settings, target, creds, what
+        self.repo = git.open_cache(settings.cache_dir, target.url)
+        self.head: pygit2.Commit | None = None
+
+    @property
+    def tree(self) -> pygit2.Tree | None:
+        return self.head.tree if self.head is not None else None
+
+    @property
+    def head_id(self) -> str | None:
+        return str(self.head.id) if self.head is not None else None
+
+    def fetch(self) -> None:
+        try:
+            self.head = git.fetch_branch(self.repo, self.target.url, self.target.branch,
+                                         self.creds, cache_dir=self.settings.cache_dir)
+        except git.GitError as err:
+            raise FetchFailed(f"{self.what} repository: {err}") from err
+
+    def commit(self, tree_id: str, message: str) -> str | None:
+        """A commit of `tree_id` on the head, None when the tree is what the head has."""
+        if self.tree is not None and str(self.tree.id) == tree_id:
+            return None
+        return git.commit_tree(self.repo, tree_id, self.head_id, message)
+
+    def push(self, commit: str) -> bool:
+        """Push a commit; False when the branch moved on (then fetched again)."""
+        try:
+            git.push_branch(self.repo, self.target.url, self.target.branch, commit, self.creds,
+                            cache_dir=self.settings.cache_dir)
+        except git.PushRejected:
+            self.fetch()
+            return False
+        except git.GitError as err:
+            raise CommitFailed(f"{self.what} repository: {err}") from err
+        return True
+
+
+def _deploy(branch: _Branch, spec: CourseSpec, resolution: Resolution, rows: list[Content],
+            versions: deploy.VersionTrees, dry_run: bool, say: Progress
+            ) -> tuple[Plan, str | None]:
+    """Plan and push the assignments commit; returns the plan and the new commit (if any)."""
+    properties = {d.node.id: d.node.properties for d in resolution.desired}
+    built: dict[str, str] = {}
+    base = spec.assignments.path
+    for attempt in range(1, MAX_PUSH_ATTEMPTS + 1):
+        missing = [i for i in needs_build(resolution.desired, rows) if i not in built]
+        if missing:
+            say(f"building {len(missing)} deployed director(ies)")
+        built |= deploy.build_trees(branch.repo, resolution.sources, properties, missing,
+                                    versions)
+        result = plan(resolution.desired, rows, deploy.head_lookup(branch.repo, branch.tree, base),
+                      built, prune=spec.prune)
+        if not result.dir_ops:
+            return result, None
+        tree = deploy.apply_dir_ops(branch.repo, branch.tree, result.dir_ops, base)
+        commit = branch.commit(tree, result.commit_message(spec.path))
+        if commit is None or dry_run:
+            return result, commit
+        say(f"pushing {commit[:12]} (attempt {attempt})")
+        if branch.push(commit):
+            branch.head = branch.repo[commit].peel(pygit2.Commit)
+            return result, commit
+        say("the branch moved on meanwhile: re-planning on the new head")
+    raise CommitFailed(f"assignments repository: push rejected {MAX_PUSH_ATTEMPTS} times; the "
+                       "branch keeps moving, retrying later")
+
+
+def _student_template(settings: Settings, spec: CourseSpec, creds: git.Credentials | None,
+                      source: _Branch, contents: tuple[Content, ...], dry_run: bool,
+                      say: Progress) -> RepoResult | None:
+    target = spec.student_template
+    if target is None:
+        return None
+    branch = _Branch(settings, target, creds, "student-template")
+    branch.fetch()
+    files = deploy.student_template_files(source.repo, source.tree, contents,
+                                          spec.assignments.path)
+    assignments = sum(c.kind == "assignment" for c in contents)
+    for _ in range(MAX_PUSH_ATTEMPTS):
+        tree = git.tree_from_files(branch.repo, files)
+        commit = branch.commit(tree, f"exlib: student template of {spec.path} "
+                                     f"({assignments} assignments)\n\nGenerated from "
+                                     f"{spec.assignments.url} at {source.head_id}.\n")
+        if commit is None or dry_run:
+            return RepoResult(branch.head_id if commit is None else commit, commit is not None)
+        say(f"pushing student template {commit[:12]}")
+        if branch.push(commit):
+            return RepoResult(commit, True)
+    raise CommitFailed(f"student-template repository: push rejected {MAX_PUSH_ATTEMPTS} times")
+
+
+def apply_course(settings: Settings, spec: Mapping[str, Any], *, name: str, namespace: str,
+                 credentials: Creds = None,
+                 dry_run: bool = False, progress: Progress | None = None) -> ApplyReport:
+    """Run one pass (or, with dry_run, compute it without changing anything anywhere)."""
+    say = progress or (lambda _message: None)
+    course_spec = parse_spec(spec, namespace)
+    creds = _credentials(credentials)
+    engine = make_engine(settings.database_url)
+    try:
+        with _database(), engine.connect() as lock:
+            if not dry_run:  # one pass per course at a time (operator and CLI may race)
+                lock.execute(sa.text("SELECT pg_advisory_lock(hashtext(:p))"),
+                             {"p": course_spec.path})
+            return _pass(settings, engine, course_spec, name, namespace, creds, dry_run, say)
+    finally:
+        engine.dispose()
+
+
+def _pass(settings: Settings, engine: sa.Engine, spec: CourseSpec, name: str, namespace: str,
+          creds: CourseCredentials, dry_run: bool, say: Progress) -> ApplyReport:
+    with _database(), session_scope(engine) as session:
+        course = find_course(session, spec, namespace, name)
+        course_id = str(course.id) if course else None
+        rows = load_contents(session, course.id if course else None)
+        pinned = {r.spec_id: (r.example_id, r.version_id) for r in rows
+                  if not r.archived and r.example_id and r.version_id}
+        resolution = resolve_course(session, spec, namespace, pinned)
+    say(f"fetching {spec.assignments.url} ({spec.assignments.branch})")
+    branch = _Branch(settings, spec.assignments, creds.assignments, "assignments")
+    branch.fetch()
+    versions = deploy.VersionTrees(settings.cache_dir, object_store(settings),
+                                   settings.upload_workers)
+    result, commit = _deploy(branch, spec, resolution, rows, versions, dry_run, say)
+    if not dry_run:
+        with _database(), session_scope(engine) as session:
+            row = save_course(session, spec, namespace, name)
+            save_plan(session, row, result, commit or branch.head_id)
+            course_id = str(row.id)
+    template = _student_template(settings, spec, creds.student_template, branch,
+                                 result.contents, dry_run, say)
+    actions = result.actions
+    if template is not None and template.changed:
+        actions += (Action(Op.STUDENT_TEMPLATE, "", "", "", detail=f"commit {template.commit}"),)
+        if not dry_run:
+            with _database(), session_scope(engine) as session:
+                row = save_course(session, spec, namespace, name)
+                row.student_template_commit = template.commit
+    assignments = RepoResult(commit or branch.head_id, commit is not None)
+    return ApplyReport(course_id, spec.path, assignments, template, actions,
+                       tuple(content_dict(c) for c in result.contents), dry_run)
+
+
+def plan_course(settings: Settings, spec: Mapping[str, Any], *, name: str, namespace: str,
+                credentials: Creds = None,
+                progress: Progress | None = None) -> ApplyReport:
+    """What `apply_course` would do, changing nothing (no push, no row)."""
+    return apply_course(settings, spec, name=name, namespace=namespace, credentials=credentials,
+                        dry_run=True, progress=progress)
+
+
+def archive_course(settings: Settings, spec: Mapping[str, Any], *, namespace: str,
+                   name: str) -> int:
+    """The CourseStructure is gone: archive its live rows (never delete); Git stays as is."""
+    course_spec = parse_spec(spec, namespace)
+    engine = make_engine(settings.database_url)
+    try:
+        with _database(), session_scope(engine) as session:
+            course = find_course(session, course_spec, namespace, name)
+            if course is None:
+                return 0
+            rows = load_contents(session, course.id, archived=False)
+            result = plan([], rows, lambda _path: None, {}, prune=True)
+            save_plan(session, course, result, None)
+            return len(result.rows)
+    finally:
+        engine.dispose()
+
+
+def course_status(settings: Settings, course_path: str) -> list[dict[str, Any]]:
+    """Every live content of a course as `exlib status` shows it; LookupError if unknown."""
+    engine = make_engine(settings.database_url)
+    try:
+        with _database(), session_scope(engine) as session:
+            course = course_by_path(session, course_path)
+            if course is None:
+                raise LookupError(f"no course at path {course_path}")
+            rows = load_contents(session, course.id, archived=False)
+    finally:
+        engine.dispose()
+    return [content_dict(c) | {"updateAvailable": c.state == State.UPDATE_AVAILABLE}
+            for c in rows]
+

@@ -1,0 +1,411 @@
+"""CourseStructure spec: loading, schema validation and the tree rules, into plain values.
+
+Pure: no database, no Git. Every problem found is collected and raised together as one
+`SpecError`, each naming the node (its location in the manifest and its path) and the field,
+so a lecturer fixes a manifest in one round instead of one error at a time.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+import jsonschema
+import yaml
+
+from controller.course import paths, yamltext
+from controller.course.errors import Problem, SpecError
+from controller.meta.versions import VersionError, parse_constraint
+
+Kind = Literal["unit", "assignment"]
+Strategy = Literal["keep", "overwrite", "merge"]
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "course-structure.schema.json"
+KIND = "CourseStructure"
+_IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{4,64}$")
+
+
+@dataclass(frozen=True)
+class ExampleRef:
+    """How a node names its example: identifier (optionally qualified) or example id."""
+
+    identifier: str | None = None
+    repository: str | None = None  # "namespace/name" once parsed
+    id: str | None = None
+
+    def __str__(self) -> str:
+        if self.id:
+            return f"id {self.id}"
+        return f"{self.repository}/{self.identifier}" if self.repository else str(self.identifier)
+
+
+@dataclass(frozen=True)
+class ContentType:
+    slug: str
+    kind: Kind
+    title: str | None = None
+    color: str | None = None
+
+
+@dataclass(frozen=True)
+class Node:
+    """One node of the desired tree with everything inherited already applied."""
+
+    id: str
+    path: str
+    type: str
+    kind: Kind
+    title: str | None
+    position: float
+    example: ExampleRef | None = None
+    version: str | None = None
+    update_strategy: Strategy = "keep"
+    properties: Mapping[str, Any] = field(default_factory=dict)
+    where: str = ""  # location in the manifest, e.g. contents[0].contents[2]
+
+    @property
+    def label(self) -> str:
+        return self.path.rsplit(".", 1)[-1]
+
+
+@dataclass(frozen=True)
+class GitTarget:
+    url: str
+    branch: str = "main"
+    path: str = ""
+    secret_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class CourseSpec:
+    organization_path: str
+    organization_title: str | None
+    family_path: str  # full path: organization.family
+    family_title: str | None
+    path: str  # full path: organization.family.course
+    title: str
+    repositories: tuple[str, ...]  # "namespace/name"
+    assignments: GitTarget
+    student_template: GitTarget | None
+    content_types: tuple[ContentType, ...]
+    update_strategy: Strategy = "keep"
+    prune: bool = True
+    suspend: bool = False
+    interval: str = "5m"
+    nodes: tuple[Node, ...] = ()  # manifest order (pre-order walk of `contents`)
+
+
+# ---------------------------------------------------------------- loading manifests
+
+
+@dataclass(frozen=True)
+class Manifest:
+    spec: dict[str, Any]
+    name: str | None
+    namespace: str | None
+
+
+def load_manifest(text: str, source: str = "manifest") -> Manifest:
+    """Read a CourseStructure manifest (`kind: CourseStructure`) or a bare spec from YAML."""
+    try:
+        doc = yamltext.load(text)
+    except yaml.YAMLError as err:
+        raise SpecError([Problem(source, "", f"invalid YAML: {err}")]) from err
+    if not isinstance(doc, dict):
+        raise SpecError([Problem(source, "", "expected a mapping (a CourseStructure manifest "
+                                              "or its spec)")])
+    if "kind" not in doc and "spec" not in doc:
+        return Manifest(doc, None, None)
+    if doc.get("kind") != KIND:
+        raise SpecError([Problem(source, "kind", f"expected `{KIND}`, got {doc.get('kind')!r}")])
+    meta = doc.get("metadata") or {}
+    spec = doc.get("spec")
+    if not isinstance(spec, dict):
+        raise SpecError([Problem(source, "spec", "missing or not a mapping")])
+    return Manifest(spec, meta.get("name"), meta.get("namespace"))
+
+
+# ---------------------------------------------------------------- schema
+
+
+def _closed(schema: Any) -> Any:
+    """Close every object schema that lists properties (the CRD cannot say so; we can)."""
+    if isinstance(schema, dict):
+        out = {k: _closed(v) for k, v in schema.items()}
+        if "properties" in schema and not schema.get("x-kubernetes-preserve-unknown-fields"):
+            out["additionalProperties"] = False
+        return out
+    if isinstance(schema, list):
+        return [_closed(v) for v in schema]
+    return schema
+
+
+@cache
+def _validators() -> tuple[jsonschema.Draft202012Validator, jsonschema.Draft202012Validator]:
+    schema = _closed(json.loads(SCHEMA_PATH.read_text()))
+    node = copy.deepcopy(schema["properties"]["contents"]["items"])
+    return jsonschema.Draft202012Validator(schema), jsonschema.Draft202012Validator(node)
+
+
+def _location(parts: list[Any]) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _node_where(spec: Mapping[str, Any], node_parts: list[Any]) -> str:
+    """`contents[0].contents[2] (week1.hello_world)` for the node at `node_parts`."""
+    node: Any = spec
+    for part in node_parts:
+        node = node[part]
+    label = node.get("path") if isinstance(node, dict) else None
+    loc = _location(node_parts)
+    return f"{loc} ({label})" if isinstance(label, str) else loc
+
+
+def _schema_problems(spec: Mapping[str, Any]) -> tuple[list[Problem], set[tuple[Any, ...]]]:
+    """Schema findings, and the locations of the nodes they concern (skipped by the walk)."""
+    top, node_validator = _validators()
+    found = [([], err) for err in top.iter_errors(spec)]
+    for parts, node in _nested_nodes(spec):
+        found.extend((parts, err) for err in node_validator.iter_errors(node))
+    problems, bad_nodes = [], set()
+    for base, err in found:
+        problem, node_parts = _problem_from(spec, base + list(err.absolute_path), err.message)
+        problems.append(problem)
+        bad_nodes.add(tuple(node_parts) if node_parts else ())
+    return problems, bad_nodes
+
+
+def _problem_from(spec: Mapping[str, Any], parts: list[Any],
+                  message: str) -> tuple[Problem, list[Any]]:
+    idx = max((i for i, p in enumerate(parts) if p == "contents" and i + 1 < len(parts)
+               and isinstance(parts[i + 1], int)), default=None)
+    if idx is None:
+        return Problem("spec", _location(parts), message), []
+    node_parts = parts[: idx + 2]
+    return (Problem(_node_where(spec, node_parts), _location(parts[idx + 2:]), message),
+            node_parts)
+
+
+def _nested_nodes(spec: Mapping[str, Any]) -> Iterator[tuple[list[Any], dict[str, Any]]]:
+    """Nodes below the first level (the top-level schema validates the first level)."""
+    def walk(node: Any, parts: list[Any]) -> Iterator[tuple[list[Any], dict[str, Any]]]:
+        children = node.get("contents") if isinstance(node, dict) else None
+        if not isinstance(children, list):
+            return
+        for i, child in enumerate(children):
+            if isinstance(child, dict):
+                yield [*parts, "contents", i], child
+                yield from walk(child, [*parts, "contents", i])
+
+    for i, top in enumerate(spec.get("contents") or []):
+        yield from walk(top, ["contents", i])
+
+
+# ---------------------------------------------------------------- tree rules
+
+
+def _full(parent: str | None, written: str) -> str:
+    return f"{parent}.{written}" if parent else written
+
+
+def _repo_name(text: str, namespace: str) -> str:
+    return text if "/" in text else f"{namespace}/{text}"
+
+
+class _Builder:
+    """Walks the raw spec once, collecting nodes and problems."""
+
+    def __init__(self, spec: Mapping[str, Any], namespace: str, problems: list[Problem],
+                 invalid: set[tuple[Any, ...]]) -> None:
+        self.spec = spec
+        self.namespace = namespace
+        self.problems = problems
+        self.invalid = invalid  # nodes the schema rejected: skipped with their subtrees
+        self.types = {t["slug"]: t for t in spec.get("contentTypes") or []}
+        self.raw: list[tuple[dict[str, Any], str, str, str | None, Strategy]] = []
+
+    def fail(self, where: str, fld: str, message: str) -> None:
+        self.problems.append(Problem(where, fld, message))
+
+    def walk(self, children: list[Any], parts: list[Any], parent_path: str | None,
+             strategy: Strategy) -> None:
+        for i, raw in enumerate(children):
+            node_parts = [*parts, "contents", i]
+            if tuple(node_parts) in self.invalid:
+                continue
+            where = _node_where(self.spec, node_parts)
+            written = raw["path"]
+            if parent_path is None or "." not in written:
+                full = _full(parent_path, written)
+            elif paths.is_below(written, parent_path):
+                full = written
+            else:
+                self.fail(where, "path", f"`{written}` does not extend its parent's path "
+                                         f"`{parent_path}`; write one label or a path below it")
+                continue
+            own = raw.get("updateStrategy", strategy)
+            raw.setdefault("_position", float(i + 1))
+            self.raw.append((raw, full, where, parent_path, own))
+            self.walk(raw.get("contents") or [], node_parts, full, own)
+
+    def nodes(self) -> tuple[Node, ...]:
+        by_path: dict[str, tuple[dict[str, Any], str]] = {}
+        unique = []
+        for entry in self.raw:
+            raw, full, where = entry[0], entry[1], entry[2]
+            if full in by_path:
+                self.fail(where, "path", f"duplicate path `{full}` (also at {by_path[full][1]})")
+                continue
+            by_path[full] = (raw, where)
+            unique.append(entry)
+        id_of: dict[str, str] = {}  # path -> id
+        path_of: dict[str, str] = {}  # id -> path
+        built: dict[str, Node] = {}
+        for raw, full, where, _, strategy in sorted(unique, key=lambda e: e[1].count(".")):
+            node = self.node(raw, full, where, strategy, by_path, id_of)
+            if node is None:
+                continue
+            if node.id in path_of:
+                self.fail(where, "id", f"duplicate id `{node.id}` (also used by "
+                                       f"`{path_of[node.id]}`)")
+                continue
+            id_of[full], path_of[node.id] = node.id, full
+            built[full] = node
+        return tuple(built[e[1]] for e in unique if e[1] in built)  # manifest order
+
+    def node(self, raw: dict[str, Any], full: str, where: str, strategy: Strategy,
+             by_path: dict[str, tuple[dict[str, Any], str]],
+             id_of: dict[str, str]) -> Node | None:
+        ok = True
+        ctype = self.types.get(raw["type"])
+        if ctype is None:
+            known = ", ".join(sorted(self.types)) or "none"
+            self.fail(where, "type", f"unknown content type `{raw['type']}` (known: {known})")
+            return None
+        kind: Kind = ctype["kind"]
+        parent_path = paths.parent(full)
+        parent_id = None
+        if parent_path is not None:
+            found = by_path.get(parent_path)
+            parent_type = self.types.get(found[0]["type"]) if found else None
+            if found is None:
+                self.fail(where, "path", f"parent `{parent_path}` of `{full}` is not in the tree")
+                ok = False
+            elif parent_type is not None and parent_type["kind"] != "unit":
+                self.fail(where, "path", f"parent `{parent_path}` is an assignment; only units "
+                                         "hold other nodes")
+                ok = False
+            else:
+                parent_id = id_of.get(parent_path)
+                ok = ok and parent_id is not None  # the parent failed and was reported
+        if kind == "assignment" and raw.get("contents"):
+            self.fail(where, "contents", "an assignment cannot have child nodes; use a unit")
+            ok = False
+        example = self.example(raw, kind, where)
+        version = raw.get("version")
+        if version is not None:
+            ok = self.check_version(version, kind, raw, where) and ok
+        if not ok:
+            return None
+        node_id = raw.get("id") or (f"{parent_id}.{full.rsplit('.', 1)[-1]}" if parent_id
+                                    else full)
+        return Node(id=node_id, path=full, type=raw["type"], kind=kind, title=raw.get("title"),
+                    position=float(raw.get("position", raw["_position"])), example=example,
+                    version=version, update_strategy=strategy,
+                    properties=dict(raw.get("properties") or {}), where=where)
+
+    def example(self, raw: dict[str, Any], kind: Kind, where: str) -> ExampleRef | None:
+        value = raw.get("example")
+        if value is None:
+            return None
+        if kind != "assignment":
+            self.fail(where, "example", "only assignments name an example; this node's type "
+                                        f"`{raw['type']}` is a unit")
+            return None
+        if isinstance(value, str) and _IDENTIFIER.match(value):
+            return ExampleRef(identifier=value)
+        if isinstance(value, dict) and set(value) == {"id"} and isinstance(value["id"], str) \
+                and _UUID.match(value["id"]):
+            return ExampleRef(id=value["id"].lower())
+        if (isinstance(value, dict) and set(value) == {"repository", "identifier"}
+                and all(isinstance(v, str) for v in value.values())
+                and _IDENTIFIER.match(value["identifier"])):
+            return ExampleRef(identifier=value["identifier"],
+                              repository=_repo_name(value["repository"], self.namespace))
+        self.fail(where, "example", f"{value!r} is not an example identifier, "
+                                    "{repository, identifier} or {id: <uuid>}")
+        return None
+
+    def check_version(self, version: str, kind: Kind, raw: dict[str, Any], where: str) -> bool:
+        if kind != "assignment" or raw.get("example") is None:
+            self.fail(where, "version", "a version needs an assignment that names an example")
+            return False
+        if version == "latest" or version.startswith("sha256:"):
+            if version.startswith("sha256:") and not _DIGEST.match(version):
+                self.fail(where, "version", f"`{version}` is not `sha256:` followed by at least "
+                                            "4 lowercase hex digits")
+                return False
+            return True
+        try:
+            parse_constraint(version)
+        except VersionError as err:
+            self.fail(where, "version", str(err))
+            return False
+        return True
+
+
+def parse_spec(spec: Mapping[str, Any], namespace: str = "default") -> CourseSpec:
+    """Validate a CourseStructure spec and return it as values; raise SpecError listing all."""
+    problems, invalid = _schema_problems(spec)
+    if () in invalid:  # the course-level fields are broken: the tree rules cannot run
+        raise SpecError(problems)
+    builder = _Builder(spec, namespace, problems, invalid)
+    seen: set[str] = set()
+    for i, ctype in enumerate(spec["contentTypes"]):
+        if ctype["slug"] in seen:
+            builder.fail(f"contentTypes[{i}]", "slug", f"duplicate content type `{ctype['slug']}`")
+        seen.add(ctype["slug"])
+    builder.walk(copy.deepcopy(spec.get("contents") or []), [], None,
+                 spec.get("updateStrategy", "keep"))
+    nodes = builder.nodes()
+    course = spec["course"]
+    family = course["family"]["path"]
+    org = course["organization"]["path"]
+    family_full = family if paths.is_below(family, org) else _full(org, family)
+    course_full = (course["path"] if paths.is_below(course["path"], family_full)
+                   else _full(family_full, course["path"]))
+    if builder.problems:
+        raise SpecError(builder.problems)
+
+    def target(raw: Mapping[str, Any] | None) -> GitTarget | None:
+        if raw is None:
+            return None
+        return GitTarget(url=raw["url"], branch=raw.get("branch", "main"),
+                         path=raw.get("path", "").strip("/"),
+                         secret_ref=(raw.get("secretRef") or {}).get("name"))
+
+    assignments = target(spec["assignments"])
+    assert assignments is not None
+    return CourseSpec(
+        organization_path=org, organization_title=course["organization"].get("title"),
+        family_path=family_full, family_title=course["family"].get("title"),
+        path=course_full, title=course["title"],
+        repositories=tuple(_repo_name(r, namespace) for r in spec.get("exampleRepositories", [])),
+        assignments=assignments, student_template=target(spec.get("studentTemplate")),
+        content_types=tuple(ContentType(t["slug"], t["kind"], t.get("title"), t.get("color"))
+                            for t in spec["contentTypes"]),
+        update_strategy=spec.get("updateStrategy", "keep"), prune=spec.get("prune", True),
+        suspend=spec.get("suspend", False), interval=spec.get("interval", "5m"),
+        nodes=nodes,
+    )

@@ -1,0 +1,354 @@
+"""pygit2 helpers shared by the library sync and course deployment (no business rules).
+
+- `Credentials` + `callbacks()` turn a token, username/password or SSH key into libgit2
+  callbacks. Credentials live only in memory: never in a URL, `.git/config`, or a log. A
+  refused credential raises `GitAuthError` at once instead of letting libgit2 ask again.
+- `open_cache()` / `fetch()` keep one bare mirror per URL under a cache directory; fetching
+  updates `refs/heads/*` and `refs/tags/*` like `git clone --mirror` (no working tree).
+- `resolve()` turns a branch, tag or commit id into a commit; `walk()` lists a tree's blobs
+  and `read_blob()` / `blob_size()` read the object database directly (no checkout).
+- `ls_remote()` is the cheap "did anything change" check; `push()` pushes refspecs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pygit2
+from pygit2.enums import FileMode, ObjectType
+
+MIRROR_REFSPECS = ("+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
+
+_SSH_HOME_LOCK = threading.Lock()
+
+
+class GitError(RuntimeError):
+    """A remote operation failed: unreachable server, unknown repository, or a bad ref."""
+
+
+class GitAuthError(GitError):
+    """The server refused the credentials (or asked for some and none were given)."""
+
+
+@dataclass(frozen=True, repr=False)
+class Credentials:
+    """Secret material for one remote; `repr` never shows it."""
+
+    token: str | None = None
+    username: str | None = None
+    password: str | None = None
+    ssh_private_key: str | None = None
+    ssh_public_key: str | None = None
+    ssh_passphrase: str | None = None
+    known_hosts: str | None = None
+
+    def __repr__(self) -> str:
+        kinds = [k for k in ("token", "password", "ssh_private_key") if getattr(self, k)]
+        return f"Credentials({', '.join(kinds) or 'none'})"
+
+
+class _Callbacks(pygit2.RemoteCallbacks):
+    """Offers the credentials once; a second request means they were refused."""
+
+    def __init__(self, creds: Credentials | None, url: str) -> None:
+        super().__init__()
+        self._creds = creds or Credentials()
+        self._url = url
+        self._asked = 0
+
+    def credentials(self, url: str, username_from_url: str | None, allowed_types: int
+                    ) -> pygit2.UserPass | pygit2.KeypairFromMemory:
+        self._asked += 1
+        c = self._creds
+        if self._asked > 1:
+            raise GitAuthError(f"{self._url}: the server refused the credentials; check the "
+                               "token, password or SSH key in the secret")
+        if c.ssh_private_key and allowed_types & pygit2.enums.CredentialType.SSH_KEY:
+            return pygit2.KeypairFromMemory(username_from_url or c.username or "git",
+                                            c.ssh_public_key, c.ssh_private_key,
+                                            c.ssh_passphrase or "")
+        if c.token:
+            return pygit2.UserPass(c.username or "oauth2", c.token)
+        if c.password is not None and c.username:
+            return pygit2.UserPass(c.username, c.password)
+        raise GitAuthError(f"{self._url}: the server asks for credentials but none were "
+                           "given; reference a secret with a token, username/password or "
+                           "SSH identity")
+
+    def certificate_check(self, certificate: None, valid: bool, host: bytes) -> bool:
+        return valid  # never accept a TLS certificate or SSH host key the library rejected
+
+
+def callbacks(creds: Credentials | None, url: str) -> pygit2.RemoteCallbacks:
+    """Remote callbacks for one operation on `url` (make a new one per operation)."""
+    return _Callbacks(creds, url)
+
+
+@contextmanager
+def _remote_op(url: str, creds: Credentials | None, cache_dir: Path) -> Iterator[None]:
+    """Translate libgit2 failures; for SSH with known_hosts, point libgit2's home at them."""
+    try:
+        if creds and creds.known_hosts:
+            home = cache_dir / "ssh-home" / hashlib.sha256(url.encode()).hexdigest()[:16]
+            (home / ".ssh").mkdir(parents=True, exist_ok=True)
+            (home / ".ssh" / "known_hosts").write_text(creds.known_hosts)
+            with _SSH_HOME_LOCK:  # libgit2 reads ~/.ssh/known_hosts from a process-wide home
+                old = pygit2.settings.homedir
+                pygit2.settings.homedir = str(home)
+                try:
+                    yield
+                finally:
+                    pygit2.settings.homedir = old
+        else:
+            yield
+    except GitError:
+        raise
+    except (pygit2.GitError, KeyError, OSError) as err:
+        text = str(err)
+        if any(s in text for s in ("401", "403", "authentication", "Unauthorized")):
+            raise GitAuthError(f"{url}: the server refused access: {text}") from err
+        raise GitError(f"{url}: {text}") from err
+
+
+def open_cache(cache_dir: Path, url: str) -> pygit2.Repository:
+    """The bare mirror of `url` in `cache_dir/git/`, created empty when missing."""
+    path = cache_dir / "git" / (hashlib.sha256(url.encode()).hexdigest()[:24] + ".git")
+    if (path / "HEAD").exists():
+        return pygit2.Repository(str(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return pygit2.init_repository(str(path), bare=True, initial_head="main")
+
+
+def fetch(repo: pygit2.Repository, url: str, creds: Credentials | None,
+          refspecs: tuple[str, ...] = MIRROR_REFSPECS, *, cache_dir: Path) -> str | None:
+    """Fetch `refspecs` from `url` into `repo` (pruning deleted refs).
+
+    Returns the remote's default branch name (from its HEAD symref), when it advertises one.
+    The URL is used as an anonymous remote, so nothing is written to the repository config.
+    """
+    remote = repo.remotes.create_anonymous(url)
+    with _remote_op(url, creds, cache_dir):
+        remote.fetch(list(refspecs), callbacks=callbacks(creds, url),
+                     prune=pygit2.enums.FetchPrune.PRUNE)
+        heads = remote.list_heads(callbacks=callbacks(creds, url), connect=False)
+    for head in heads:
+        if head.name == "HEAD" and head.symref_target:
+            return head.symref_target.removeprefix("refs/heads/")
+    return None
+
+
+def ls_remote(repo: pygit2.Repository, url: str, creds: Credentials | None, *,
+              cache_dir: Path) -> dict[str, str]:
+    """Ref name -> object id as advertised by the remote, without fetching objects."""
+    remote = repo.remotes.create_anonymous(url)
+    with _remote_op(url, creds, cache_dir):
+        heads = remote.list_heads(callbacks=callbacks(creds, url))
+    return {h.name: str(h.oid) for h in heads if h.name}
+
+
+def push(repo: pygit2.Repository, url: str, refspecs: list[str], creds: Credentials | None,
+         *, cache_dir: Path) -> None:
+    """Push `refspecs` to `url`; a rejected (non-fast-forward) update raises GitError."""
+    remote = repo.remotes.create_anonymous(url)
+    rejected: list[str] = []
+
+    class _Push(_Callbacks):
+        def push_update_reference(self, refname: str, message: str | None) -> None:
+            if message:
+                rejected.append(f"{refname}: {message}")
+
+    with _remote_op(url, creds, cache_dir):
+        remote.push(refspecs, callbacks=_Push(creds, url))
+    if rejected:
+        raise GitError(f"{url}: push rejected: {'; '.join(rejected)}")
+
+
+def resolve(repo: pygit2.Repository, ref: str) -> pygit2.Commit:
+    """The commit named by a branch, tag (annotated or light) or full/abbreviated commit id."""
+    for name in (f"refs/heads/{ref}", f"refs/tags/{ref}", ref):
+        try:
+            obj = repo.revparse_single(name)
+        except (KeyError, ValueError, pygit2.GitError):
+            continue
+        try:
+            return obj.peel(pygit2.Commit)
+        except (pygit2.GitError, ValueError):
+            continue
+    raise GitError(f"ref `{ref}` is neither a branch, a tag nor a commit of the repository")
+
+
+def subtree(repo: pygit2.Repository, tree: pygit2.Tree, path: str) -> pygit2.Tree:
+    """The tree at `path` below `tree` ('' = `tree` itself); KeyError when absent."""
+    if not path.strip("/"):
+        return tree
+    obj = repo[tree[path.strip("/")].id]
+    if not isinstance(obj, pygit2.Tree):
+        raise KeyError(path)
+    return obj
+
+
+def walk(repo: pygit2.Repository, tree: pygit2.Tree, prefix: str = ""
+         ) -> Iterator[tuple[str, pygit2.Object]]:
+    """(path, entry) of every non-tree entry below `tree`, depth first, paths '/'-joined."""
+    for entry in tree:
+        path = f"{prefix}{entry.name}"
+        if entry.type == ObjectType.TREE:
+            yield from walk(repo, repo[entry.id], path + "/")
+        else:
+            yield path, entry
+
+
+def read_blob(repo: pygit2.Repository, oid: pygit2.Oid | str) -> bytes:
+    return repo.odb.read(oid)[1]
+
+
+def blob_size(repo: pygit2.Repository, oid: pygit2.Oid | str) -> int:
+    """Size from the object header, without inflating the blob."""
+    return repo.odb.read_header(oid)[1]
+
+
+def is_symlink(mode: int) -> bool:
+    return mode == FileMode.LINK
+
+
+# --- working with branches: commits and pushes (course deployment) ---
+
+#: Identity of commits exlib makes (author and committer).
+EXLIB_SIGNATURE = ("exlib", "exlib@exlib.dev")
+
+
+class PushRejected(GitError):
+    """The remote branch moved on (non-fast-forward): fetch, rebuild on the new head, retry."""
+
+
+def fetch_branch(repo: pygit2.Repository, url: str, branch: str, creds: Credentials | None,
+                 *, cache_dir: Path) -> pygit2.Commit | None:
+    """Fetch one branch into `refs/heads/<branch>`; its head commit, None if it has none yet."""
+    fetch(repo, url, creds, (f"+refs/heads/{branch}:refs/heads/{branch}",), cache_dir=cache_dir)
+    ref = repo.references.get(f"refs/heads/{branch}")
+    return ref.peel(pygit2.Commit) if ref is not None else None
+
+
+def push_branch(repo: pygit2.Repository, url: str, branch: str, commit_id: str,
+                creds: Credentials | None, *, cache_dir: Path) -> None:
+    """Fast-forward the remote `branch` to `commit_id` (never forced); PushRejected if it moved."""
+    repo.references.create(f"refs/heads/{branch}", commit_id, force=True)
+    try:
+        push(repo, url, [f"refs/heads/{branch}:refs/heads/{branch}"], creds,
+             cache_dir=cache_dir)
+    except GitAuthError:
+        raise
+    except GitError as err:
+        text = str(err).lower()
+        if any(s in text for s in ("non-fast", "fastforward", "rejected", "fetch first",
+                                   "failed to update", "stale", "not present locally")):
+            raise PushRejected(str(err)) from err
+        raise
+
+
+def commit_tree(repo: pygit2.Repository, tree_id: str, parent: str | None, message: str) -> str:
+    """A commit of `tree_id` on `parent` (None: a root commit), without touching any ref."""
+    sig = pygit2.Signature(*EXLIB_SIGNATURE)
+    parents = [pygit2.Oid(hex=parent)] if parent else []
+    return str(repo.create_commit(None, sig, sig, message, pygit2.Oid(hex=tree_id), parents))
+
+
+def entry_id(repo: pygit2.Repository, tree: pygit2.Tree | None, path: str) -> str | None:
+    """The object id at `path` below `tree` (a blob or a tree), None when absent."""
+    if tree is None:
+        return None
+    try:
+        return str(tree[path.strip("/")].id) if path.strip("/") else str(tree.id)
+    except KeyError:
+        return None
+
+
+def tree_from_files(repo: pygit2.Repository, files: dict[str, tuple[int, bytes]]) -> str:
+    """Write blobs and trees for {relative path: (mode, bytes)}; the root tree's id."""
+    editor = TreeEditor(repo, None)
+    for path, (mode, data) in files.items():
+        editor.put(path, str(repo.create_blob(data)), mode)
+    return editor.write()
+
+
+class TreeEditor:
+    """Edit a tree by path in memory and write only the changed trees (no index, no worktree).
+
+    Directories left empty disappear, as in Git.
+    """
+
+    def __init__(self, repo: pygit2.Repository, tree: pygit2.Tree | None) -> None:
+        self._repo = repo
+        self._root: dict[str, object] = self._expand(tree)
+
+    def _expand(self, tree: pygit2.Tree | None) -> dict[str, object]:
+        """name -> (oid, mode) for untouched entries, or a dict for an opened directory."""
+        if tree is None:
+            return {}
+        return {e.name: (str(e.id), int(e.filemode)) for e in tree}
+
+    def _dir(self, parts: list[str], create: bool) -> dict[str, object] | None:
+        node = self._root
+        for name in parts:
+            child = node.get(name)
+            if isinstance(child, tuple):
+                if child[1] != FileMode.TREE:
+                    if not create:
+                        return None
+                    child = {}
+                else:
+                    child = self._expand(self._repo[child[0]])
+                node[name] = child
+            elif child is None:
+                if not create:
+                    return None
+                child = node[name] = {}
+            node = child  # type: ignore[assignment]
+        return node
+
+    def take(self, path: str) -> tuple[str, int] | None:
+        """Remove the entry at `path` and return it (written first if it was edited)."""
+        *parents, name = path.strip("/").split("/")
+        node = self._dir(parents, create=False)
+        entry = node.pop(name, None) if node is not None else None
+        if isinstance(entry, dict):
+            oid = self._write(entry)
+            return (oid, FileMode.TREE) if oid else None
+        return entry  # type: ignore[return-value]
+
+    def put(self, path: str, oid: str, mode: int = FileMode.TREE, *, merge: bool = False) -> None:
+        """Place an object at `path`; with `merge`, a tree's entries join an existing dir."""
+        *parents, name = path.strip("/").split("/")
+        node = self._dir(parents, create=True)
+        assert node is not None
+        existing = node.get(name)
+        if merge and mode == FileMode.TREE and existing is not None:
+            target = self._dir([*parents, name], create=True)
+            assert target is not None
+            for entry_name, entry in self._expand(self._repo[oid]).items():
+                target.setdefault(entry_name, entry)
+            return
+        node[name] = (oid, mode)
+
+    def write(self) -> str:
+        """Write the edited trees; the root tree id (the empty tree when nothing is left)."""
+        return self._write(self._root) or str(self._repo.TreeBuilder().write())
+
+    def _write(self, node: dict[str, object]) -> str | None:
+        builder = self._repo.TreeBuilder()
+        count = 0
+        for name, entry in node.items():
+            if isinstance(entry, dict):
+                oid = self._write(entry)
+                if oid is None:
+                    continue
+                entry = (oid, FileMode.TREE)
+            oid, mode = entry  # type: ignore[misc]
+            builder.insert(name, pygit2.Oid(hex=oid), mode)
+            count += 1
+        return str(builder.write()) if count else None

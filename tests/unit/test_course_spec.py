@@ -1,0 +1,136 @@
+"""CourseStructure spec: manifests, defaults, and every rule naming node and field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from controller.course.errors import SpecError
+from controller.course.spec import load_manifest, parse_spec
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "courses"
+
+BASE = {
+    "course": {"organization": {"path": "org"}, "family": {"path": "prog"}, "path": "py101",
+               "title": "Python 101"},
+    "assignments": {"url": "http://git.example/assignments.git"},
+    "exampleRepositories": ["lib", "other/shared"],
+    "contentTypes": [{"slug": "week", "kind": "unit"},
+                     {"slug": "assignment", "kind": "assignment"}],
+}
+
+
+def spec(contents: list[dict], **extra: object) -> dict:
+    return {**BASE, **extra, "contents": contents}
+
+
+def problems(contents: list[dict]) -> list[str]:
+    with pytest.raises(SpecError) as err:
+        parse_spec(spec(contents), namespace="ns")
+    return [str(p) for p in err.value.problems]
+
+
+def test_manifest_or_bare_spec_and_version_kept_as_written() -> None:
+    text = """
+apiVersion: exlib.dev/v1alpha1
+kind: CourseStructure
+metadata: {name: py101, namespace: teach}
+spec:
+  course: {organization: {path: org}, family: {path: prog}, path: py101, title: P}
+  assignments: {url: http://x/a.git}
+  contentTypes: [{slug: a, kind: assignment}]
+  contents:
+  - {path: hello, type: a, example: hello-world, version: 1.10}
+"""
+    manifest = load_manifest(text)
+    assert (manifest.name, manifest.namespace) == ("py101", "teach")
+    course = parse_spec(manifest.spec)
+    assert course.nodes[0].version == "1.10"
+    assert load_manifest("course: {}").spec == {"course": {}}
+
+
+def test_paths_ids_defaults_and_qualified_examples() -> None:
+    course = parse_spec(spec([
+        {"path": "week1", "type": "week", "id": "w1", "contents": [
+            {"path": "hello_world", "type": "assignment", "example": "hello-world"},
+            {"path": "week1.vars", "type": "assignment",
+             "example": {"repository": "lib", "identifier": "variables-basics"},
+             "properties": {"maxSubmissions": 5}, "updateStrategy": "merge"},
+        ]},
+        {"path": "week2", "type": "week", "updateStrategy": "overwrite", "position": 7,
+         "contents": [{"path": "fn", "type": "assignment",
+                       "example": {"id": "8B9C4A52-0000-4000-8000-000000000001"}}]},
+    ]), namespace="ns")
+    by_path = {n.path: n for n in course.nodes}
+    assert course.path == "org.prog.py101"
+    assert course.repositories == ("ns/lib", "other/shared")
+    assert by_path["week1.hello_world"].id == "w1.hello_world"
+    assert by_path["week1.vars"].example.repository == "ns/lib"
+    assert by_path["week1.vars"].update_strategy == "merge"
+    assert by_path["week1.vars"].properties == {"maxSubmissions": 5}
+    assert by_path["week1.vars"].position == 2.0
+    assert by_path["week2"].position == 7.0
+    assert by_path["week2.fn"].update_strategy == "overwrite"
+    assert by_path["week2.fn"].example.id == "8b9c4a52-0000-4000-8000-000000000001"
+    assert course.nodes[0].path == "week1"
+
+
+def test_every_problem_is_listed_with_node_and_field() -> None:
+    found = problems([
+        {"path": "week1", "type": "week", "example": "x", "contents": [
+            {"path": "Bad-Label", "type": "assignment"},
+            {"path": "a", "type": "nope"},
+            {"path": "d", "type": "assignment", "example": "x", "version": "^^1",
+             "contents": [{"path": "c", "type": "assignment"}]},
+            {"path": "other.e", "type": "assignment"},
+        ]},
+        {"path": "week1", "type": "week"},
+        {"path": "week3.x", "type": "assignment"},
+        {"path": "week4", "type": "week", "id": "week1"},
+        {"path": "week5", "type": "week", "version": "1.0"},
+    ])
+    expected = [
+        "contents[0].contents[0] (Bad-Label): path:",
+        "contents[0] (week1): example: only assignments name an example",
+        "contents[0].contents[1] (a): type: unknown content type `nope`",
+        "contents[0].contents[2] (d): contents: an assignment cannot have child nodes",
+        "contents[0].contents[2] (d): version: version constraint `^^1`",
+        "contents[0].contents[2].contents[0] (c): path: parent `week1.d` is an assignment",
+        "contents[0].contents[3] (other.e): path: `other.e` does not extend",
+        "contents[1] (week1): path: duplicate path `week1`",
+        "contents[2] (week3.x): path: parent `week3` of `week3.x` is not in the tree",
+        "contents[3] (week4): id: duplicate id `week1`",
+        "contents[4] (week5): version: a version needs an assignment",
+    ]
+    for text in expected:
+        assert any(p.startswith(text) for p in found), (text, found)
+    assert len(found) == len(expected)
+
+
+def test_schema_rejects_unknown_fields_and_bad_enums() -> None:
+    with pytest.raises(SpecError) as err:
+        parse_spec(spec([{"path": "w", "type": "week", "exampel": "x"}],
+                        updateStrategy="sometimes"))
+    text = str(err.value)
+    assert "'exampel' was unexpected" in text and "contents[0] (w)" in text
+    assert "updateStrategy" in text
+
+
+def test_bad_example_reference_and_digest_version() -> None:
+    found = problems([
+        {"path": "a", "type": "assignment", "example": {"identifier": "x"}},
+        {"path": "b", "type": "assignment", "example": "x", "version": "sha256:XYZ"},
+    ])
+    assert found[0].startswith("contents[0] (a): example:")
+    assert found[1].startswith("contents[1] (b): version: `sha256:XYZ`")
+
+
+def test_python_beginner_manifest_parses() -> None:
+    manifest = load_manifest((DATA / "python-beginner.yaml").read_text())
+    course = parse_spec(manifest.spec, namespace=manifest.namespace or "default")
+    units = [n for n in course.nodes if n.kind == "unit"]
+    assignments = [n for n in course.nodes if n.kind == "assignment"]
+    assert (len(units), len(assignments)) == (3, 21)
+    assert "week_1.math_constants" in {n.path for n in assignments}
+    assert all(n.properties.get("maxGroupSize") == 1 for n in assignments)
