@@ -165,11 +165,14 @@ def _location(parts: list[Any]) -> str:
 def _node_where(spec: Mapping[str, Any], node_parts: list[Any]) -> str:
     """`contents[0].contents[2] (week1.hello_world)` for the node at `node_parts`."""
     node: Any = spec
+    full: str | None = None
     for part in node_parts:
         node = node[part]
-    label = node.get("path") if isinstance(node, dict) else None
+        label = node.get("path") if isinstance(node, dict) else None
+        if isinstance(part, int) and isinstance(label, str):
+            full = label if full is None or "." in label else f"{full}.{label}"
     loc = _location(node_parts)
-    return f"{loc} ({label})" if isinstance(label, str) else loc
+    return f"{loc} ({full})" if full else loc
 
 
 def _schema_problems(spec: Mapping[str, Any]) -> tuple[list[Problem], set[tuple[Any, ...]]]:

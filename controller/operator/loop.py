@@ -81,6 +81,7 @@ def _one_pass(kube: Kube, kind: str, body: dict[str, Any], reason: str, mem: Mem
             f"reconciling generation {generation} ({reason})")), now_iso())
         kube.patch_status(kind, ns, name, {"conditions": start_conds})
         previous = start_conds
+    log.info("%s %s/%s: pass (%s)", kind, ns, name, reason)
     started = time.monotonic()
     try:
         result = pass_fn(kube, body, reason)

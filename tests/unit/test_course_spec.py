@@ -91,12 +91,12 @@ def test_every_problem_is_listed_with_node_and_field() -> None:
         {"path": "week5", "type": "week", "version": "1.0"},
     ])
     expected = [
-        "contents[0].contents[0] (Bad-Label): path:",
+        "contents[0].contents[0] (week1.Bad-Label): path:",
         "contents[0] (week1): example: only assignments name an example",
-        "contents[0].contents[1] (a): type: unknown content type `nope`",
-        "contents[0].contents[2] (d): contents: an assignment cannot have child nodes",
-        "contents[0].contents[2] (d): version: version constraint `^^1`",
-        "contents[0].contents[2].contents[0] (c): path: parent `week1.d` is an assignment",
+        "contents[0].contents[1] (week1.a): type: unknown content type `nope`",
+        "contents[0].contents[2] (week1.d): contents: an assignment cannot have child nodes",
+        "contents[0].contents[2] (week1.d): version: version constraint `^^1`",
+        "contents[0].contents[2].contents[0] (week1.d.c): path: parent `week1.d` is an assignment",
         "contents[0].contents[3] (other.e): path: `other.e` does not extend",
         "contents[1] (week1): path: duplicate path `week1`",
         "contents[2] (week3.x): path: parent `week3` of `week3.x` is not in the tree",

@@ -1,0 +1,155 @@
+"""One pass over a CourseStructure: the same pass as `exlib apply`, reported as status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from controller.course import errors
+from controller.course.apply import ApplyReport, apply_course, archive_course
+from controller.course.spec import parse_spec
+from controller.operator import repository
+from controller.operator.inputs import git_credentials, spec_errors
+from controller.operator.loop import PassResult
+from controller.operator.metrics import COMMITS_PUSHED
+from controller.operator.status import Problem
+from controller.store.kube import Kube, SecretMissing
+
+SCHEMA = "course-structure.schema.json"
+MAX_CONTENTS_LISTED = 20
+_FAILED = {errors.FetchFailed: "FetchFailed", errors.CommitFailed: "CommitFailed",
+           errors.StorageFailed: "StorageFailed", errors.DatabaseFailed: "DatabaseFailed"}
+
+
+def _repo_refs(spec: dict[str, Any], namespace: str) -> list[tuple[str, str]]:
+    refs = []
+    for ref in spec.get("exampleRepositories") or []:
+        ns, _, name = ref.rpartition("/")
+        refs.append((ns or namespace, name))
+    return refs
+
+
+def visible_to(info: dict[str, Any], repo_ns: str, namespace: str) -> bool:
+    """A repository's `visibility` decides which namespaces' courses may use it."""
+    if repo_ns == namespace or info["visibility"] == "public":
+        return True
+    return info["visibility"] == "restricted" and namespace in info["allowedNamespaces"]
+
+
+def repositories_moved(body: dict[str, Any], index: Any) -> str | None:
+    """A used repository reached a new revision (or became Ready) since the last pass."""
+    used = (body.get("status") or {}).get("repositories") or {}
+    ns = body["metadata"]["namespace"]
+    for key in _repo_refs(body.get("spec") or {}, ns):
+        for info in index.get(key, ()):
+            if info["ready"] and info["revision"] != used.get("/".join(key)):
+                return f"repository {'/'.join(key)} at a new revision"
+    return None
+
+
+def _dependencies(kube: Kube, spec: dict[str, Any], namespace: str
+                  ) -> tuple[dict[str, str], list[Problem]]:
+    revisions, problems = {}, []
+    for ns, name in _repo_refs(spec, namespace):
+        key = f"{ns}/{name}"
+        obj = kube.get("ExampleRepository", ns, name)
+        if obj is None:
+            problems.append(Problem("DependencyNotReady", "RepositoryNotFound",
+                                    f"ExampleRepository {key} does not exist"))
+            continue
+        info = repository.readiness(obj)
+        if not visible_to(info, ns, namespace):
+            problems.append(Problem("Stalled", "RepositoryNotVisible",
+                                    f"ExampleRepository {key} is {info['visibility']} and does "
+                                    f"not allow namespace {namespace}"))
+        elif not info["ready"]:
+            problems.append(Problem("DependencyNotReady", "RepositoryNotReady",
+                                    f"ExampleRepository {key} is not Ready: {info['message']}"))
+        else:
+            revisions[key] = info["revision"]
+    return revisions, problems
+
+
+def run_pass(kube: Kube, body: dict[str, Any], reason: str) -> PassResult:
+    meta, spec = body["metadata"], body.get("spec") or {}
+    status = body.get("status") or {}
+    ns, name = meta["namespace"], meta["name"]
+    invalid = spec_errors(SCHEMA, spec)
+    if invalid:
+        return PassResult(problems=(Problem("Stalled", "InvalidSpec", "; ".join(invalid)),))
+    try:
+        course = parse_spec(spec, ns)
+    except errors.SpecError as err:
+        return PassResult(problems=(Problem("Stalled", "InvalidSpec", _one_line(err)),))
+    revisions, problems = _dependencies(kube, spec, ns)
+    if problems:
+        return PassResult(problems=tuple(problems))
+    try:
+        creds = {"assignments": git_credentials(kube, ns, _secret(spec, "assignments")),
+                 "studentTemplate": git_credentials(kube, ns, _secret(spec, "studentTemplate"))}
+    except SecretMissing as err:
+        return PassResult(problems=(Problem("FetchFailed", "SecretNotFound", str(err)),))
+    try:
+        report = apply_course(repository.settings(), spec, name=name, namespace=ns,
+                              credentials=creds)
+    except errors.SpecError as err:
+        return PassResult(problems=(Problem("Stalled", "InvalidSpec", _one_line(err)),))
+    except errors.CourseError as err:
+        kind = next((v for k, v in _FAILED.items() if isinstance(err, k)), "CommitFailed")
+        return PassResult(problems=(Problem(kind, type(err).__name__, str(err)),))
+    return _result(report, status, revisions, course.path)
+
+
+def _secret(spec: dict[str, Any], key: str) -> dict[str, Any] | None:
+    return (spec.get(key) or {}).get("secretRef")
+
+
+def _one_line(err: errors.SpecError) -> str:
+    return "; ".join(str(p) for p in err.problems) or str(err)
+
+
+def _result(report: ApplyReport, status: dict[str, Any], revisions: dict[str, str],
+            path: str) -> PassResult:
+    counts = report.counts
+    conflicts = [c for c in report.contents if c["state"] == "UpdateConflict"]
+    problems = tuple(Problem("UpdateConflict", "UpdateConflict",
+                             f"{c['path']}: {c.get('message') or 'merge conflict'}")
+                     for c in conflicts[:1])
+    events: list[tuple[str, str, str]] = []
+    commit = report.assignments_commit
+    old_commit = (status.get("assignments") or {}).get("commit")
+    if report.assignments_changed and commit != old_commit:
+        COMMITS_PUSHED.labels("assignments").inc()
+        events.append(("Normal", "Deployed",
+                       f"deployed {counts['deployed']} of {counts['contents']} contents of "
+                       f"{path} at commit {commit[:12]} ({len(report.actions)} changes)"))
+    if report.template_changed:
+        COMMITS_PUSHED.labels("studentTemplate").inc()
+    old_customized = (status.get("counts") or {}).get("customized", 0)
+    if counts["customized"] > old_customized:
+        kept = [c["path"] for c in report.contents if c["customized"]]
+        events.append(("Normal", "CustomizedKept",
+                       f"lecturer changes kept in {', '.join(kept[:10])}"))
+    if conflicts and (status.get("counts") or {}).get("conflicts", 0) != len(conflicts):
+        events.append(("Warning", "UpdateConflict",
+                       "; ".join(f"{c['path']}: {c.get('message')}" for c in conflicts[:5])))
+    listed = [c for c in report.contents
+              if c["kind"] == "assignment" and c["state"] != "Deployed"][:MAX_CONTENTS_LISTED]
+    return PassResult(
+        problems=problems, events=events,
+        ready_message=(f"{counts['deployed']} of {counts['contents']} contents deployed at "
+                       f"{(commit or 'no commit')[:12]}"),
+        status={
+            "courseId": report.course_id,
+            "assignments": {"commit": commit},
+            "studentTemplate": {"commit": report.template_commit},
+            "counts": counts,
+            "contents": [{k: str(c.get(k) or "") for k in ("path", "example", "version",
+                                                            "state", "message")}
+                         for c in listed],
+            "repositories": revisions,
+        })
+
+
+def on_delete(namespace: str, name: str, spec: dict[str, Any]) -> None:
+    """Archive the course's rows (submissions hang off them); Git repositories stay."""
+    archive_course(repository.settings(), spec, namespace=namespace, name=name)

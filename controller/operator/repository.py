@@ -1,0 +1,99 @@
+"""One pass over an ExampleRepository: the same sync as `exlib sync`, reported as status."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from controller.config import Settings
+from controller.library import errors
+from controller.library.sync import archive_repository, remote_revision, sync_repository
+from controller.operator.inputs import repository_source, spec_errors
+from controller.operator.loop import PassResult
+from controller.operator.metrics import EXAMPLES_SYNCED
+from controller.operator.status import Problem
+from controller.store.kube import Kube, SecretMissing, now_iso
+
+SCHEMA = "example-repository.schema.json"
+MAX_INVALID_LISTED = 10
+
+
+@functools.cache
+def settings() -> Settings:
+    return Settings.from_env()
+
+
+def readiness(body: dict[str, Any]) -> dict[str, Any]:
+    """What a course needs to know about a repository: Ready now, at which revision."""
+    status = body.get("status") or {}
+    ready = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {})
+    return {
+        "ready": ready.get("status") == "True"
+        and status.get("observedGeneration") == body["metadata"].get("generation"),
+        "revision": (status.get("artifact") or {}).get("revision"),
+        "message": ready.get("message", "not reconciled yet"),
+        "visibility": (body.get("spec") or {}).get("visibility", "private"),
+        "allowedNamespaces": list((body.get("spec") or {}).get("allowedNamespaces") or []),
+    }
+
+
+def failure(err: errors.SyncError) -> PassResult:
+    """Map a sync that could not run to its condition; wrong credentials retry slowly."""
+    kind = {errors.StorageUnavailable: "StorageFailed",
+            errors.DatabaseUnavailable: "DatabaseFailed"}.get(type(err), "FetchFailed")
+    return PassResult(problems=(Problem(kind, type(err).__name__, str(err)),),
+                      slow_retry=not err.retryable)
+
+
+def run_pass(kube: Kube, body: dict[str, Any], reason: str) -> PassResult:
+    meta, spec = body["metadata"], body.get("spec") or {}
+    status = body.get("status") or {}
+    ns, name = meta["namespace"], meta["name"]
+    invalid = spec_errors(SCHEMA, spec)
+    if invalid:
+        return PassResult(problems=(Problem("Stalled", "InvalidSpec", "; ".join(invalid)),))
+    try:
+        source = repository_source(kube, ns, spec)
+    except SecretMissing as err:
+        return PassResult(problems=(Problem("FetchFailed", "SecretNotFound", str(err)),))
+    old_revision = (status.get("artifact") or {}).get("revision")
+    try:
+        if reason == "interval" and old_revision and (
+                remote_revision(source, settings()) == old_revision):
+            return PassResult(skipped=True)
+        report = sync_repository(settings(), source, name=name, namespace=ns)
+    except errors.SyncError as err:
+        return failure(err)
+    counts = report.counts
+    for key in ("new", "changed", "invalid", "archived"):
+        if counts[key]:
+            EXAMPLES_SYNCED.labels(key).inc(counts[key])
+    summary = (f"revision {report.revision[:12]}: {counts['total'] - counts['invalid']} "
+               f"examples, {counts['invalid']} invalid")
+    events = []
+    if report.revision != old_revision or counts["new"] or counts["changed"]:
+        events.append(("Normal", "NewRevision",
+                       f"synced {summary} ({counts['new']} new, {counts['changed']} changed, "
+                       f"{counts['archived']} archived)"))
+    artifact = dict(status.get("artifact") or {})
+    if report.revision != old_revision or not artifact:
+        artifact = {"revision": report.revision, "lastUpdateTime": now_iso()}
+    artifact["digest"] = report.digest
+    return PassResult(
+        ready_message=summary,
+        events=events,
+        status={
+            "repositoryId": str(report.repository_id),
+            "artifact": artifact,
+            "counts": {"examples": counts["total"] - counts["invalid"],
+                       "versions": report.versions, "invalid": counts["invalid"]},
+            "invalid": [{"identifier": e.identifier or "", "directory": e.directory,
+                         "message": "; ".join(e.errors)[:500]}
+                        for e in report.invalid[:MAX_INVALID_LISTED]],
+        },
+    )
+
+
+def on_delete(namespace: str, name: str) -> None:
+    """Archive the repository's examples; versions used by any course stay (DESIGN §4)."""
+    archive_repository(settings(), namespace=namespace, name=name)
