@@ -120,7 +120,7 @@ def _result(report: ApplyReport, status: dict[str, Any], revisions: dict[str, st
     if report.assignments_changed and commit != old_commit:
         COMMITS_PUSHED.labels("assignments").inc()
         events.append(("Normal", "Deployed",
-                       f"deployed {counts['deployed']} of {counts['contents']} contents of "
+                       f"deployed {counts['deployed']} of {_assignments(report)} assignments of "
                        f"{path} at commit {commit[:12]} ({len(report.actions)} changes)"))
     if report.template_changed:
         COMMITS_PUSHED.labels("studentTemplate").inc()
@@ -136,7 +136,7 @@ def _result(report: ApplyReport, status: dict[str, Any], revisions: dict[str, st
               if c["kind"] == "assignment" and c["state"] != "Deployed"][:MAX_CONTENTS_LISTED]
     return PassResult(
         problems=problems, events=events,
-        ready_message=(f"{counts['deployed']} of {counts['contents']} contents deployed at "
+        ready_message=(f"{counts['deployed']} of {_assignments(report)} assignments deployed at "
                        f"{(commit or 'no commit')[:12]}"),
         status={
             "courseId": report.course_id,
@@ -148,6 +148,10 @@ def _result(report: ApplyReport, status: dict[str, Any], revisions: dict[str, st
                          for c in listed],
             "repositories": revisions,
         })
+
+
+def _assignments(report: ApplyReport) -> int:
+    return sum(c["kind"] == "assignment" for c in report.contents)
 
 
 def on_delete(namespace: str, name: str, spec: dict[str, Any]) -> None:

@@ -114,11 +114,17 @@ def _transition_events(old_status: dict[str, Any],
     before, before_reason = ready_of(old_status.get("conditions"))
     after, after_reason = ready_of(conds)
     ready = next(c for c in conds if c["type"] == "Ready")
+    if _waiting(conds) or (after == "True" and _waiting(old_status.get("conditions") or [])):
+        return []  # waiting for a dependency is not a failure, and its end no recovery
     if after == "False" and (before != "False" or before_reason != after_reason):
         return [("Warning", after_reason, ready["message"])]
     if after == "True" and before == "False":
         return [("Normal", "Recovered", ready["message"])]
     return []
+
+
+def _waiting(conds: list[dict[str, Any]]) -> bool:
+    return any(c["type"] == "DependencyNotReady" and c["status"] == "True" for c in conds)
 
 
 def _show_suspended(kube: Kube, kind: str, body: dict[str, Any]) -> None:
