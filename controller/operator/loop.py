@@ -20,6 +20,7 @@ from controller.store.kube import Kube, now_iso
 
 log = logging.getLogger("exlib.operator")
 DEFAULT_INTERVAL = 300.0
+POLL_SECONDS = 0.25  # how often the loop looks at its (in-memory) object; no API calls
 
 
 @dataclass
@@ -44,17 +45,19 @@ def run_loop(kube: Kube, kind: str, body: Any, stopped: Any, pass_fn: PassFn,
     `trigger` lets a kind add its own reasons to act (a course whose repositories moved).
     """
     mem = Memory()
+    shown_suspended = False
     while not stopped:
         snapshot = _plain(body)
         suspended = bool((snapshot.get("spec") or {}).get("suspend"))
         reason = due(snapshot, mem, time.monotonic())
         if reason is None and trigger is not None and not suspended and mem.last_pass:
             reason = trigger(snapshot)
-        if suspended:
+        if suspended and not shown_suspended:
             _show_suspended(kube, kind, snapshot)
-        elif reason is not None:
+        shown_suspended = suspended
+        if not suspended and reason is not None:
             _one_pass(kube, kind, snapshot, reason, mem, pass_fn)
-        stopped.wait(1.0)
+        stopped.wait(POLL_SECONDS)
 
 
 def _plain(body: Any) -> dict[str, Any]:
@@ -128,10 +131,7 @@ def _waiting(conds: list[dict[str, Any]]) -> bool:
 
 
 def _show_suspended(kube: Kube, kind: str, body: dict[str, Any]) -> None:
-    status = body.get("status") or {}
-    conds = status.get("conditions") or []
-    shown = any(c["type"] == "Reconciling" for c in conds) or not conds
-    if shown:
-        meta = body["metadata"]
-        kube.patch_status(kind, meta["namespace"], meta["name"], {"conditions": summarise(
-            conds, Observation(meta.get("generation"), suspended=True), now_iso())})
+    conds = (body.get("status") or {}).get("conditions") or []
+    meta = body["metadata"]
+    kube.patch_status(kind, meta["namespace"], meta["name"], {"conditions": summarise(
+        conds, Observation(meta.get("generation"), suspended=True), now_iso())})
