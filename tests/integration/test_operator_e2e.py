@@ -360,3 +360,78 @@ def test_two_operators_with_peering_only_one_acts(stack: Stack, kubectl: Kubectl
     finally:
         high.stop()
         low.stop()
+
+
+def test_new_library_version_flows_into_the_course(stack: Stack, kubectl: Kubectl,
+                                                   operator: Operator,
+                                                   course_setup: dict[str, str]) -> None:
+    """A range pin moves when the repository publishes a newer match; the course follows."""
+    docs = manifests(stack, course_setup["examples"], course_setup["assignments"],
+                     course_setup["template"])
+    docs[2]["spec"]["contents"][0]["contents"][0]["version"] = "^1.0"
+    kubectl.apply(*docs)
+    first = wait_condition(kubectl, "course", "prog1", "Ready", "True", operator)
+    files = sample_files()
+    meta = "examples/basics/hello-world/meta.yaml"
+    files[meta] = files[meta].replace(b'version: "1.0"', b'version: "1.1"')
+    files["examples/basics/hello-world/hello.py"] += b"# clearer greeting\n"
+    push_tree(course_setup["examples"], stack.git_token, files, "hello-world 1.1")
+    kubectl("annotate", "--overwrite", "exrepo", "basics", "exlib.dev/requestedAt=v11")
+
+    def moved() -> dict[str, Any] | None:
+        obj = kubectl.get("course", "prog1")
+        commit = (obj.get("status") or {}).get("assignments", {}).get("commit")
+        ready = condition(obj, "Ready")
+        fresh = commit and commit != first["status"]["assignments"]["commit"]
+        return obj if fresh and ready and ready["status"] == "True" else None
+
+    wait_for("the course to deploy hello-world 1.1", moved, operator=operator)
+    creds = pygit2.RemoteCallbacks(credentials=pygit2.UserPass("oauth2", stack.git_token))
+    with tempfile.TemporaryDirectory() as tmp:
+        pygit2.clone_repository(course_setup["assignments"], tmp, callbacks=creds)
+        hello = (Path(tmp) / "week1" / "hello_world" / "hello.py").read_text()
+    assert "clearer greeting" in hello
+
+
+def test_deleting_a_repository_archives_its_examples(stack: Stack, kubectl: Kubectl,
+                                                     operator: Operator, database_url: str,
+                                                     course_setup: dict[str, str]) -> None:
+    docs = manifests(stack, course_setup["examples"], course_setup["assignments"],
+                     course_setup["template"])
+    kubectl.apply(*docs[:2])
+    wait_condition(kubectl, "exrepo", "basics", "Ready", "True", operator)
+    kubectl("delete", "exrepo", "basics", "--timeout=60s")
+    engine = sa.create_engine(database_url)
+    with engine.connect() as conn:
+        archived = conn.execute(sa.text(
+            "SELECT count(*) FROM example WHERE archived_at IS NOT NULL")).scalar()
+        versions = conn.execute(sa.text("SELECT count(*) FROM example_version")).scalar()
+    engine.dispose()
+    assert archived == 3
+    assert versions == 3  # versions are never deleted: courses may pin them
+
+
+def test_metrics_are_served(stack: Stack, kubectl: Kubectl, database_url: str, namespace: str,
+                            course_setup: dict[str, str], tmp_path: Path) -> None:
+    import socket
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    upgrade(database_url)
+    env = {**stack.env, "DATABASE_URL": database_url, "EXLIB_CACHE_DIR": str(tmp_path / "c")}
+    op = start_operator(env, namespace, tmp_path / "op.log", "--metrics-port", str(port))
+    try:
+        kubectl.apply(*manifests(stack, course_setup["examples"], course_setup["assignments"],
+                                 course_setup["template"])[:2])
+        wait_condition(kubectl, "exrepo", "basics", "Ready", "True", op)
+        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read()
+    finally:
+        op.stop()
+    body = text.decode()
+    assert 'exlib_reconcile_duration_seconds_count{kind="ExampleRepository",result="success"}' \
+        in body
+    assert 'exlib_examples_synced_total{status="new"} 3.0' in body
+    assert (f'exlib_condition{{kind="ExampleRepository",name="basics",namespace="{namespace}",'
+            'status="True",type="Ready"} 1.0') in body
