@@ -8,7 +8,7 @@ from controller.course import errors
 from controller.course.apply import ApplyReport, apply_course, archive_course
 from controller.course.spec import parse_spec
 from controller.operator import repository
-from controller.operator.inputs import git_credentials, spec_errors
+from controller.operator.inputs import git_credentials
 from controller.operator.loop import PassResult
 from controller.operator.metrics import COMMITS_PUSHED
 from controller.operator.status import Problem
@@ -73,13 +73,10 @@ def run_pass(kube: Kube, body: dict[str, Any], reason: str) -> PassResult:
     meta, spec = body["metadata"], body.get("spec") or {}
     status = body.get("status") or {}
     ns, name = meta["namespace"], meta["name"]
-    invalid = spec_errors(SCHEMA, spec)
-    if invalid:
-        return PassResult(problems=(Problem("Stalled", "InvalidSpec", "; ".join(invalid)),))
     try:
         course = parse_spec(spec, ns)
     except errors.SpecError as err:
-        return PassResult(problems=(Problem("Stalled", "InvalidSpec", _one_line(err)),))
+        return PassResult.problem("Stalled", "InvalidSpec", _one_line(err))
     revisions, problems = _dependencies(kube, spec, ns)
     if problems:
         return PassResult(problems=tuple(problems))
@@ -87,12 +84,12 @@ def run_pass(kube: Kube, body: dict[str, Any], reason: str) -> PassResult:
         creds = {"assignments": git_credentials(kube, ns, _secret(spec, "assignments")),
                  "studentTemplate": git_credentials(kube, ns, _secret(spec, "studentTemplate"))}
     except SecretMissing as err:
-        return PassResult(problems=(Problem("FetchFailed", "SecretNotFound", str(err)),))
+        return PassResult.problem("FetchFailed", "SecretNotFound", str(err))
     try:
         report = apply_course(repository.settings(), spec, name=name, namespace=ns,
                               credentials=creds)
     except errors.SpecError as err:
-        return PassResult(problems=(Problem("Stalled", "InvalidSpec", _one_line(err)),))
+        return PassResult.problem("Stalled", "InvalidSpec", _one_line(err))
     except errors.CourseError as err:
         kind = next((v for k, v in _FAILED.items() if isinstance(err, k)), "CommitFailed")
         return PassResult(problems=(Problem(kind, type(err).__name__, str(err)),))

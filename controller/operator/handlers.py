@@ -45,13 +45,14 @@ def repositories(namespace: str, name: str, body: kopf.Body, **_: Any) -> dict[A
 
 @kopf.daemon(GROUP, VERSION, "examplerepositories", cancellation_timeout=30)
 def repository_daemon(body: kopf.Body, stopped: kopf.DaemonStopped, **_: Any) -> None:
-    run_loop(kube(), "ExampleRepository", body, stopped, repository.run_pass)
+    run_loop(kube(), "ExampleRepository", repository.SCHEMA, body, stopped,
+             repository.run_pass)
 
 
 @kopf.daemon(GROUP, VERSION, "coursestructures", cancellation_timeout=30)
 def course_daemon(body: kopf.Body, stopped: kopf.DaemonStopped, repositories: kopf.Index,
                   **_: Any) -> None:
-    run_loop(kube(), "CourseStructure", body, stopped, course.run_pass,
+    run_loop(kube(), "CourseStructure", course.SCHEMA, body, stopped, course.run_pass,
              trigger=lambda snapshot: course.repositories_moved(snapshot, repositories))
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from controller.operator import metrics
+from controller.operator.inputs import spec_errors
 from controller.operator.schedule import REQUESTED_AT, Memory, due, parse_duration, record
 from controller.operator.status import Observation, Problem, ready_of, summarise
 from controller.store.kube import Kube, now_iso
@@ -34,11 +35,15 @@ class PassResult:
     slow_retry: bool = False  # wrong credentials: retry at the interval, not with backoff
     skipped: bool = False  # interval re-check found nothing new: no status write
 
+    @classmethod
+    def problem(cls, type_: str, reason: str, message: str) -> PassResult:
+        return cls(problems=(Problem(type_, reason, message),))
+
 
 PassFn = Callable[[Kube, dict[str, Any], str], PassResult]
 
 
-def run_loop(kube: Kube, kind: str, body: Any, stopped: Any, pass_fn: PassFn,
+def run_loop(kube: Kube, kind: str, schema: str, body: Any, stopped: Any, pass_fn: PassFn,
              trigger: Callable[[dict[str, Any]], str | None] | None = None) -> None:
     """Loop until Kopf stops the daemon (object deleted, operator exiting).
 
@@ -56,7 +61,7 @@ def run_loop(kube: Kube, kind: str, body: Any, stopped: Any, pass_fn: PassFn,
             _show_suspended(kube, kind, snapshot)
         shown_suspended = suspended
         if not suspended and reason is not None:
-            _one_pass(kube, kind, snapshot, reason, mem, pass_fn)
+            _one_pass(kube, kind, schema, snapshot, reason, mem, pass_fn)
         stopped.wait(POLL_SECONDS)
 
 
@@ -74,8 +79,8 @@ def _interval(body: dict[str, Any]) -> float:
         return DEFAULT_INTERVAL
 
 
-def _one_pass(kube: Kube, kind: str, body: dict[str, Any], reason: str, mem: Memory,
-              pass_fn: PassFn) -> None:
+def _one_pass(kube: Kube, kind: str, schema: str, body: dict[str, Any], reason: str,
+              mem: Memory, pass_fn: PassFn) -> None:
     meta, status = body["metadata"], body.get("status") or {}
     ns, name, generation = meta["namespace"], meta["name"], meta.get("generation")
     previous = status.get("conditions") or []
@@ -87,12 +92,14 @@ def _one_pass(kube: Kube, kind: str, body: dict[str, Any], reason: str, mem: Mem
     log.info("%s %s/%s: pass (%s)", kind, ns, name, reason)
     started = time.monotonic()
     try:
-        result = pass_fn(kube, body, reason)
+        invalid = spec_errors(schema, body.get("spec") or {})
+        result = (PassResult.problem("Stalled", "InvalidSpec", "; ".join(invalid)) if invalid
+                  else pass_fn(kube, body, reason))
     except Exception as err:  # a bug or an unforeseen failure: report it, retry with backoff
         log.exception("pass for %s %s/%s failed", kind, ns, name)
-        result = PassResult(problems=(Problem("Stalled" if isinstance(err, ValueError)
-                                              else "FetchFailed", "InternalError",
-                                              f"unexpected error: {err}"),))
+        result = PassResult.problem("ReconcileFailed", "InternalError",
+                                    f"unexpected {type(err).__name__}: {err}; see the "
+                                    "operator log")
     metrics.observe_pass(kind, time.monotonic() - started, ok=not result.problems)
     stalled = any(p.type == "Stalled" for p in result.problems)
     record(mem, body, time.monotonic(), _interval(body), ok=not result.problems,

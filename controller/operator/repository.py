@@ -8,7 +8,7 @@ from typing import Any
 from controller.config import Settings
 from controller.library import errors
 from controller.library.sync import archive_repository, remote_revision, sync_repository
-from controller.operator.inputs import repository_source, spec_errors
+from controller.operator.inputs import repository_source
 from controller.operator.loop import PassResult
 from controller.operator.metrics import EXAMPLES_SYNCED
 from controller.operator.status import Problem
@@ -49,13 +49,10 @@ def run_pass(kube: Kube, body: dict[str, Any], reason: str) -> PassResult:
     meta, spec = body["metadata"], body.get("spec") or {}
     status = body.get("status") or {}
     ns, name = meta["namespace"], meta["name"]
-    invalid = spec_errors(SCHEMA, spec)
-    if invalid:
-        return PassResult(problems=(Problem("Stalled", "InvalidSpec", "; ".join(invalid)),))
     try:
         source = repository_source(kube, ns, spec)
     except SecretMissing as err:
-        return PassResult(problems=(Problem("FetchFailed", "SecretNotFound", str(err)),))
+        return PassResult.problem("FetchFailed", "SecretNotFound", str(err))
     old_revision = (status.get("artifact") or {}).get("revision")
     try:
         if reason == "interval" and old_revision and (

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 DETAIL_TYPES = ("FetchFailed", "StorageFailed", "DatabaseFailed", "CommitFailed",
-                "DependencyNotReady", "UpdateConflict")
+                "DependencyNotReady", "UpdateConflict", "ReconcileFailed")
 READY, RECONCILING, STALLED = "Ready", "Reconciling", "Stalled"
 
 
