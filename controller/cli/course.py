@@ -83,9 +83,9 @@ def _print(report: ApplyReport) -> None:
     output.table(f"{report.course_path}: {len(report.actions)} action(s)",
                  ("action", "path", "from", "detail"),
                  [(a.op, a.path, a.from_path, a.detail) for a in report.actions])
-    output.table("contents", ("path", "example", "version", "state", "message"),
-                 [(c["path"], c["example"], c["version"], c["state"], c["message"])
-                  for c in report.contents])
+    output.table("contents", ("path", "example", "version", "available", "state", "message"),
+                 [(c["path"], c["example"], c["version"], c["availableVersion"], c["state"],
+                   c["message"]) for c in report.contents])
     a = report.assignments
     lines = [f"assignments: {verb if a.changed else 'unchanged'} ({(a.commit or '-')[:12]})"]
     if report.student_template is not None:
@@ -107,10 +107,19 @@ def _status(args: argparse.Namespace) -> int:
     if args.output == "json":
         output.emit_json({"course": args.course, "contents": rows})
         return 0
-    output.table(args.course, ("path", "example", "deployed version", "desired", "state",
-                               "customised", "update available"),
-                 [(r["path"], r["example"], r["version"] or (r["digest"] or "")[:12],
-                   r["desiredVersion"] or "pinned" if r["example"] else "", r["state"],
-                   "yes" if r["customized"] else "", "yes" if r["updateAvailable"] else "")
+    output.table(args.course, ("path", "example", "deployed version", "desired", "available",
+                               "state", "customised", "outcome"),
+                 [(r["path"], r["example"], _deployed(r),
+                   _desired(r) if r["example"] else "", r["availableVersion"] or "",
+                   r["state"], "yes" if r["customized"] else "", r["message"] or "")
                   for r in rows])
     return 0
+
+
+def _deployed(row: dict) -> str:
+    return row["version"] or (f"sha256:{row['digest'][:12]}" if row["digest"] else "")
+
+
+def _desired(row: dict) -> str:
+    """The spec's `version` as written; omitted = pinned to the version first deployed."""
+    return row["desiredVersion"] or f"pinned ({_deployed(row) or '-'})"

@@ -10,6 +10,10 @@ without force — on rejection fetch, re-plan on the new head and retry (bounded
 lecturer's concurrent commit is kept; then write the rows in one transaction (a crash between
 push and write is healed by the next pass, which adopts what it finds); then the student
 template, committed only when its tree changed.
+
+Updates of customised directories (docs/updates.md): the planner asks `deploy.BranchTrees`
+for three-way merges and whether an update branch was merged; a conflicting merge is pushed
+to its update branch after the pass's commit, on top of the head the pass ends with.
 """
 
 from __future__ import annotations
@@ -26,7 +30,16 @@ from controller.config import Settings
 from controller.course import deploy
 from controller.course.catalog import Resolution, resolve_course
 from controller.course.errors import CommitFailed, DatabaseFailed, FetchFailed
-from controller.course.plan import Action, Content, Op, Plan, State, needs_build, plan
+from controller.course.plan import (
+    UPDATE_BRANCH_PREFIX,
+    Action,
+    Content,
+    Op,
+    Plan,
+    State,
+    needs_build,
+    plan,
+)
 from controller.course.records import (
     course_by_path,
     find_course,
@@ -92,11 +105,11 @@ class ApplyReport:
         assignments = [c for c in self.contents if c["kind"] == "assignment"]
         states = [c["state"] for c in assignments]
         return {"contents": len(self.contents),
-                "deployed": sum(s in (State.DEPLOYED, State.CUSTOMIZED, State.UPDATE_AVAILABLE)
-                                for s in states),
+                "deployed": sum(s in (State.DEPLOYED, State.CUSTOMIZED, State.UPDATE_AVAILABLE,
+                                      State.UPDATE_CONFLICT) for s in states),
                 "customized": sum(c["customized"] for c in assignments),
                 "updateAvailable": states.count(State.UPDATE_AVAILABLE.value),
-                "conflicts": 0,
+                "conflicts": states.count(State.UPDATE_CONFLICT.value),
                 "failed": states.count(State.BLOCKED.value)}
 
     def to_dict(self) -> dict[str, Any]:
@@ -113,10 +126,17 @@ class ApplyReport:
 
 
 def content_dict(c: Content) -> dict[str, Any]:
+    """One content as reports and `exlib status` show it.
+
+    `version` is the deployed version, `desiredVersion` the spec's `version` as written (None:
+    pinned to the version first deployed), `availableVersion` the version an update would
+    move to when it is not applied (keep, or a conflict on `updateBranch`).
+    """
     return {"path": c.path, "id": c.id, "kind": c.kind, "type": c.type, "title": c.title,
             "example": c.identifier, "version": c.tag, "digest": c.digest,
-            "desiredVersion": c.version_spec, "state": c.state,
-            "customized": c.is_customized, "message": c.message}
+            "desiredVersion": c.version_spec, "availableVersion": c.pending_tag,
+            "state": c.state, "customized": c.is_customized, "message": c.message,
+            "updateBranch": c.update_branch if c.state == State.UPDATE_CONFLICT else None}
 
 
 @contextmanager
@@ -143,10 +163,12 @@ class _Branch:
     """A course repository's branch in the local bare cache."""
 
     def __init__(self, settings: Settings, target: GitTarget, creds: git.Credentials | None,
-                 what: str) -> None:
+                 what: str, course_path: str = "") -> None:
         self.settings, self.target, self.creds, self.what = settings, target, creds, what
         self.repo = git.open_cache(settings.cache_dir, target.url)
         self.head: pygit2.Commit | None = None
+        self.course_path = course_path
+        self._updates_fetched = False
 
     @property
     def tree(self) -> pygit2.Tree | None:
@@ -169,6 +191,24 @@ class _Branch:
             return None
         return git.commit_tree(self.repo, tree_id, self.head_id, message)
 
+    def update_tip(self, name: str) -> pygit2.Commit | None:
+        """The remote tip of an update branch; this course's ones are fetched once a pass."""
+        if not self._updates_fetched:
+            prefix = f"refs/heads/{UPDATE_BRANCH_PREFIX}/{self.course_path}"
+            try:
+                git.fetch(self.repo, self.target.url, self.creds, (f"+{prefix}/*:{prefix}/*",),
+                          cache_dir=self.settings.cache_dir)
+            except git.GitError as err:
+                raise FetchFailed(f"{self.what} repository (update branches): {err}") from err
+            self._updates_fetched = True
+        ref = self.repo.references.get(f"refs/heads/{name}")
+        return ref.peel(pygit2.Commit) if ref is not None else None
+
+    def push_update(self, name: str, commit: str) -> None:
+        """Push an update branch (never forced; raises git.GitError)."""
+        git.push_branch(self.repo, self.target.url, name, commit, self.creds,
+                        cache_dir=self.settings.cache_dir)
+
     def push(self, commit: str) -> bool:
         """Push a commit; False when the branch moved on (then fetched again)."""
         try:
@@ -189,6 +229,7 @@ def _deploy(branch: _Branch, spec: CourseSpec, resolution: Resolution, rows: lis
     properties = {d.node.id: d.node.properties for d in resolution.desired}
     built: dict[str, str] = {}
     base = spec.assignments.path
+    trees = deploy.BranchTrees(branch.repo, base, branch.update_tip)
     for attempt in range(1, MAX_PUSH_ATTEMPTS + 1):
         missing = [i for i in needs_build(resolution.desired, rows) if i not in built]
         if missing:
@@ -196,7 +237,8 @@ def _deploy(branch: _Branch, spec: CourseSpec, resolution: Resolution, rows: lis
         built |= deploy.build_trees(branch.repo, resolution.sources, properties, missing,
                                     versions)
         result = plan(resolution.desired, rows, deploy.head_lookup(branch.repo, branch.tree, base),
-                      built, prune=spec.prune)
+                      built, prune=spec.prune, trees=trees.at(branch.head),
+                      course_path=spec.path)
         if not result.dir_ops:
             return result, None
         tree = deploy.apply_dir_ops(branch.repo, branch.tree, result.dir_ops, base)
@@ -260,15 +302,18 @@ def _pass(settings: Settings, engine: sa.Engine, spec: CourseSpec, name: str, na
         course = find_course(session, spec, namespace, name)
         course_id = str(course.id) if course else None
         rows = load_contents(session, course.id if course else None)
-        pinned = {r.spec_id: (r.example_id, r.version_id) for r in rows
-                  if not r.archived and r.example_id and r.version_id}
-        resolution = resolve_course(session, spec, namespace, pinned)
+        resolution = resolve_course(session, spec, namespace, _pins(rows))
     say(f"fetching {spec.assignments.url} ({spec.assignments.branch})")
-    branch = _Branch(settings, spec.assignments, creds.assignments, "assignments")
+    branch = _Branch(settings, spec.assignments, creds.assignments, "assignments", spec.path)
     branch.fetch()
     versions = deploy.VersionTrees(settings.cache_dir, object_store(settings),
                                    settings.upload_workers)
     result, commit = _deploy(branch, spec, resolution, rows, versions, dry_run, say)
+    if result.branches and not dry_run:
+        pushed = deploy.push_update_branches(branch.repo, branch.head, spec.assignments.path,
+                                             result.branches, branch.update_tip,
+                                             branch.push_update, say)
+        result = result.with_branch_results(pushed)
     if not dry_run:
         with _database(), session_scope(engine) as session:
             row = save_course(session, spec, namespace, name)
@@ -286,6 +331,19 @@ def _pass(settings: Settings, engine: sa.Engine, spec: CourseSpec, name: str, na
     assignments = RepoResult(commit or branch.head_id, commit is not None)
     return ApplyReport(course_id, spec.path, assignments, template, actions,
                        tuple(content_dict(c) for c in result.contents), dry_run)
+
+
+def _pins(rows: list[Content]) -> dict[str, tuple[str, str]]:
+    """Spec id -> (example id, version id) deployed: where an omitted `version` stays.
+
+    A live row first; else the newest archived one, so a node removed and put back keeps the
+    version it was first deployed with (rows come live first, then newest archive first).
+    """
+    pins: dict[str, tuple[str, str]] = {}
+    for r in rows:
+        if r.example_id and r.version_id:
+            pins.setdefault(r.spec_id, (r.example_id, r.version_id))
+    return pins
 
 
 def plan_course(settings: Settings, spec: Mapping[str, Any], *, name: str, namespace: str,
@@ -325,6 +383,6 @@ def course_status(settings: Settings, course_path: str) -> list[dict[str, Any]]:
             rows = load_contents(session, course.id, archived=False)
     finally:
         engine.dispose()
-    return [content_dict(c) | {"updateAvailable": c.state == State.UPDATE_AVAILABLE}
+    return [content_dict(c) | {"updateAvailable": c.pending_tag is not None}
             for c in rows]
 

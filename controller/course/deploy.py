@@ -1,5 +1,6 @@
 """Git side of a course pass: build deployed trees, apply the plan's directory operations to
-the branch tree, and generate the student template — all in bare repositories, no worktree.
+the branch tree, merge updates into customised directories and push conflicting merges to
+update branches, and generate the student template — all in bare repositories, no worktree.
 
 Objects are written into the local bare cache as they are built; only the final commit is
 pushed, so a pass that is planned but not applied leaves nothing behind on the server.
@@ -7,7 +8,8 @@ pushed, so a pass that is planned but not applied leaves nothing behind on the s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import contextlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ from pygit2.enums import FileMode
 from controller.course import paths
 from controller.course.catalog import Source
 from controller.course.errors import StorageFailed
-from controller.course.plan import Content, DirOp
+from controller.course.plan import BranchOp, Conflict, Content, DirOp, Merge
 from controller.course.render import META, VENDOR_DIR, rewrite_meta
 from controller.course.template import assignment_template
 from controller.library.errors import IncompleteVersion, StorageUnavailable
@@ -173,4 +175,186 @@ def student_template_files(repo: pygit2.Repository, tree: pygit2.Tree | None,
         prefix = paths.directory(content.path)
         for path, data in assignment_template(files, meta).items():
             out[f"{prefix}/{path}"] = (TEMPLATE_MODE, data)
+    return out
+
+
+# --- updates of customised directories (DESIGN §7.5, docs/updates.md) ---
+
+#: A binary file changed on both sides keeps the lecturer's bytes at its path; the library's
+#: version goes next to it on the update branch as `<stem>.library<.ext>`.
+LIBRARY_MARK = "library"
+_HOW = {"A": "added", "D": "deleted", "M": "changed", "R": "renamed", "T": "changed",
+        "C": "copied"}
+
+
+def library_path(path: str) -> str:
+    """`img/logo.png` -> `img/logo.library.png`; `Makefile` -> `Makefile.library`."""
+    head, slash, name = path.rpartition("/")
+    stem, dot, ext = name.rpartition(".")
+    renamed = f"{stem}.{LIBRARY_MARK}.{ext}" if dot and stem else f"{name}.{LIBRARY_MARK}"
+    return f"{head}{slash}{renamed}"
+
+
+def describe_changes(repo: pygit2.Repository, base: str, ours: str | None) -> tuple[str, ...]:
+    """The lecturer's changes from the deployed tree to the directory, "path (how)" each."""
+    if ours is None:
+        return ("the whole directory (deleted)",)
+    return tuple(f"{path} ({_HOW.get(status, 'changed')})"
+                 for status, path in git.diff_trees(repo, base, ours))
+
+
+def _is_binary(repo: pygit2.Repository, entry: pygit2.IndexEntry) -> bool:
+    if entry.mode not in (FileMode.BLOB, FileMode.BLOB_EXECUTABLE):
+        return True  # symlinks and submodules are never merged line by line
+    blob = repo[entry.id]
+    return bool(getattr(blob, "is_binary", True))
+
+
+Resolved = list[tuple[str, pygit2.Oid, int]]
+
+
+def _resolve(repo: pygit2.Repository, anc: pygit2.IndexEntry | None,
+             ours: pygit2.IndexEntry | None, theirs: pygit2.IndexEntry | None,
+             label: str) -> tuple[str, Resolved]:
+    """One conflicting file: what kind of conflict, and what the update branch holds for it."""
+    if ours is None:
+        assert theirs is not None
+        return ("deleted by the lecturer, changed in the library",
+                [(theirs.path, theirs.id, theirs.mode)])
+    if theirs is None:
+        return ("changed by the lecturer, deleted in the library",
+                [(ours.path, ours.id, ours.mode)])
+    both = ("changed by the lecturer and in the library" if anc is not None
+            else "added by the lecturer and in the library")
+    side_by_side: Resolved = [(ours.path, ours.id, ours.mode),
+                              (library_path(theirs.path), theirs.id, theirs.mode)]
+    if ours.path != theirs.path:
+        return (f"renamed to {ours.path} by the lecturer and to {theirs.path} in the library",
+                [(ours.path, ours.id, ours.mode), (theirs.path, theirs.id, theirs.mode)])
+    if _is_binary(repo, ours) or _is_binary(repo, theirs) or (
+            anc is not None and _is_binary(repo, anc)):
+        return f"binary, {both}", side_by_side
+    labelled = [None if e is None else pygit2.IndexEntry(f"{who}: {e.path}", e.id, e.mode)
+                for who, e in (("deployed", anc), ("lecturer", ours), (f"library {label}", theirs))]
+    try:
+        result = repo.merge_file_from_index(*labelled)
+        data = result.contents.encode()
+    except (UnicodeDecodeError, pygit2.GitError):
+        return f"binary, {both}", side_by_side
+    return both, [(ours.path, repo.create_blob(data), ours.mode)]
+
+
+def merge_directories(repo: pygit2.Repository, base: str, ours: str | None, theirs: str,
+                      label: str) -> Merge:
+    """Three-way merge of a directory: base = deployed tree, ours = the lecturer's directory
+    (None: deleted), theirs = the new version's deployed tree.
+
+    Clean: the merged tree. Conflicts: the tree the update branch shows — conflict markers in
+    text files (`<<<<<<< lecturer: f` / `>>>>>>> library <label>: f`), a binary file changed
+    on both sides as the lecturer's bytes plus `<stem>.library<.ext>`, and the changed side
+    of a file deleted on the other.
+    """
+    empty = git.empty_tree(repo)
+    trees = [repo[t or empty].peel(pygit2.Tree) for t in (base, ours, theirs)]
+    index = repo.merge_trees(*trees)
+    conflicts: list[Conflict] = []
+    if index.conflicts is not None:
+        found = list(index.conflicts)
+        for entries in found:
+            for path in {e.path for e in entries if e is not None}:
+                with contextlib.suppress(KeyError):
+                    del index.conflicts[path]
+        for anc, our, their in found:
+            kind, files = _resolve(repo, anc, our, their, label)
+            conflicts.append(Conflict((our or their or anc).path, kind))
+            for path, oid, mode in files:
+                index.add(pygit2.IndexEntry(path, oid, mode))
+    tree = str(index.write_tree(repo))
+    return Merge(None if tree == empty else tree, tuple(conflicts),
+                 describe_changes(repo, base, ours))
+
+
+class BranchTrees:
+    """`TreeOps` over the assignments repository's local cache, at the head being planned on.
+
+    `update_tip(branch)` gives the remote tip of an update branch (fetched once, lazily).
+    Merges are memoised: a re-plan after a rejected push reuses them.
+    """
+
+    def __init__(self, repo: pygit2.Repository, base: str,
+                 update_tip: Callable[[str], pygit2.Commit | None]) -> None:
+        self.repo, self.base, self.update_tip = repo, base, update_tip
+        self.head: pygit2.Commit | None = None
+        self._merges: dict[tuple[str, str | None, str, str], Merge] = {}
+
+    def at(self, head: pygit2.Commit | None) -> BranchTrees:
+        self.head = head
+        return self
+
+    def merge(self, base: str, ours: str | None, theirs: str, label: str) -> Merge:
+        key = (base, ours, theirs, label)
+        if key not in self._merges:
+            self._merges[key] = merge_directories(self.repo, base, ours, theirs, label)
+        return self._merges[key]
+
+    def changes(self, base: str, ours: str | None) -> tuple[str, ...]:
+        return describe_changes(self.repo, base, ours)
+
+    def merged(self, commit: str, branch: str | None, path: str, current: str | None) -> bool:
+        """The update commit is in the head's history (merged, fast-forwarded, or merged after
+        the lecturer committed a resolution on top of it); or the branch has moved on with
+        the lecturer's commits and the directory now equals the branch's (a squash merge)."""
+        if self.head is None:
+            return False
+        if git.is_ancestor(self.repo, commit, str(self.head.id)):
+            return True
+        if branch is None or current is None:
+            return False
+        tip = self.update_tip(branch)
+        return tip is not None and str(tip.id) != commit and git.entry_id(
+            self.repo, tip.tree, paths.directory(path, self.base)) == current
+
+
+PushBranch = Callable[[str, str], None]  # (branch, commit) -> push; raises git errors
+
+
+def push_update_branches(repo: pygit2.Repository, head: pygit2.Commit | None, base: str,
+                         ops: Sequence[BranchOp],
+                         update_tip: Callable[[str], pygit2.Commit | None],
+                         push: PushBranch, say: Callable[[str], None]
+                         ) -> dict[str, tuple[str | None, str | None]]:
+    """Push each conflicting merge to its update branch, on top of `head`, never forced.
+
+    Row id -> (commit, problem). A branch already holding the same directory is not pushed
+    again; a branch carrying someone else's commits (a lecturer resolving on it) is left
+    alone; an exlib tip is fast-forwarded by a commit with both the head and the old tip as
+    parents. A failed push is a problem (the next pass tries again), not a failed pass.
+    """
+    out: dict[str, tuple[str | None, str | None]] = {}
+    for op in ops:
+        where = paths.directory(op.path, base)
+        tip = update_tip(op.branch)
+        if tip is not None and git.entry_id(repo, tip.tree, where) == op.tree:
+            out[op.row_id] = (str(tip.id), None)
+            continue
+        if head is None:
+            out[op.row_id] = (None, "the assignments branch has no commit")
+            continue
+        if tip is not None and not git.is_exlib_commit(tip):
+            say(f"{op.branch} holds commits by others: left as it is")
+            out[op.row_id] = (str(tip.id), None)
+            continue
+        editor = git.TreeEditor(repo, head.tree)
+        editor.put(where, op.tree)
+        behind = tip is not None and not git.is_ancestor(repo, str(tip.id), str(head.id))
+        commit = git.commit_tree(repo, editor.write(), str(head.id), op.message,
+                                 other_parents=[str(tip.id)] if tip is not None and behind
+                                 else [])
+        say(f"pushing update branch {op.branch} ({commit[:12]})")
+        try:
+            push(op.branch, commit)
+        except git.GitError as err:
+            out[op.row_id] = (None, f"could not push {op.branch} ({err}); retrying next pass")
+            continue
+        out[op.row_id] = (commit, None)
     return out

@@ -13,7 +13,21 @@ the pass's single commit, in an order that is safe to apply:
 A node keeps its row (and `course_content.id`) as long as it keeps its spec `id`; a changed
 path is a move of the row and of the directory, customisation included. Customised means the
 directory's tree differs from the tree exlib deployed; such a directory is never replaced
-unless the node's update strategy says so (DESIGN §7.5).
+unless the node's update strategy says so (DESIGN §7.5, docs/updates.md):
+
+- not customised: replace with the new version's tree;
+- `keep`: leave it, state `UpdateAvailable` naming the version it could move to;
+- `overwrite`: replace; the action names the lecturer's changes it replaced;
+- `merge`: three-way merge (base = `deployed_tree`, ours = the directory, theirs = the new
+  tree) through the caller's `TreeOps`. Clean: the merged tree goes into the pass's commit and
+  `deployed_tree` becomes the new version's pristine tree — the base of the next merge — so
+  the lecturer's edits stay visible as customisation. Conflicts: nothing changes on the
+  branch; a `BranchOp` asks the caller to push the merge result to
+  `exlib/update/<course path>/<node path>`, state `UpdateConflict` lists the files. When the
+  caller's `TreeOps.merged` says that branch reached the assignments branch, the new version
+  is recorded as deployed (customised when the directory differs from its tree).
+
+Git work (merging trees, diffing, ancestry) is behind `TreeOps`; the planner only decides.
 """
 
 from __future__ import annotations
@@ -22,7 +36,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from controller.course import paths
 from controller.course.spec import Kind, Node, Strategy
@@ -37,6 +51,9 @@ class Op(StrEnum):
     ADOPT = "adopt"  # the branch already holds exactly what would be deployed
     UPDATE = "update"  # replace the directory with another version
     KEEP = "keep"  # an update exists, the directory is customised, strategy keeps it
+    MERGE = "merge"  # a clean three-way merge of an update into a customised directory
+    CONFLICT = "conflict"  # the merge conflicts: the result goes to an update branch
+    RESOLVED = "resolved"  # the update branch was merged by hand: the version is recorded
     CUSTOMIZED = "customized"  # a lecturer changed a deployed directory (reported once)
     BLOCKED = "blocked"  # the target directory holds content exlib did not put there
     ARCHIVE = "archive"
@@ -48,6 +65,7 @@ class State(StrEnum):
     DEPLOYED = "Deployed"
     CUSTOMIZED = "Customized"
     UPDATE_AVAILABLE = "UpdateAvailable"
+    UPDATE_CONFLICT = "UpdateConflict"
     BLOCKED = "Blocked"
     ARCHIVED = "Archived"
 
@@ -96,6 +114,20 @@ class Content:
     state: str | None = None
     message: str | None = None
     archived: bool = False
+    # An update that is not applied (keep, or a conflicting merge): the version it would move
+    # to, and for a conflict the update branch exlib pushed (its commit and directory tree).
+    pending_version_id: str | None = None
+    pending_tag: str | None = None  # the pending version's label (not stored)
+    pending_key: str | None = None
+    update_branch: str | None = None
+    update_commit: str | None = None
+    update_tree: str | None = None
+
+
+#: Content fields describing an update that is not applied; cleared once a version is deployed.
+NO_PENDING: dict[str, Any] = {"pending_version_id": None, "pending_tag": None,
+                              "pending_key": None, "update_branch": None,
+                              "update_commit": None, "update_tree": None}
 
 
 @dataclass(frozen=True)
@@ -109,8 +141,8 @@ class Action:
 
     @property
     def changes_directory(self) -> bool:
-        return self.op in (Op.MOVE, Op.DEPLOY, Op.UPDATE, Op.REMOVE_DIRECTORY) and not (
-            self.op is Op.MOVE and self.detail == "no directory")
+        return self.op in (Op.MOVE, Op.DEPLOY, Op.UPDATE, Op.MERGE, Op.REMOVE_DIRECTORY) and (
+            not self.detail.startswith(NO_DIRECTORY))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"action": str(self.op), "path": self.path, "id": self.row_id}
@@ -137,6 +169,86 @@ class DirOp:
 
 
 @dataclass(frozen=True)
+class BranchOp:
+    """Push a conflicting merge to an update branch: the assignments head with `tree` at the
+    node's directory (the caller builds it on the head it ends the pass with)."""
+
+    row_id: str
+    path: str
+    branch: str
+    tree: str
+    message: str  # the commit message
+
+
+@dataclass(frozen=True)
+class Conflict:
+    path: str  # relative to the assignment's directory
+    kind: str  # e.g. "changed by the lecturer and in the library"
+
+    def __str__(self) -> str:
+        return f"{self.path} ({self.kind})"
+
+
+@dataclass(frozen=True)
+class Merge:
+    """A three-way merge of one directory, as `TreeOps.merge` computed it."""
+
+    tree: str | None  # the result (conflicts: markers in text files); None: empty
+    conflicts: tuple[Conflict, ...] = ()
+    changed: tuple[str, ...] = ()  # the lecturer's changes (base -> ours), e.g. "a.py (changed)"
+
+    @property
+    def clean(self) -> bool:
+        return not self.conflicts
+
+
+class TreeOps(Protocol):
+    """The Git questions an update asks, answered by the caller (controller.course.deploy)."""
+
+    def merge(self, base: str, ours: str | None, theirs: str, label: str) -> Merge:
+        """Merge directory trees; `ours` None = the directory is gone; `label` names theirs."""
+        ...
+
+    def changes(self, base: str, ours: str | None) -> tuple[str, ...]:
+        """The lecturer's changes from `base` to `ours`, one "path (how)" per file."""
+        ...
+
+    def merged(self, commit: str, branch: str | None, path: str, current: str | None) -> bool:
+        """Did the update branch exlib pushed as `commit` reach the assignments branch?"""
+        ...
+
+
+class NoTreeOps:
+    """For passes that cannot meet an update (archiving): every merge conflicts."""
+
+    def merge(self, base: str, ours: str | None, theirs: str, label: str) -> Merge:
+        return Merge(ours, (Conflict(".", "no merge support in this pass"),))
+
+    def changes(self, base: str, ours: str | None) -> tuple[str, ...]:
+        return ()
+
+    def merged(self, commit: str, branch: str | None, path: str, current: str | None) -> bool:
+        return False
+
+
+UPDATE_BRANCH_PREFIX = "exlib/update"
+NO_DIRECTORY = "no directory"
+MAX_FILES_NAMED = 10
+
+
+def update_branch(course_path: str, path: str) -> str:
+    """The branch a conflicting update of content `path` is pushed to (DESIGN §7.5)."""
+    return f"{UPDATE_BRANCH_PREFIX}/{course_path}/{path}"
+
+
+def name_files(items: Sequence[object]) -> str:
+    """A bounded, readable list of files for messages."""
+    shown = ", ".join(str(i) for i in items[:MAX_FILES_NAMED])
+    more = len(items) - MAX_FILES_NAMED
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+@dataclass(frozen=True)
 class RowWrite:
     before: Content | None
     after: Content
@@ -156,6 +268,32 @@ class Plan:
     dir_ops: tuple[DirOp, ...]
     rows: tuple[RowWrite, ...]
     contents: tuple[Content, ...]  # every live row after the pass, in tree order
+    branches: tuple[BranchOp, ...] = ()  # update branches to push after the commit
+
+    def with_branch_results(self, results: Mapping[str, tuple[str | None, str | None]]
+                            ) -> Plan:
+        """The plan once the caller pushed `branches`: row id -> (commit, problem).
+
+        A commit is recorded as the row's `update_commit` (a row the plan left alone gets a
+        write when it changes: a deleted update branch pushed again); a problem (the push
+        failed) is added to the message and forgets the branch tree, so the next pass tries
+        again.
+        """
+        def settle(c: Content) -> Content:
+            if c.id not in results:
+                return c
+            commit, problem = results[c.id]
+            if problem:
+                return replace(c, update_commit=None, update_tree=None,
+                               message=f"{c.message}; {problem}")
+            return replace(c, update_commit=commit)
+
+        rows = [replace(w, after=settle(w.after)) for w in self.rows]
+        written = {w.after.id for w in rows}
+        rows += [RowWrite(c, settle(c), False) for c in self.contents
+                 if c.id not in written and settle(c) != c]
+        return replace(self, rows=tuple(rows),
+                       contents=tuple(settle(c) for c in self.contents))
 
     @property
     def changes_branch(self) -> bool:
@@ -183,24 +321,45 @@ def needs_build(desired: Sequence[Desired], rows: Sequence[Content]) -> list[str
 
 def plan(desired: Sequence[Desired], rows: Sequence[Content], head: HeadLookup,
          built: Mapping[str, str], *, prune: bool = True,
-         new_id: Callable[[], str] = lambda: str(uuid.uuid4())) -> Plan:
-    """Compare desired and actual state; see the module docstring for the result's order."""
-    return _Planner(desired, rows, head, built, prune, new_id).run()
+         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+         trees: TreeOps | None = None, course_path: str = "") -> Plan:
+    """Compare desired and actual state; see the module docstring for the result's order.
+
+    `trees` answers the Git questions of updates (merge, diff, "was the update branch
+    merged?"); `course_path` names the update branches.
+    """
+    return _Planner(desired, rows, head, built, prune, new_id, trees or NoTreeOps(),
+                    course_path).run()
 
 
-def _strategy_for_customised(strategy: Strategy) -> Op:
-    """What an update does to a customised directory (merge arrives with update strategies)."""
-    return Op.UPDATE if strategy == "overwrite" else Op.KEEP
+DELETED = "the directory was deleted from the branch"
+
+
+def _customised_message(row: Content, current: str | None) -> str:
+    """Why a directory counts as customised; a merge's own message stays while it holds."""
+    if current is None:
+        return DELETED
+    if row.state == State.CUSTOMIZED.value and row.message and row.message != DELETED:
+        return row.message  # e.g. "merged X with the lecturer's changes (...)"
+    return "the directory differs from what exlib deployed"
+
+
+def version_label(tag: str | None, digest: str | None) -> str:
+    return tag or f"sha256:{(digest or '')[:12]}"
 
 
 class _Planner:
     def __init__(self, desired: Sequence[Desired], rows: Sequence[Content], head: HeadLookup,
-                 built: Mapping[str, str], prune: bool, new_id: Callable[[], str]) -> None:
+                 built: Mapping[str, str], prune: bool, new_id: Callable[[], str],
+                 trees: TreeOps, course_path: str) -> None:
         self.desired = desired
         self.head = head
         self.built = built
         self.prune = prune
         self.new_id = new_id
+        self.trees = trees
+        self.course_path = course_path
+        self.branches: list[BranchOp] = []
         self.live = {r.spec_id: r for r in rows if not r.archived}
         self.archived: dict[str, Content] = {}
         for r in rows:
@@ -243,7 +402,8 @@ class _Planner:
         self.unit_takes.sort(key=lambda op: -op.path.count("."))
         self.unit_puts.sort(key=lambda op: op.path.count("."))
         ops = (*self.takes, *self.unit_takes, *self.unit_puts, *self.puts, *self.deploys)
-        return Plan(tuple(self.actions), ops, tuple(self.writes), tuple(self.contents))
+        return Plan(tuple(self.actions), ops, tuple(self.writes), tuple(self.contents),
+                    tuple(self.branches))
 
     def node(self, d: Desired) -> None:
         n = d.node
@@ -326,8 +486,8 @@ class _Planner:
         fresh = replace(after, example_id=target.example_id, identifier=target.identifier,
                         version_id=target.version_id, tag=target.tag, digest=target.digest,
                         deploy_key=target.deploy_key, deployed_tree=tree, is_customized=False,
-                        state=State.DEPLOYED.value, message=None)
-        label = f"{target.identifier} {target.tag or target.digest[:19]}"
+                        state=State.DEPLOYED.value, message=None, **NO_PENDING)
+        label = f"{target.identifier} {version_label(target.tag, target.digest)}"
         if base is None or base.deployed_tree is None:
             if current is None:
                 self.deploys.append(DirOp("put", after.path, tree=tree))
@@ -343,32 +503,107 @@ class _Planner:
             return replace(fresh, deploy_key=None, deployed_tree=None,
                            state=State.BLOCKED.value, message=message), False
         customised = current != base.deployed_tree
-        if same_key:
+        if same_key:  # the deployed version is still the desired one
+            settled = replace(after, **NO_PENDING)
             if not customised:
-                return replace(after, is_customized=False, state=State.DEPLOYED.value,
+                return replace(settled, is_customized=False, state=State.DEPLOYED.value,
                                message=None), False
-            message = ("the directory was deleted from the branch" if current is None
-                       else "the directory differs from what exlib deployed")
+            message = _customised_message(after, current)
             if not base.is_customized:
-                self.act(Op.CUSTOMIZED, after, detail=message)
-            return replace(after, is_customized=True, state=State.CUSTOMIZED.value,
+                self.act(Op.CUSTOMIZED, settled, detail=message)
+            return replace(settled, is_customized=True, state=State.CUSTOMIZED.value,
                            message=message), False
         if current == tree:
             self.act(Op.ADOPT, fresh, detail=label)
             return fresh, True
-        op = _strategy_for_customised(strategy) if customised else Op.UPDATE
-        if op is Op.KEEP:
-            message = f"customised; {label} is available (updateStrategy {strategy})"
+        old = f"{base.identifier} {version_label(base.tag, base.digest)}"
+        if not customised:
+            self.deploys.append(DirOp("put", after.path, tree=tree))
+            self.act(Op.UPDATE, fresh, detail=f"{old} -> {label}")
+            return fresh, True
+        pending = replace(after, is_customized=True, pending_version_id=target.version_id,
+                          pending_tag=version_label(target.tag, target.digest),
+                          pending_key=target.deploy_key)
+        if (base.update_commit and base.pending_key == target.deploy_key
+                and self.trees.merged(base.update_commit, base.update_branch, after.path,
+                                      current)):
+            return self.resolved(fresh, current, tree, label), True
+        if strategy == "keep":
+            message = f"customised; {label} is available (updateStrategy keep)"
             if after.state != State.UPDATE_AVAILABLE.value or after.message != message:
-                self.act(Op.KEEP, after, detail=message)
-            return replace(after, is_customized=True, state=State.UPDATE_AVAILABLE.value,
-                           message=message), False
-        self.deploys.append(DirOp("put", after.path, tree=tree))
-        detail = f"{base.identifier} {base.tag or base.digest or ''} -> {label}"
-        if customised:
-            detail += "; replaces the customised directory (kept in Git history)"
-        self.act(Op.UPDATE, fresh, detail=detail)
-        return fresh, True
+                self.act(Op.KEEP, pending, detail=message)
+            return replace(pending, state=State.UPDATE_AVAILABLE.value, message=message), False
+        if strategy == "overwrite":
+            changes = self.trees.changes(base.deployed_tree, current)
+            self.deploys.append(DirOp("put", after.path, tree=tree))
+            what = f" (the lecturer's changes: {name_files(changes)})" if changes else ""
+            self.act(Op.UPDATE, fresh, detail=(
+                f"{old} -> {label}; replaces the customised directory{what}; the old content "
+                "stays in Git history"))
+            return fresh, True
+        return self.merge(base, pending, fresh, current, tree, old, label)
+
+    def resolved(self, fresh: Content, current: str | None, tree: str, label: str) -> Content:
+        """The update branch was merged by hand: record the version; the directory stays."""
+        customised = current != tree
+        message = (f"the update branch was merged by hand; {label} is deployed"
+                   + (" with the lecturer's changes" if customised else ""))
+        row = replace(fresh, is_customized=customised,
+                      state=(State.CUSTOMIZED if customised else State.DEPLOYED).value,
+                      message=message if customised else None)
+        self.act(Op.RESOLVED, row, detail=message)
+        return row
+
+    def merge(self, base: Content, pending: Content, fresh: Content, current: str | None,
+              tree: str, old: str, label: str) -> tuple[Content, bool]:
+        """`merge` strategy on a customised directory: clean -> commit, else an update branch.
+
+        The row's `deployed_tree` becomes the new version's own tree, never the merge result:
+        it is the base of the next merge and the reference of customisation detection, so
+        the lecturer's edits that the merge carried over keep counting as customisation.
+        """
+        assert base.deployed_tree is not None
+        result = self.trees.merge(base.deployed_tree, current, tree, label)
+        if result.clean:
+            customised = result.tree != tree
+            kept = name_files(result.changed) if result.changed else "none left"
+            message = f"merged {label} with the lecturer's changes ({kept})"
+            row = replace(fresh, is_customized=customised,
+                          state=(State.CUSTOMIZED if customised else State.DEPLOYED).value,
+                          message=message if customised else None)
+            if result.tree == current:
+                self.act(Op.MERGE, row, detail=(
+                    f"{NO_DIRECTORY} change: the directory already holds {label}'s changes; "
+                    f"{old} -> {label}"))
+                return row, True
+            if result.tree is None:
+                self.deploys.append(DirOp("delete", fresh.path))
+            else:
+                self.deploys.append(DirOp("put", fresh.path, tree=result.tree))
+            self.act(Op.MERGE, row, detail=f"{old} -> {label}; kept the lecturer's changes: "
+                                           f"{kept}")
+            return row, True
+        branch = update_branch(self.course_path, fresh.path)
+        assert result.tree is not None  # a conflict always leaves files
+        message = (f"updating to {label} conflicts in {name_files(result.conflicts)}; "
+                   f"resolve them on branch {branch} and merge it into the assignments branch")
+        same = (base.update_commit is not None and base.update_branch == branch
+                and base.pending_key == pending.pending_key and base.update_tree == result.tree)
+        row = replace(pending, state=State.UPDATE_CONFLICT.value, message=message,
+                      update_branch=branch, update_tree=result.tree,
+                      update_commit=base.update_commit if same else None)
+        files = "\n".join(f"- {c}" for c in result.conflicts)
+        # Always handed to the caller: it pushes only when the branch does not hold this
+        # tree yet (new, changed, or deleted on the server meanwhile).
+        self.branches.append(BranchOp(row.id, row.path, branch, result.tree, (
+            f"exlib: update {row.path} to {label} (conflicts)\n\n"
+            f"Merging {label} into the customised directory conflicts in:\n{files}\n\n"
+            "Resolve the conflict markers (a binary file's library version is next to it "
+            "as <name>.library<ext>), commit, and merge this branch into the assignments "
+            "branch; exlib then records the version as deployed.\n")))
+        if not same or base.state != State.UPDATE_CONFLICT.value or base.message != message:
+            self.act(Op.CONFLICT, row, detail=message)
+        return row, False
 
     def remove(self, row: Content) -> None:
         after = replace(row, archived=True, state=State.ARCHIVED.value, message=None)

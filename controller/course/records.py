@@ -12,10 +12,10 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from controller.course.errors import Problem, SpecError
-from controller.course.plan import Content, Plan
+from controller.course.plan import Content, Plan, version_label
 from controller.course.spec import CourseSpec
 from controller.store.db.base import utcnow
 from controller.store.db.course import (
@@ -31,9 +31,9 @@ from controller.store.db.library import Example, ExampleVersion, Organization
 _COLUMNS: dict[str, str | None] = {
     "version_id": "example_version_id", "state": "deployment_state",
     "message": "deployment_message", "type": None, "kind": None, "identifier": None,
-    "tag": None, "digest": None, "archived": None,
+    "tag": None, "digest": None, "archived": None, "pending_tag": None,
 }
-_UUID_FIELDS = {"id", "example_id", "version_id"}
+_UUID_FIELDS = {"id", "example_id", "version_id", "pending_version_id"}
 
 
 def find_course(session: Session, spec: CourseSpec, namespace: str, name: str
@@ -56,11 +56,14 @@ def load_contents(session: Session, course_id: uuid.UUID | None, *,
     """Every content row of the course (archived ones too, newest archive first)."""
     if course_id is None:
         return []
+    pending = aliased(ExampleVersion)
     q = (sa.select(CourseContent, CourseContentType.slug, CourseContentType.kind_id,
-                   Example.identifier, ExampleVersion.tag, ExampleVersion.digest)
+                   Example.identifier, ExampleVersion.tag, ExampleVersion.digest,
+                   pending.tag, pending.digest)
          .join(CourseContentType, CourseContentType.id == CourseContent.course_content_type_id)
          .outerjoin(Example, Example.id == CourseContent.example_id)
          .outerjoin(ExampleVersion, ExampleVersion.id == CourseContent.example_version_id)
+         .outerjoin(pending, pending.id == CourseContent.pending_version_id)
          .where(CourseContent.course_id == course_id)
          .order_by(CourseContent.archived_at.desc().nulls_first(), CourseContent.path))
     if not archived:
@@ -73,8 +76,13 @@ def load_contents(session: Session, course_id: uuid.UUID | None, *,
         version_spec=r.version_spec, deploy_key=r.deploy_key, deployed_tree=r.deployed_tree,
         deployed_commit=r.deployed_commit, is_customized=r.is_customized,
         state=r.deployment_state, message=r.deployment_message,
-        archived=r.archived_at is not None)
-        for r, slug, kind, identifier, tag, digest in session.execute(q)]
+        archived=r.archived_at is not None,
+        pending_version_id=_text(r.pending_version_id),
+        pending_tag=version_label(pending_tag, pending_digest) if pending_digest else None,
+        pending_key=r.pending_key, update_branch=r.update_branch,
+        update_commit=r.update_commit, update_tree=r.update_tree)
+        for r, slug, kind, identifier, tag, digest, pending_tag, pending_digest
+        in session.execute(q)]
 
 
 def _text(value: uuid.UUID | None) -> str | None:

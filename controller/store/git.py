@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -251,11 +251,48 @@ def push_branch(repo: pygit2.Repository, url: str, branch: str, commit_id: str,
         raise
 
 
-def commit_tree(repo: pygit2.Repository, tree_id: str, parent: str | None, message: str) -> str:
-    """A commit of `tree_id` on `parent` (None: a root commit), without touching any ref."""
+def commit_tree(repo: pygit2.Repository, tree_id: str, parent: str | None, message: str,
+                *, other_parents: Sequence[str] = ()) -> str:
+    """A commit of `tree_id` on `parent` (None: a root commit), without touching any ref.
+
+    `other_parents` make it a merge commit (e.g. to fast-forward a branch from its old tip).
+    """
     sig = pygit2.Signature(*EXLIB_SIGNATURE)
-    parents = [pygit2.Oid(hex=parent)] if parent else []
+    parents = [pygit2.Oid(hex=p) for p in (parent, *other_parents) if p]
     return str(repo.create_commit(None, sig, sig, message, pygit2.Oid(hex=tree_id), parents))
+
+
+def is_ancestor(repo: pygit2.Repository, ancestor: str, commit: str) -> bool:
+    """`ancestor` is `commit` or in its history (False when either object is unknown here)."""
+    if ancestor == commit:
+        return True
+    try:
+        return bool(repo.descendant_of(pygit2.Oid(hex=commit), pygit2.Oid(hex=ancestor)))
+    except (KeyError, ValueError, pygit2.GitError):
+        return False
+
+
+def is_exlib_commit(commit: pygit2.Commit) -> bool:
+    return (commit.committer.name, commit.committer.email) == EXLIB_SIGNATURE
+
+
+def empty_tree(repo: pygit2.Repository) -> str:
+    return str(repo.TreeBuilder().write())
+
+
+def diff_trees(repo: pygit2.Repository, old: str | None, new: str | None
+               ) -> list[tuple[str, str]]:
+    """(status, path) of every file that differs from tree `old` to tree `new` (None: empty).
+
+    Status is Git's letter: A added, D deleted, M modified, R renamed (path = new path),
+    T type changed.
+    """
+    a = repo[old or empty_tree(repo)].peel(pygit2.Tree)
+    b = repo[new or empty_tree(repo)].peel(pygit2.Tree)
+    diff = repo.diff(a, b)
+    diff.find_similar()
+    return [(d.status_char(), d.new_file.path if d.status_char() != "D" else d.old_file.path)
+            for d in diff.deltas]
 
 
 def entry_id(repo: pygit2.Repository, tree: pygit2.Tree | None, path: str) -> str | None:

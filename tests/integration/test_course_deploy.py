@@ -388,10 +388,10 @@ def test_spec_problems_name_node_and_field(env: Env) -> None:
     with pytest.raises(SpecError) as err:
         env.apply(spec)
     text = [str(p) for p in err.value.problems]
-    assert text[0].startswith("contents[0].contents[0] (a): example: no example")
-    assert text[1].startswith("contents[0].contents[1] (b): example: example `hello-world` "
+    assert text[0].startswith("contents[0].contents[0] (w.a): example: no example")
+    assert text[1].startswith("contents[0].contents[1] (w.b): example: example `hello-world` "
                               "is ambiguous")
-    assert text[2].startswith("contents[0].contents[2] (c): version: no version of "
+    assert text[2].startswith("contents[0].contents[2] (w.c): version: no version of "
                               "variables-basics matches `^7`")
     assert env.sql("SELECT id FROM course") == []  # nothing written
 

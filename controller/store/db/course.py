@@ -107,6 +107,15 @@ class CourseContent(Base):
     deployed_at: Mapped[datetime | None] = mapped_column(Timestamp)
     deployment_state: Mapped[str | None] = mapped_column(sa.Text)
     deployment_message: Mapped[str | None] = mapped_column(sa.Text)
+    # An update not applied (keep, or a conflicting merge; migration 0003): the version it
+    # would move to and its deploy key; for a conflict, the update branch and the commit and
+    # directory tree exlib pushed there (to recognise the branch once merged).
+    pending_version_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("example_version.id", ondelete="RESTRICT"), index=True)
+    pending_key: Mapped[str | None] = mapped_column(sa.Text)
+    update_branch: Mapped[str | None] = mapped_column(sa.Text)
+    update_commit: Mapped[str | None] = mapped_column(sa.Text)
+    update_tree: Mapped[str | None] = mapped_column(sa.Text)
     archived_at: Mapped[datetime | None] = mapped_column(Timestamp)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow, onupdate=utcnow)
