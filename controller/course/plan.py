@@ -144,6 +144,10 @@ class Action:
         return self.op in (Op.MOVE, Op.DEPLOY, Op.UPDATE, Op.MERGE, Op.REMOVE_DIRECTORY) and (
             not self.detail.startswith(NO_DIRECTORY))
 
+    @property
+    def overwrites_customisation(self) -> bool:
+        return self.op == Op.UPDATE and REPLACES_CUSTOMISED in self.detail
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"action": str(self.op), "path": self.path, "id": self.row_id}
         if self.from_path:
@@ -233,6 +237,7 @@ class NoTreeOps:
 
 UPDATE_BRANCH_PREFIX = "exlib/update"
 NO_DIRECTORY = "no directory"
+REPLACES_CUSTOMISED = "replaces the customised directory"
 MAX_FILES_NAMED = 10
 
 
@@ -538,7 +543,7 @@ class _Planner:
             self.deploys.append(DirOp("put", after.path, tree=tree))
             what = f" (the lecturer's changes: {name_files(changes)})" if changes else ""
             self.act(Op.UPDATE, fresh, detail=(
-                f"{old} -> {label}; replaces the customised directory{what}; the old content "
+                f"{old} -> {label}; {REPLACES_CUSTOMISED}{what}; the old content "
                 "stays in Git history"))
             return fresh, True
         return self.merge(base, pending, fresh, current, tree, old, label)

@@ -126,6 +126,9 @@ def _result(report: ApplyReport, status: dict[str, Any], revisions: dict[str, st
         kept = [c["path"] for c in report.contents if c["customized"]]
         events.append(("Normal", "CustomizedKept",
                        f"lecturer changes kept in {', '.join(kept[:10])}"))
+    for action in report.actions:
+        if action.overwrites_customisation and not report.dry_run:
+            events.append(("Normal", "CustomizationReplaced", f"{action.path}: {action.detail}"))
     if conflicts and (status.get("counts") or {}).get("conflicts", 0) != len(conflicts):
         events.append(("Warning", "UpdateConflict",
                        "; ".join(f"{c['path']}: {c.get('message')}" for c in conflicts[:5])))

@@ -435,3 +435,50 @@ def test_metrics_are_served(stack: Stack, kubectl: Kubectl, database_url: str, n
     assert 'exlib_examples_synced_total{status="new"} 3.0' in body
     assert (f'exlib_condition{{kind="ExampleRepository",name="basics",namespace="{namespace}",'
             'status="True",type="Ready"} 1.0') in body
+
+
+def edit_file(url: str, token: str, path: str, data: bytes) -> None:
+    """A lecturer's commit: change one file on main and push."""
+    creds = pygit2.RemoteCallbacks(credentials=pygit2.UserPass("oauth2", token))
+    with tempfile.TemporaryDirectory() as tmp:
+        repo = pygit2.clone_repository(url, tmp, bare=True, callbacks=creds)
+        head = repo.head.peel(pygit2.Commit)
+        index = pygit2.Index()
+        index.read_tree(head.tree)
+        index.add(pygit2.IndexEntry(path, repo.create_blob(data), pygit2.GIT_FILEMODE_BLOB))
+        sig = pygit2.Signature("lecturer", "lecturer@example.edu")
+        repo.create_commit("refs/heads/main", sig, sig, "lecturer edit", index.write_tree(repo),
+                           [head.id])
+        repo.remotes["origin"].push(["refs/heads/main:refs/heads/main"], callbacks=creds)
+
+
+def test_conflicting_update_is_reported_and_the_lecturer_keeps_main(
+        stack: Stack, kubectl: Kubectl, operator: Operator,
+        course_setup: dict[str, str]) -> None:
+    docs = manifests(stack, course_setup["examples"], course_setup["assignments"],
+                     course_setup["template"])
+    docs[2]["spec"]["updateStrategy"] = "merge"
+    docs[2]["spec"]["contents"][0]["contents"][0]["version"] = "^1.0"
+    kubectl.apply(*docs)
+    wait_condition(kubectl, "course", "prog1", "Ready", "True", operator)
+    lecturer = b'# BEGIN SOLUTION\nprint("Hallo, Welt!")\n# END SOLUTION\n'
+    edit_file(course_setup["assignments"], stack.git_token, "week1/hello_world/hello.py",
+              lecturer)
+    files = sample_files()
+    meta = "examples/basics/hello-world/meta.yaml"
+    files[meta] = files[meta].replace(b'version: "1.0"', b'version: "1.1"')
+    files["examples/basics/hello-world/hello.py"] = (
+        b'# BEGIN SOLUTION\nprint("Hello, world!")\n# END SOLUTION\n')
+    push_tree(course_setup["examples"], stack.git_token, files, "hello-world 1.1")
+    kubectl("annotate", "--overwrite", "exrepo", "basics", "exlib.dev/requestedAt=v11")
+    obj = wait_condition(kubectl, "course", "prog1", "UpdateConflict", "True", operator)
+    ready = condition(obj, "Ready")
+    assert ready["status"] == "False" and "week1.hello_world" in ready["message"]
+    assert obj["status"]["counts"]["conflicts"] == 1
+    listed = {c["path"]: c for c in obj["status"]["contents"]}
+    assert listed["week1.hello_world"]["state"] == "UpdateConflict"
+    assert any(e["reason"] == "UpdateConflict" for e in kubectl.events("prog1"))
+    creds = pygit2.RemoteCallbacks(credentials=pygit2.UserPass("oauth2", stack.git_token))
+    with tempfile.TemporaryDirectory() as tmp:
+        pygit2.clone_repository(course_setup["assignments"], tmp, callbacks=creds)
+        assert (Path(tmp) / "week1" / "hello_world" / "hello.py").read_bytes() == lecturer
