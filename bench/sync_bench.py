@@ -5,12 +5,17 @@
 
 Generates a Git repository of N examples (`examples/gNN/exNNNNN/`: meta.yaml + 3 files),
 pushes it to the stack's Git server and measures, in the same run:
-  baseline  bare clone (pygit2) + parallel upload of the same files (upload_workers threads)
-  initial   `sync_repository` into an empty database and bucket prefix
+  baseline  bare clone (pygit2) + parallel upload of the same files, one PUT per object
+            (upload_workers threads) -- the DESIGN §10 reference
+  initial   `sync_repository` into an empty database and bucket prefix (default settings:
+            on MinIO, small objects go in batched requests)
   no-op     re-sync with nothing changed (total, and work after the fetch)
   1 %       re-sync after changing 1 % of the examples
-Each sync runs in a child process so its peak RSS is its own. Results are appended to
-bench/RESULTS.md with the machine's description.
+and, for comparing like with like:
+  baseline, batched   the same clone + upload with the sync's batched requests
+  initial, per object the initial sync with EXLIB_S3_BATCH_UPLOADS=off (a fresh database)
+Each sync runs in a child process so its peak RSS is its own. The results replace this
+benchmark's section of bench/RESULTS.md, with the machine's description.
 """
 
 from __future__ import annotations
@@ -19,13 +24,13 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,7 +41,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from controller.config import Settings  # noqa: E402
-from controller.library.sync import object_store  # noqa: E402
+from controller.library.sync import BATCH_OBJECTS, object_store  # noqa: E402
 from controller.store import git  # noqa: E402
 
 CHILD = """
@@ -47,8 +52,9 @@ from controller.config import Settings
 from controller.library.source import SourceSpec
 from controller.library.sync import sync_repository
 from controller.store.git import Credentials
-url, db, cache, token = sys.argv[1:5]
-settings = replace(Settings.from_env(), database_url=db, cache_dir=Path(cache))
+url, db, cache, token, batch = sys.argv[1:6]
+settings = replace(Settings.from_env(), database_url=db, cache_dir=Path(cache),
+                   s3_batch_uploads=batch)
 marks = {}
 def progress(phase, done, total):
     marks.setdefault(phase, time.perf_counter())
@@ -106,23 +112,30 @@ def push(repo: pygit2.Repository, url: str, token: str) -> None:
     repo.remotes.create_anonymous(url).push(["+refs/heads/main:refs/heads/main"], callbacks=cb)
 
 
-def baseline(url: str, token: str, settings: Settings, tmp: Path) -> float:
-    """Bare clone + parallel upload of every blob below examples/ (same bytes, same pool)."""
+def baseline(url: str, token: str, settings: Settings, tmp: Path, *, batched: bool) -> float:
+    """Bare clone + parallel upload of every blob below examples/ (same bytes, same pool):
+    one PUT per object, or `batched` in requests of BATCH_OBJECTS like the sync on MinIO."""
     start = time.perf_counter()
-    repo = git.open_cache(tmp / "baseline", url)
-    git.fetch(repo, url, git.Credentials(token=token), cache_dir=tmp / "baseline")
+    cache = tmp / f"baseline-{batched}"
+    repo = git.open_cache(cache, url)
+    git.fetch(repo, url, git.Credentials(token=token), cache_dir=cache)
     tree = git.subtree(repo, git.resolve(repo, "main").tree, "examples")
-    store = object_store(settings)
+    store = object_store(replace(settings, s3_batch_uploads="on" if batched else "off"))
     prefix = f"bench-baseline/{uuid.uuid4()}/"
+    size = BATCH_OBJECTS if batched else 1
     with ThreadPoolExecutor(settings.upload_workers) as pool:
-        for _ in pool.map(lambda item: store.put(prefix + item[0], git.read_blob(repo, item[1].id)),
-                          git.walk(repo, tree)):
+        def put(items: list) -> None:
+            store.put_many([(prefix + path, git.read_blob(repo, entry.id),
+                             "application/octet-stream") for path, entry in items])
+
+        entries = list(git.walk(repo, tree))
+        for _ in pool.map(put, (entries[i:i + size] for i in range(0, len(entries), size))):
             pass
     return time.perf_counter() - start
 
 
-def run_sync(url: str, db: str, cache: Path, token: str) -> dict:
-    out = subprocess.run([sys.executable, "-c", CHILD, url, db, str(cache), token],
+def run_sync(url: str, db: str, cache: Path, token: str, batch: str = "auto") -> dict:
+    out = subprocess.run([sys.executable, "-c", CHILD, url, db, str(cache), token, batch],
                          capture_output=True, text=True, cwd=REPO, check=False)
     if out.returncode != 0:
         raise SystemExit(f"sync failed:\n{out.stderr}")
@@ -139,9 +152,20 @@ def machine() -> str:
             "PostgreSQL/MinIO/Git server from hack/devstack on loopback")
 
 
+def create_database(admin: sa.Engine, url: str, name: str) -> str:
+    from controller.store.db import upgrade
+
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    db = url.rsplit("/", 1)[0] + f"/{name}"
+    upgrade(db)
+    return db
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=10_000)
+    parser.add_argument("--no-record", action="store_true", help="do not touch RESULTS.md")
     args = parser.parse_args()
     n = args.examples
     settings = Settings.from_env()
@@ -150,13 +174,10 @@ def main() -> None:
     url = subprocess.run([str(REPO / "hack" / "devstack"), "git-create", name],
                          capture_output=True, text=True, check=True).stdout.strip()
     admin = sa.create_engine(settings.database_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    db = settings.database_url.rsplit("/", 1)[0] + f"/{name}"
-    from controller.store.db import upgrade
-
-    upgrade(db)
+    names = [name, name + "_po"]
     try:
+        db = create_database(admin, settings.database_url, names[0])
+        db_per_object = create_database(admin, settings.database_url, names[1])
         with tempfile.TemporaryDirectory() as tmp_:
             tmp = Path(tmp_)
             work = pygit2.init_repository(str(tmp / "work.git"), bare=True, initial_head="main")
@@ -165,13 +186,17 @@ def main() -> None:
             push(work, url, token)
             print(f"generated and pushed {n} examples in {time.perf_counter() - t:.1f}s",
                   file=sys.stderr)
-            base = baseline(url, token, settings, tmp)
+            base = baseline(url, token, settings, tmp, batched=False)
             print(f"baseline {base:.1f}s", file=sys.stderr)
             cache = tmp / "cache"
             initial = run_sync(url, db, cache, token)
             print(f"initial {initial}", file=sys.stderr)
             noop = run_sync(url, db, cache, token)
             print(f"no-op {noop}", file=sys.stderr)
+            base_batched = baseline(url, token, settings, tmp, batched=True)
+            print(f"baseline, batched {base_batched:.1f}s", file=sys.stderr)
+            per_object = run_sync(url, db_per_object, tmp / "cache-po", token, "off")
+            print(f"initial, per object {per_object}", file=sys.stderr)
             changed = set(range(0, n, 100))
             build_commit(work, n, changed, [pygit2.Oid(hex=first)])
             push(work, url, token)
@@ -179,9 +204,11 @@ def main() -> None:
             print(f"1% {one}", file=sys.stderr)
     finally:
         with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            for db_name in names:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
         admin.dispose()
     assert initial["counts"]["new"] == n and noop["counts"]["unchanged"] == n
+    assert per_object["counts"]["new"] == n
     assert one["counts"]["changed"] == len(changed) and noop["uploaded_files"] == 0
     rows = [
         ("initial sync", f"{initial['seconds']:.1f} s",
@@ -193,20 +220,37 @@ def main() -> None:
         ("peak RSS (initial / no-op / 1 %)",
          f"{initial['rss_mb']:.0f} / {noop['rss_mb']:.0f} / {one['rss_mb']:.0f} MB", "",
          "≤ 250 MB"),
+        ("like with like: initial sync, one PUT per object (`EXLIB_S3_BATCH_UPLOADS=off`)",
+         f"{per_object['seconds']:.1f} s, {per_object['rss_mb']:.0f} MB",
+         f"{per_object['seconds'] / base:.2f} × baseline", ""),
+        ("like with like: initial sync / baseline with batched requests",
+         f"{base_batched:.1f} s (baseline, batched)",
+         f"{initial['seconds'] / base_batched:.2f} ×", ""),
     ]
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    text = [f"\n## Library sync, {n} examples ({when})\n", f"Machine: {machine()}; "
-            f"upload_workers={settings.upload_workers}; each example = meta.yaml + 3 files "
-            "(4 objects + metadata.json per version).\n",
+    text = [f"## Library sync, {n} examples ({when}, `bench/sync_bench.py --examples {n}`)\n",
+            f"Machine: {machine()}; upload_workers={settings.upload_workers}; each example = "
+            "meta.yaml + 3 files (4 objects + metadata.json per version); batched requests "
+            f"hold up to {BATCH_OBJECTS} objects.\n",
             "| measure | value | ratio | target |", "| --- | --- | --- | --- |"]
     text += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
-    results = REPO / "bench" / "RESULTS.md"
-    if not results.exists():
-        results.write_text("# Benchmark results\n\nWritten by the scripts in `bench/`.\n")
-    with results.open("a") as fh:
-        fh.write("\n".join(text) + "\n")
     print("\n".join(text))
-    _ = resource  # child processes report their own RSS
+    if not args.no_record:
+        record("\n".join(text) + "\n")
+
+
+def record(section: str) -> None:
+    """Replace this benchmark's section of RESULTS.md (other benchmarks' sections stay)."""
+    results = REPO / "bench" / "RESULTS.md"
+    old = results.read_text() if results.exists() else (
+        "# Benchmark results\n\nWritten by the scripts in `bench/`.\n")
+    start = old.find("## Library sync")
+    if start < 0:
+        results.write_text(old.rstrip("\n") + "\n\n" + section)
+        return
+    end = old.find("\n## ", start + 1)
+    rest = old[end + 1:] if end >= 0 else ""
+    results.write_text(old[:start] + section + ("\n" + rest if rest else ""))
 
 
 if __name__ == "__main__":

@@ -28,6 +28,14 @@ def _flag(name: str, default: bool) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _choice(name: str, allowed: tuple[str, ...], default: str) -> str:
+    value = (os.environ.get(name) or default).strip().lower()
+    if value not in allowed:
+        raise ConfigError(f"environment variable {name} is `{value}`; use one of "
+                          + ", ".join(allowed))
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -40,6 +48,9 @@ class Settings:
     cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "exlib")
     max_file_bytes: int = 20 * 1024 * 1024
     upload_workers: int = 8
+    #: "auto": store many small objects per request when the library's store is MinIO
+    #: (snowball auto-extract); "on" / "off" force it (off: one PUT per object).
+    s3_batch_uploads: str = "auto"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -54,4 +65,5 @@ class Settings:
             cache_dir=Path(_env("EXLIB_CACHE_DIR", str(Path.home() / ".cache" / "exlib"))),
             max_file_bytes=int(_env("EXLIB_MAX_FILE_BYTES", str(20 * 1024 * 1024))),
             upload_workers=int(_env("EXLIB_UPLOAD_WORKERS", "8")),
+            s3_batch_uploads=_choice("EXLIB_S3_BATCH_UPLOADS", ("auto", "on", "off"), "auto"),
         )

@@ -23,14 +23,14 @@ from controller.meta import Dependency, Issue, VersionError, newest_matching, pa
 Status = Literal["new", "changed", "unchanged", "invalid", "archived"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class KnownVersion:
     id: uuid.UUID
     tag: str | None
     digest: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Known:
     """An example as the database holds it (latest version's dependencies and warnings)."""
 
@@ -52,7 +52,7 @@ class Known:
         return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Unchanged:
     """An example skipped by its fingerprint: same content as its latest version."""
 
@@ -60,7 +60,7 @@ class Unchanged:
     known: Known
 
 
-@dataclass
+@dataclass(slots=True)
 class Decision:
     directory: str
     identifier: str | None
@@ -96,6 +96,22 @@ class Decision:
 
     def fail(self, field_path: str, message: str) -> None:
         self.errors.append(str(Issue("error", self.meta_file, field_path, message)))
+
+
+def may_publish(item: Scanned, known: Mapping[str, Known]) -> bool:
+    """Whether a scanned example can become a new version, decided while scanning so its
+    files can be uploaded at once: valid on its own, content not stored yet, tag not taken by
+    other content. Planning may still reject it (duplicates, dependencies, cycles), but it
+    never publishes an example for which this is False."""
+    if not item.valid:
+        return False
+    assert item.meta is not None
+    k = known.get(item.meta.identifier)
+    if k is None:
+        return True
+    if k.version(digest=item.digest) is not None:
+        return False
+    return not item.meta.version or k.version(tag=item.meta.version) is None
 
 
 def _decision(item: Scanned | Unchanged, known: Mapping[str, Known],

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
 STATUSES = ("new", "changed", "unchanged", "invalid", "archived")
+LIVE = ("new", "changed", "unchanged")  # valid and served after the sync
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ExampleReport:
     identifier: str | None
     directory: str
@@ -35,6 +37,20 @@ class SyncReport:
     uploaded_files: int = 0
     uploaded_bytes: int = 0
     history: list[dict[str, Any]] = field(default_factory=list)  # per imported tag
+    #: Versions of the repository's examples stored in the database after the sync
+    #: (every version ever published, archived examples' included).
+    versions: int = 0
+
+    @property
+    def digest(self) -> str:
+        """Content identity of the library at this revision: sha256 over the sorted lines
+        `identifier:version-digest` (each ending in a newline) of the examples that are valid
+        and not archived after the sync. Same content, same digest, whatever the source."""
+        h = hashlib.sha256()
+        for line in sorted(f"{e.identifier}:{e.digest}\n" for e in self.examples
+                           if e.status in LIVE and e.identifier and e.digest):
+            h.update(line.encode())
+        return h.hexdigest()
 
     @property
     def counts(self) -> dict[str, int]:
@@ -51,7 +67,8 @@ class SyncReport:
     def to_dict(self) -> dict[str, Any]:
         return {
             "repository": {"id": str(self.repository_id), "name": self.name,
-                           "namespace": self.namespace, "revision": self.revision},
+                           "namespace": self.namespace, "revision": self.revision,
+                           "digest": self.digest, "versions": self.versions},
             "counts": self.counts,
             "uploaded": {"versions": self.uploaded_versions, "files": self.uploaded_files,
                          "bytes": self.uploaded_bytes},

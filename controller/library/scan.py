@@ -2,7 +2,7 @@
 
 Discovery walks directories only; an example whose fingerprint is already known (unchanged)
 is not descended into, so a no-op sync reads no blob and walks no example tree. Reading
-hashes each file and forgets its bytes: memory does not grow with the example's size.
+hashes each file; its bytes are dropped, or handed to the caller for upload.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ class Ignore:
         return self._spec.match_file(path + "/" if is_dir else path)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Found:
     """An example directory as discovered; `inside` is the enclosing example, if any."""
 
@@ -46,7 +46,7 @@ class Found:
     inside: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Scanned:
     """A read example: meta is None when meta.yaml could not be parsed."""
 
@@ -87,8 +87,13 @@ def discover(snapshot: Snapshot, ignore: Ignore, limit: int,
     yield from visit(snapshot.root, "", None)
 
 
-def read_example(snapshot: Snapshot, found: Found, ignore: Ignore, limit: int) -> Scanned:
-    """Hash every file of the example and parse its meta.yaml; problems become issues."""
+def read_example(snapshot: Snapshot, found: Found, ignore: Ignore, limit: int,
+                 blobs: dict[str, bytes] | None = None) -> Scanned:
+    """Hash every file of the example and parse its meta.yaml; problems become issues.
+
+    With `blobs`, the bytes read are kept there (relative path -> bytes) so the caller can
+    upload exactly what was hashed without reading it again; otherwise they are dropped.
+    """
     meta_file = _join(found.directory, META)
     issues: list[Issue] = []
     files: list[FileRecord] = []
@@ -135,6 +140,8 @@ def read_example(snapshot: Snapshot, found: Found, ignore: Ignore, limit: int) -
             elif path == META:
                 meta_text = data
             files.append(FileRecord(path, e.mode, len(data), sha256(data), e.handle))
+            if blobs is not None:
+                blobs[path] = data
 
     walk(found.handle, "")
     name = snapshot.root_name if found.directory == "." else found.directory.rsplit("/", 1)[-1]

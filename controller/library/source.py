@@ -53,7 +53,7 @@ class SourceSpec:
         return self.url
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Entry:
     """One child of a snapshot directory."""
 

@@ -43,7 +43,19 @@ class GitSnapshot(Snapshot):
         self.root_name = path.strip("/").rsplit("/", 1)[-1]
 
     def children(self, handle: Any) -> list[Entry]:
-        return [Entry(e.name, _MODES.get(e.filemode, 0), e.id) for e in self._repo[handle]]
+        # Parsed from the raw tree (`<octal mode> <name>NUL<20-byte id>`...) read through the
+        # object database: a Tree object would stay in libgit2's object cache, which grows
+        # with the repository (about 2 KB per example) for the whole sync.
+        data = self._repo.odb.read(handle)[1]
+        entries, i, end = [], 0, len(data)
+        while i < end:
+            space = data.index(b" ", i)
+            nul = data.index(b"\0", space)
+            entries.append(Entry(data[space + 1:nul].decode("utf-8", "surrogateescape"),
+                                 _MODES.get(int(data[i:space], 8), 0),
+                                 pygit2.Oid(raw=data[nul + 1:nul + 21])))
+            i = nul + 21
+        return entries
 
     def fingerprint(self, handle: Any) -> str:
         return str(handle)

@@ -1,13 +1,15 @@
 """Reading the library's state for planning and writing a sync's decisions, in batches.
 
 Three queries load everything planning needs for a repository (examples, version tags and
-digests, the latest versions' dependencies and warnings); one transaction writes the result.
+digests, the latest versions' dependencies and warnings); one transaction writes the result,
+streamed in batches (`Writer`) so memory does not grow with the number of new versions.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -79,86 +81,165 @@ def load_known(session: Session, repository_id: uuid.UUID) -> dict[str, Known]:
     return known
 
 
-def version_row(d: Decision, example_id: uuid.UUID, version_id: uuid.UUID, prefix: str,
-                revision: str, now: datetime) -> dict[str, Any]:
-    s = d.scanned
-    assert s is not None and s.meta is not None
-    m = s.meta
-    return {"id": version_id, "example_id": example_id, "tag": m.version,
-            "version_raw": m.version_raw, "digest": s.digest, "tree_id": s.found.tree_id,
-            "storage_prefix": prefix, "meta": m.data,
-            "files": [f.as_json() for f in s.files],
+BATCH = 1000  # rows per INSERT / UPDATE statement
+
+
+def version_row(d: Decision, metadata: Mapping[str, Any], version_id: uuid.UUID, prefix: str,
+                now: datetime) -> dict[str, Any]:
+    """The example_version row of a published decision; `metadata` is its metadata.json, so
+    the row and the stored object say the same."""
+    m = d.scanned.meta if d.scanned is not None else None
+    assert m is not None
+    return {"id": version_id, "example_id": uuid.UUID(metadata["example_id"]),
+            "tag": metadata["tag"], "version_raw": metadata["version_raw"],
+            "digest": metadata["digest"], "tree_id": metadata["tree_id"],
+            "storage_prefix": prefix, "meta": metadata["meta"], "files": metadata["files"],
             "student_submission_files": list(m.student_submission_files),
             "additional_files": list(m.additional_files), "test_files": list(m.test_files),
             "student_templates": list(m.student_templates), "warnings": d.warnings,
-            "source_revision": revision, "created_at": now}
+            "source_revision": metadata["source_revision"], "created_at": now}
 
 
-def write(session: Session, repo: ExampleRepository, decisions: Iterable[Decision],
-          ids: Mapping[str, uuid.UUID], versions: Mapping[str, dict[str, Any]],
-          report: SyncReport, *, history: bool = False) -> None:
-    """Apply decisions: new examples, new versions, their dependencies, example updates and
-    archivals, the repository's revision and the sync result. `versions` maps identifier to
-    the new version row; `ids` maps every live identifier to its example id."""
-    now = report.finished_at
-    new_examples, updates, deps = [], [], []
-    for d in decisions:
-        if d.status == "archived":
-            assert d.known is not None
-            updates.append({"id": d.known.id, "archived_at": now, "updated_at": now})
-            continue
-        if d.status == "invalid" or d.scanned is None or d.identifier is None:
-            continue
-        meta = d.scanned.meta
+class Writer:
+    """Writes one pass's decisions inside the caller's transaction, in batches.
+
+    `insert_examples` first (versions reference their example), then `add_version` for each
+    published version as its objects are stored, then `finish`: example updates and
+    archivals, latest versions, the repository's revision and the sync result. Nothing is
+    visible to readers before the transaction commits, after every object is stored.
+    """
+
+    def __init__(self, session: Session, repo: ExampleRepository, ids: Mapping[str, uuid.UUID],
+                 now: datetime, *, history: bool = False) -> None:
+        self._session = session
+        self._repo = repo
+        self._ids = ids
+        self._now = now
+        self._history = history
+        self._new_versions: dict[str, uuid.UUID] = {}  # identifier -> version written now
+        self._versions: list[dict[str, Any]] = []
+        self._deps: list[dict[str, Any]] = []
+
+    def _fields(self, d: Decision) -> dict[str, Any]:
+        meta = d.scanned.meta if d.scanned is not None else None
         assert meta is not None
-        example_id = ids[d.identifier]
-        row = versions.get(d.identifier)
-        version_id = row["id"] if row else None
-        if version_id is None and d.known is not None:
-            existing = d.known.version(digest=d.scanned.digest)
-            version_id = existing.id if existing else None
-        fields = {"directory": d.directory, "title": meta.title or None,
-                  "description": meta.description or None, "language": meta.language,
-                  "tags": list(meta.tags), "updated_at": now}
-        if history:
-            if d.known is None:
-                new_examples.append({"id": example_id, "repository_id": repo.id,
-                                     "identifier": d.identifier, "created_at": now,
-                                     "archived_at": now, **fields})
-        else:
-            fields |= {"latest_version_id": version_id, "archived_at": None,
-                       "source_fingerprint": d.scanned.found.fingerprint}
-            if d.known is None:
-                new_examples.append({"id": example_id, "repository_id": repo.id,
-                                     "identifier": d.identifier, "created_at": now, **fields})
+        return {"directory": d.directory, "title": meta.title or None,
+                "description": meta.description or None, "language": meta.language,
+                "tags": list(meta.tags), "updated_at": self._now}
+
+    @staticmethod
+    def _live(d: Decision) -> bool:
+        return d.status not in ("invalid", "archived") and d.scanned is not None \
+            and d.identifier is not None
+
+    def insert_examples(self, decisions: Iterable[Decision]) -> None:
+        """Rows of the examples seen for the first time (their latest version comes later)."""
+        rows: list[dict[str, Any]] = []
+        for d in decisions:
+            if not self._live(d) or d.known is not None:
+                continue
+            assert d.identifier is not None and d.scanned is not None
+            row = {"id": self._ids[d.identifier], "repository_id": self._repo.id,
+                   "identifier": d.identifier, "created_at": self._now, **self._fields(d)}
+            if self._history:
+                row["archived_at"] = self._now  # only in history: pinnable, not listed
             else:
-                updates.append({"id": example_id, **fields})
-        if row is not None:
-            deps += [{"id": uuid.uuid4(), "example_version_id": row["id"],
-                      "example_id": example_id, "depends_id": ids[dep.identifier],
-                      "constraint": dep.constraint} for dep in meta.dependencies]
-    latest = [u.pop("latest_version_id") if "latest_version_id" in u else None
-              for u in new_examples]
-    if new_examples:
-        session.execute(sa.insert(Example), new_examples)
-    if versions:
-        session.execute(sa.insert(ExampleVersion), list(versions.values()))
-    pending = [{"id": e["id"], "latest_version_id": v} for e, v in zip(new_examples, latest,
-                                                                        strict=True) if v]
-    groups: dict[frozenset[str], list[dict[str, Any]]] = {}
-    for u in updates + pending:  # one executemany per shape of update
-        groups.setdefault(frozenset(u), []).append(u)
-    for rows in groups.values():
-        session.execute(sa.update(Example), rows)
-    if deps:
-        session.execute(sa.insert(ExampleDependency), deps)
-    if history:
-        return
-    repo.last_synced_revision, repo.last_synced_at = report.revision, now
-    session.add(SyncResult(
-        id=uuid.uuid4(), repository_id=repo.id, revision=report.revision,
-        started_at=report.started_at, finished_at=now, counts=report.counts,
-        examples=[e.__dict__ for e in report.examples if e.errors or e.warnings]))
-    old = sa.select(SyncResult.id).where(SyncResult.repository_id == repo.id) \
-        .order_by(SyncResult.finished_at.desc()).offset(KEEP_SYNC_RESULTS - 1)
-    session.execute(sa.delete(SyncResult).where(SyncResult.id.in_(old)))
+                row["source_fingerprint"] = d.scanned.found.fingerprint
+            rows.append(row)
+            if len(rows) >= BATCH:
+                self._session.execute(sa.insert(Example), rows)
+                rows = []
+        if rows:
+            self._session.execute(sa.insert(Example), rows)
+
+    def add_version(self, d: Decision, row: dict[str, Any]) -> None:
+        """A published version whose objects (metadata.json included) are being stored."""
+        assert d.identifier is not None and d.scanned is not None and d.scanned.meta
+        self._new_versions[d.identifier] = row["id"]
+        self._versions.append(row)
+        self._deps += [{"id": uuid.uuid4(), "example_version_id": row["id"],
+                        "example_id": row["example_id"], "depends_id": self._ids[dep.identifier],
+                        "constraint": dep.constraint} for dep in d.scanned.meta.dependencies]
+        if len(self._versions) >= BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._versions:
+            self._session.execute(sa.insert(ExampleVersion), self._versions)
+            self._versions = []
+        if self._deps:
+            self._session.execute(sa.insert(ExampleDependency), self._deps)
+            self._deps = []
+
+    def finish(self, decisions: Iterable[Decision], report: SyncReport) -> None:
+        """Everything after the versions; sets `report.versions` (versions stored in total)."""
+        self._flush()
+        now, repo = self._now, self._repo
+        updates: list[dict[str, Any]] = []
+        latest: list[dict[str, Any]] = []  # new examples' first version
+        for d in decisions:
+            if d.status == "archived":
+                assert d.known is not None
+                updates.append({"id": d.known.id, "archived_at": now, "updated_at": now})
+                continue
+            if not self._live(d):
+                continue
+            assert d.identifier is not None and d.scanned is not None
+            version_id = self._new_versions.get(d.identifier)
+            if version_id is None and d.known is not None:
+                existing = d.known.version(digest=d.scanned.digest)
+                version_id = existing.id if existing else None
+            if d.known is None:
+                if version_id is not None and not self._history:
+                    latest.append({"eid": self._ids[d.identifier], "vid": version_id})
+            elif not self._history:
+                updates.append({"id": d.known.id, **self._fields(d),
+                                "latest_version_id": version_id, "archived_at": None,
+                                "source_fingerprint": d.scanned.found.fingerprint})
+        for start in range(0, len(latest), BATCH):
+            data = sa.values(sa.column("eid", sa.Uuid), sa.column("vid", sa.Uuid),
+                             name="latest").data([(r["eid"], r["vid"])
+                                                  for r in latest[start:start + BATCH]])
+            self._session.execute(
+                sa.update(Example).where(Example.id == data.c.eid)
+                .values(latest_version_id=data.c.vid)
+                .execution_options(synchronize_session=False))
+        groups: dict[frozenset[str], list[dict[str, Any]]] = {}
+        for u in updates:  # one executemany per shape of update
+            groups.setdefault(frozenset(u), []).append(u)
+        for rows in groups.values():
+            for start in range(0, len(rows), BATCH):
+                self._session.execute(sa.update(Example), rows[start:start + BATCH])
+        report.versions = count_versions(self._session, repo.id)
+        if self._history:
+            return
+        repo.last_synced_revision, repo.last_synced_at = report.revision, now
+        self._session.add(SyncResult(
+            id=uuid.uuid4(), repository_id=repo.id, revision=report.revision,
+            started_at=report.started_at, finished_at=report.finished_at,
+            counts=report.counts,
+            examples=[asdict(e) for e in report.examples if e.errors or e.warnings]))
+        old = sa.select(SyncResult.id).where(SyncResult.repository_id == repo.id) \
+            .order_by(SyncResult.finished_at.desc()).offset(KEEP_SYNC_RESULTS - 1)
+        self._session.execute(sa.delete(SyncResult).where(SyncResult.id.in_(old)))
+
+
+def count_versions(session: Session, repository_id: uuid.UUID) -> int:
+    """How many versions of the repository's examples are stored (archived ones included)."""
+    return session.scalar(
+        sa.select(sa.func.count()).select_from(ExampleVersion)
+        .join(Example, Example.id == ExampleVersion.example_id)
+        .where(Example.repository_id == repository_id)) or 0
+
+
+def archive_examples(session: Session, namespace: str, name: str, now: datetime) -> int:
+    """Set archived_at on the live examples of repository (namespace, name); rows and versions
+    stay. Returns how many were archived (0 when the repository is unknown)."""
+    repo_id = sa.select(ExampleRepository.id).filter_by(namespace=namespace, name=name) \
+        .scalar_subquery()
+    result = session.execute(
+        sa.update(Example)
+        .where(Example.repository_id == repo_id, Example.archived_at.is_(None))
+        .values(archived_at=now, updated_at=now)
+        .execution_options(synchronize_session=False))
+    return result.rowcount or 0

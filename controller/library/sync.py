@@ -1,46 +1,61 @@
-"""Sync execution: source -> scan -> plan -> upload (parallel, metadata.json last) -> one
-database transaction. The operator and `exlib sync` both call `sync_repository`.
+"""Sync execution, as a pipeline: scan (each example that can become a new version starts
+uploading its files at once, while the scan goes on) -> plan -> metadata.json of every
+published version, after its files -> one database transaction, streamed in batches and
+committed after the last object is stored. The operator and `exlib sync` both call
+`sync_repository`.
 
     sync_repository(settings, source, *, name, namespace="default", progress=None,
                     history=None) -> SyncReport
     remote_revision(source, settings) -> str     # cheap: ls-remote / S3 etag index digest
+    archive_repository(settings, *, namespace, name) -> int   # ExampleRepository deleted
 
 Raises a `controller.library.errors.SyncError` subclass when the sync cannot run (nothing
-stored is changed then); invalid examples are reported in the SyncReport instead.
-Memory stays flat in the number of files: blobs are hashed and dropped while scanning, and
-re-read for upload with at most 2 x upload_workers versions in flight.
+in the database is changed then); invalid examples are reported in the SyncReport instead.
+
+Memory stays flat in the size of the repository: every blob is read once, hashed and handed
+to the uploader, which holds at most 2 x upload_workers versions and UPLOAD_BUFFER bytes;
+what is kept per example until planning is small (identity, digest, messages and the
+metadata.json bytes to write). Files uploaded for an example that planning then rejects
+(duplicate identifier, broken dependency) have no metadata.json: incomplete, never served.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+import zlib
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
 
 import sqlalchemy as sa
 
 from controller.config import Settings
 from controller.library import state
-from controller.library.digest import sha256
 from controller.library.errors import DatabaseUnavailable, SourceUnreachable, StorageUnavailable
-from controller.library.plan import Decision, Known, Unchanged, plan
+from controller.library.plan import Decision, Known, Unchanged, may_publish, plan
 from controller.library.report import ExampleReport, SyncReport
-from controller.library.scan import META, Ignore, Scanned, discover, read_example
+from controller.library.scan import META, Found, Ignore, Scanned, discover, read_example
 from controller.library.source import Snapshot, SourceSpec
 from controller.library.source_dir import DirSnapshot
 from controller.library.source_git import GitSource
 from controller.library.source_s3 import S3Snapshot, s3_revision
 from controller.store.db import make_engine, session_scope
 from controller.store.db.library import ExampleRepository
-from controller.store.objects import ObjectStore, ObjectStoreError
+from controller.store.objects import Object, ObjectStore, ObjectStoreError
 
-#: progress(phase, done, total): phase is "fetch", "scan", "upload" or "write".
+#: progress(phase, done, total): phase is "fetch", "scan" (examples read), "upload"
+#: (versions whose files are queued for upload, while scanning) or "write" (versions
+#: completed with their metadata.json and database rows, after planning).
 Progress = Callable[[str, int, int | None], None]
+
+#: Bytes of file content queued for upload at most (one larger example still goes alone).
+UPLOAD_BUFFER = 64 * 1024 * 1024
+#: Objects and bytes per upload request when the store takes batches (MinIO).
+BATCH_OBJECTS, BATCH_BYTES = 256, 4 * 1024 * 1024
 
 
 def _no_progress(_phase: str, _done: int, _total: int | None) -> None:
@@ -69,7 +84,8 @@ def _storage() -> Iterator[None]:
 def object_store(settings: Settings) -> ObjectStore:
     return ObjectStore(settings.s3_endpoint, settings.s3_access_key, settings.s3_secret_key,
                        settings.s3_bucket, secure=settings.s3_secure, region=settings.s3_region,
-                       workers=settings.upload_workers)
+                       workers=settings.upload_workers,
+                       batch=settings.s3_batch_uploads)  # type: ignore[arg-type]
 
 
 def remote_revision(source: SourceSpec, settings: Settings) -> str:
@@ -82,15 +98,23 @@ def remote_revision(source: SourceSpec, settings: Settings) -> str:
 
 
 def scan(snapshot: Snapshot, ignore: Ignore, limit: int, known: dict[str, Known],
-         progress: Progress = _no_progress) -> list[Scanned | Unchanged]:
-    """Read every example, skipping those whose fingerprint equals their latest version's."""
+         progress: Progress = _no_progress,
+         read: Callable[[Found], Scanned] | None = None) -> list[Scanned | Unchanged]:
+    """Read every example, skipping those whose fingerprint equals their latest version's.
+
+    `read` replaces `read_example` (the sync's reads also start uploads).
+    """
     by_fp = {k.fingerprint: k for k in known.values()
              if k.fingerprint and not k.archived and k.latest is not None}
     items: list[Scanned | Unchanged] = []
     for found in discover(snapshot, ignore, limit, by_fp.__contains__):
         hit = by_fp.get(found.fingerprint) if found.inside is None else None
-        items.append(Unchanged(found, hit) if hit else read_example(snapshot, found, ignore,
-                                                                   limit))
+        if hit:
+            items.append(Unchanged(found, hit))
+        elif read is not None:
+            items.append(read(found))
+        else:
+            items.append(read_example(snapshot, found, ignore, limit))
         progress("scan", len(items), None)
     return items
 
@@ -108,92 +132,176 @@ def validate(source: SourceSpec, max_file_bytes: int) -> list[ExampleReport]:
     return [_report_entry(d, {}) for d in sorted(decisions, key=lambda d: d.directory)]
 
 
-class _Uploader:
-    """Writes versions with bounded concurrency; each version's metadata.json goes last."""
+class _Batch:
+    """Objects stored by one upload task (one request when the store batches)."""
 
-    def __init__(self, store: ObjectStore, workers: int) -> None:
+    def __init__(self) -> None:
+        self.objects: list[Object] = []
+        self.size = 0
+        self.future: Future[None] | None = None
+
+    def result(self) -> None:
+        """Wait until the batch is stored; raises its upload failure."""
+        assert self.future is not None, "batch not submitted"
+        self.future.result()
+
+
+class _Uploader:
+    """Stores objects with bounded concurrency and memory.
+
+    `add` collects objects into batches (BATCH_OBJECTS per request when the store batches,
+    else one call's objects per task) and submits full ones; submitting blocks while
+    2 x workers batches or `max_bytes` of data are in flight, and raises at once after any
+    upload failed, so a dead store stops the scan instead of queueing the whole repository.
+    """
+
+    def __init__(self, store: ObjectStore, workers: int, max_bytes: int) -> None:
         self._store = store
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="upload")
-        self._slots = threading.BoundedSemaphore(2 * workers)
-        self.futures: list[Future[tuple[int, int]]] = []
+        self._cond = threading.Condition()
+        self._max_tasks, self._max_bytes = 2 * workers, max_bytes
+        self._batch_objects = BATCH_OBJECTS if store.batches else 1
+        self._tasks = self._bytes = 0
+        self._batch = _Batch()
+        self.error: BaseException | None = None
+        self.files = self.size = 0  # stored so far
 
-    def submit(self, prefix: str, objects: list[tuple[str, bytes]], metadata: bytes) -> None:
-        self._slots.acquire()
-        fut = self._pool.submit(self._put, prefix, objects, metadata)
-        fut.add_done_callback(lambda _f: self._slots.release())
-        self.futures.append(fut)
+    def add(self, objects: list[Object]) -> _Batch:
+        """Queue (key, bytes, content type) objects; the batch they are stored with."""
+        batch = self._batch
+        batch.objects += objects
+        batch.size += sum(len(data) for _, data, _ in objects)
+        if len(batch.objects) >= self._batch_objects or batch.size >= BATCH_BYTES:
+            self.flush()
+        return batch
 
-    def _put(self, prefix: str, objects: list[tuple[str, bytes]], metadata: bytes
-             ) -> tuple[int, int]:
+    def flush(self) -> None:
+        """Submit the batch being collected, if it holds anything."""
+        batch, self._batch = self._batch, _Batch()
+        if not batch.objects:
+            return
+        with self._cond:
+            while self.error is None and self._tasks and (
+                    self._tasks >= self._max_tasks or self._bytes + batch.size > self._max_bytes):
+                self._cond.wait()
+            if self.error is not None:
+                raise self.error
+            self._tasks += 1
+            self._bytes += batch.size
         # No existence check: objects are content-addressed, so re-putting what an
-        # interrupted sync left is harmless and saves a request per version.
-        for key, data in objects:
-            self._store.put(prefix + key, data)
-        self._store.put(prefix + "metadata.json", metadata, "application/json")
-        return len(objects) + 1, sum(len(d) for _, d in objects) + len(metadata)
+        # interrupted sync left is harmless and saves a request per object.
+        batch.future = self._pool.submit(self._store.put_many, batch.objects)
+        batch.future.add_done_callback(lambda f: self._done(f, batch))
+
+    def _done(self, fut: Future[None], batch: _Batch) -> None:
+        error = None if fut.cancelled() else fut.exception()
+        with self._cond:
+            self._tasks -= 1
+            self._bytes -= batch.size
+            if error is not None:
+                self.error = self.error or error
+            elif not fut.cancelled():
+                self.files += len(batch.objects)
+                self.size += batch.size
+            self._cond.notify_all()
+        batch.objects = []  # the bytes are stored (or lost): do not keep them
+
+    def wait(self) -> None:
+        """Submit what is collected and wait until everything is stored; raises the first
+        upload failure."""
+        self.flush()
+        with self._cond:
+            while self._tasks and self.error is None:
+                self._cond.wait()
+            if self.error is not None:
+                raise self.error
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _objects(snapshot: Snapshot, s: Scanned) -> list[tuple[str, bytes]] | None:
-    """(object key below the version prefix, bytes), or None if the source changed meanwhile."""
-    out = []
-    for f in s.files:
-        data = snapshot.read(f.handle)
-        if sha256(data) != f.sha256:
-            return None
-        out.append((META if f.path == META else f"files/{f.path}", data))
-    return out
+@dataclasses.dataclass(slots=True)
+class _Staged:
+    """A version whose files are being uploaded; metadata.json waits for planning."""
+
+    example_id: uuid.UUID
+    metadata: bytes  # _pack()ed: kept for every new version until planning is done
+    files: _Batch
 
 
-def _publish(snapshot: Snapshot, store: ObjectStore, settings: Settings,
-             repo: ExampleRepository, decisions: list[Decision], ids: dict[str, uuid.UUID],
-             now: datetime, progress: Progress) -> tuple[dict[str, dict[str, Any]], int, int]:
-    """Upload every version to publish; returns (identifier -> version row, files, bytes)."""
-    todo = [d for d in decisions if d.publish]
-    rows: dict[str, dict[str, Any]] = {}
-    uploader = _Uploader(store, settings.upload_workers)
-    try:
-        for n, d in enumerate(todo, 1):
-            assert d.scanned is not None and d.identifier is not None
-            example_id = ids[d.identifier]
-            prefix = f"repositories/{repo.id}/{example_id}/{d.scanned.digest}/"
-            objects = _objects(snapshot, d.scanned)
-            if objects is None:
-                d.fail("", "the example changed while it was being synced; the next sync "
-                           "picks it up")
-                d.status = "invalid"
-                continue
-            row = state.version_row(d, example_id, uuid.uuid4(), prefix, snapshot.revision, now)
-            metadata = {"repository_id": str(repo.id), "example_id": str(example_id),
-                        "identifier": d.identifier, "directory": d.directory,
-                        **{k: row[k] for k in ("tag", "version_raw", "digest", "tree_id",
-                                               "meta", "files", "source_revision")},
-                        "synced_at": now.isoformat()}
-            uploader.submit(prefix, objects, json.dumps(metadata, sort_keys=True).encode())
-            rows[d.identifier] = row
-            progress("upload", n, len(todo))
-        files = size = 0
-        with _storage():
-            for fut in uploader.futures:
-                f, b = fut.result()
-                files, size = files + f, size + b
-    finally:
-        uploader.close()
-    return rows, files, size
+def _slim(s: Scanned) -> Scanned:
+    """What planning and the report need of a read example: no parsed meta.yaml tree, no
+    line table, no per-file records (metadata.json, already built, carries them)."""
+    meta = dataclasses.replace(s.meta, data={}, lines={}) if s.meta is not None else None
+    return dataclasses.replace(s, meta=meta, files=[])
+
+
+class _Stager:
+    """Reads examples for the scan; each one that may become a new version starts uploading
+    its files (the bytes just hashed) under its final prefix right away."""
+
+    def __init__(self, snapshot: Snapshot, ignore: Ignore, limit: int, uploader: _Uploader,
+                 repo_id: uuid.UUID, known: Mapping[str, Known], now: datetime,
+                 progress: Progress) -> None:
+        self._snapshot, self._ignore, self._limit = snapshot, ignore, limit
+        self._uploader, self._repo_id, self._known = uploader, repo_id, known
+        self._now, self._progress = now, progress
+        self.staged: dict[str, _Staged] = {}  # by directory
+
+    def __call__(self, found: Found) -> Scanned:
+        blobs: dict[str, bytes] = {}
+        s = read_example(self._snapshot, found, self._ignore, self._limit, blobs)
+        if may_publish(s, self._known):
+            assert s.meta is not None
+            k = self._known.get(s.meta.identifier)
+            example_id = k.id if k is not None else _new_id(self._repo_id, s.meta.identifier)
+            prefix = _prefix(self._repo_id, example_id, s.digest)
+            objects: list[Object] = [
+                (prefix + (META if f.path == META else f"files/{f.path}"), blobs[f.path],
+                 "application/octet-stream") for f in s.files]
+            metadata = {"repository_id": str(self._repo_id), "example_id": str(example_id),
+                        "identifier": s.meta.identifier, "directory": found.directory,
+                        "tag": s.meta.version, "version_raw": s.meta.version_raw,
+                        "digest": s.digest, "tree_id": found.tree_id, "meta": s.meta.data,
+                        "files": [f.as_json() for f in s.files],
+                        "source_revision": self._snapshot.revision,
+                        "synced_at": self._now.isoformat()}
+            files = self._uploader.add(objects)
+            self.staged[found.directory] = _Staged(
+                example_id, _pack(json.dumps(metadata, sort_keys=True).encode()), files)
+            self._progress("upload", len(self.staged), None)
+        return _slim(s)
+
+
+_WBITS = -12  # raw deflate, 4 KiB window: metadata.json is about 1 KB
+
+
+def _pack(data: bytes) -> bytes:
+    """Compress what waits in memory for planning (a third of the size, ~15 µs; zlib's
+    default window would cost 4 x the time to set up for such small inputs)."""
+    packer = zlib.compressobj(1, zlib.DEFLATED, _WBITS, 2)
+    return packer.compress(data) + packer.flush()
+
+
+def _prefix(repository_id: uuid.UUID, example_id: uuid.UUID, digest: str) -> str:
+    """Where a version's objects live (DESIGN §4; the trailing slash matters)."""
+    return f"repositories/{repository_id}/{example_id}/{digest}/"
+
+
+def _new_id(repository_id: uuid.UUID, identifier: str) -> uuid.UUID:
+    """A new example's id, derived from (repository, identifier), so a sync interrupted
+    before its database write reuses the same storage prefix next time."""
+    return uuid.uuid5(repository_id, identifier)
 
 
 def _ids(repository_id: uuid.UUID, decisions: list[Decision]) -> dict[str, uuid.UUID]:
-    """Example id per live identifier: the stored one, or for a new example one derived from
-    (repository, identifier), so a sync interrupted before its database write reuses the
-    same storage prefix next time instead of orphaning objects."""
+    """Example id per live identifier: the stored one, or a derived one for a new example."""
     ids: dict[str, uuid.UUID] = {}
     for d in decisions:
         if d.identifier and d.known is not None:
             ids[d.identifier] = d.known.id
         elif d.identifier and d.status == "new":
-            ids[d.identifier] = uuid.uuid5(repository_id, d.identifier)
+            ids[d.identifier] = _new_id(repository_id, d.identifier)
     return ids
 
 
@@ -203,29 +311,62 @@ def _report_entry(d: Decision, ids: dict[str, uuid.UUID]) -> ExampleReport:
                          d.tag, d.digest, d.errors, d.warnings)
 
 
+def _complete(todo: list[Decision], stager: _Stager, uploader: _Uploader,
+              writer: state.Writer, repository_id: uuid.UUID, now: datetime,
+              progress: Progress) -> None:
+    """Store each published version's metadata.json once all its files are stored, and
+    give its rows to the writer; returns when every object is stored."""
+    for n, d in enumerate(todo, 1):
+        assert d.scanned is not None
+        staged = stager.staged.pop(d.directory)  # may_publish held while scanning
+        staged.files.result()
+        prefix = _prefix(repository_id, staged.example_id, d.scanned.digest)
+        metadata = zlib.decompress(staged.metadata, _WBITS)
+        uploader.add([(prefix + "metadata.json", metadata, "application/json")])
+        writer.add_version(d, state.version_row(d, json.loads(metadata), uuid.uuid4(), prefix,
+                                                now))
+        progress("write", n, len(todo))
+    stager.staged.clear()  # files of examples planning rejected: incomplete, never served
+    uploader.wait()
+
+
 def _pass(snapshot: Snapshot, store: ObjectStore, settings: Settings, engine: sa.Engine,
           repo: ExampleRepository, source: SourceSpec, report: SyncReport,
           progress: Progress, *, history: bool) -> list[Decision]:
-    """Scan one snapshot, publish its new versions and write the database in one go."""
+    """Scan one snapshot while uploading its new versions' files, plan, then write each
+    published version's metadata.json and the database rows in one transaction."""
     with _database(), session_scope(engine) as session:
         known = state.load_known(session, repo.id)
     ignore = Ignore(source.ignore)
-    items = scan(snapshot, ignore, settings.max_file_bytes, {} if history else known, progress)
-    decisions = plan(items, known, archive=not history)
-    ids = _ids(repo.id, decisions)
     now = datetime.now(UTC)
-    rows, files, size = _publish(snapshot, store, settings, repo, decisions, ids, now, progress)
-    report.uploaded_versions += len(rows)
-    report.uploaded_files += files
-    report.uploaded_bytes += size
-    if not history:
-        report.examples = sorted((_report_entry(d, ids) for d in decisions),
-                                 key=lambda e: (e.directory, e.status))
-    report.finished_at = now
-    progress("write", 0, None)
-    with _database(), session_scope(engine) as session:
-        session.add(repo)
-        state.write(session, repo, decisions, ids, rows, report, history=history)
+    uploader = _Uploader(store, settings.upload_workers, UPLOAD_BUFFER)
+    try:
+        stager = _Stager(snapshot, ignore, settings.max_file_bytes, uploader, repo.id, known,
+                         now, progress)
+        with _storage():
+            items = scan(snapshot, ignore, settings.max_file_bytes, {} if history else known,
+                         progress, read=stager)
+            uploader.flush()
+        decisions = plan(items, known, archive=not history)
+        del items
+        ids = _ids(repo.id, decisions)
+        todo = [d for d in decisions if d.publish]
+        with _database(), session_scope(engine) as session:
+            session.add(repo)
+            writer = state.Writer(session, repo, ids, now, history=history)
+            writer.insert_examples(decisions)
+            with _storage():
+                _complete(todo, stager, uploader, writer, repo.id, now, progress)
+            report.uploaded_versions += len(todo)
+            report.uploaded_files += uploader.files
+            report.uploaded_bytes += uploader.size
+            if not history:
+                report.examples = sorted((_report_entry(d, ids) for d in decisions),
+                                         key=lambda e: (e.directory, e.status))
+            report.finished_at = datetime.now(UTC)
+            writer.finish(decisions, report)  # committed when the block ends
+    finally:
+        uploader.close()
     return decisions
 
 
@@ -289,3 +430,20 @@ def _import_history(history: str, git: GitSource | None, store: ObjectStore,
             "versions": sum(1 for d in decisions if d.publish),
             "invalid": [{"directory": d.directory, "errors": d.errors}
                         for d in decisions if d.status == "invalid"]})
+
+
+def archive_repository(settings: Settings, *, namespace: str, name: str) -> int:
+    """The ExampleRepository (namespace, name) was deleted: archive its examples (soft).
+
+    Sets archived_at on every live example of the repository and returns how many; the
+    rows and every version stay, so courses keep the versions they pinned and deployed
+    directories can still be loaded. A repository the database does not know is a no-op
+    (0). A later sync under the same name brings the examples it finds back to life.
+    Raises DatabaseUnavailable when PostgreSQL cannot be reached.
+    """
+    engine = make_engine(settings.database_url)
+    try:
+        with _database(), session_scope(engine) as session:
+            return state.archive_examples(session, namespace, name, datetime.now(UTC))
+    finally:
+        engine.dispose()

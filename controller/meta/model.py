@@ -16,7 +16,7 @@ FILE_LIST_FIELDS: tuple[str, ...] = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Issue:
     """One finding about a meta.yaml, phrased for the lecturer who has to fix it.
 
@@ -44,7 +44,7 @@ class Issue:
         return ": ".join(parts)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Dependency:
     """A `testDependencies` entry: another example's identifier plus an optional constraint."""
 
@@ -52,7 +52,7 @@ class Dependency:
     constraint: str | None  # None = any version; else the constraint text as written
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ExampleMeta:
     """The parsed, validated meta.yaml of one example, in the shape the rest of exlib needs."""
 

@@ -4,20 +4,33 @@ Used for the library's own store (settings.s3_*) and, with other credentials, to
 example sources. Failures surface as `ObjectStoreUnavailable` (cannot reach the server) or
 `ObjectStoreDenied` (credentials or permissions), so callers can tell a retry from a fix;
 a missing object is a KeyError.
+
+`put_many` stores many small objects in one request on MinIO (its "snowball" auto-extract
+of a tar archive: one request, one signature, MinIO writes the entries and answers after the
+last one is stored); elsewhere, or with `batch="off"`, it puts them one by one.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
+import tarfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 import urllib3
 from minio import Minio
 from minio.error import MinioException, S3Error
 
 T = TypeVar("T")
+
+#: (key, bytes, content type)
+Object = tuple[str, bytes, str]
+BatchMode = Literal["auto", "on", "off"]
+#: Objects larger than this go in their own request, never into an archive.
+BATCH_MAX_OBJECT = 1024 * 1024
 
 _DENIED = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "AllAccessDisabled"}
 _MISSING = {"NoSuchKey", "NoSuchObject"}
@@ -47,8 +60,8 @@ class ObjectStore:
 
     def __init__(self, endpoint: str, access_key: str | None, secret_key: str | None,
                  bucket: str, *, secure: bool = False, region: str | None = None,
-                 workers: int = 8) -> None:
-        http = urllib3.PoolManager(
+                 workers: int = 8, batch: BatchMode = "auto") -> None:
+        self._http = http = urllib3.PoolManager(
             maxsize=workers + 2,
             timeout=urllib3.Timeout(connect=5, read=60),
             retries=urllib3.Retry(total=3, backoff_factor=0.2,
@@ -56,6 +69,9 @@ class ObjectStore:
         )
         self.endpoint = endpoint
         self.bucket = bucket
+        self._secure = secure
+        self._batch: bool | None = {"on": True, "off": False}.get(batch)
+        self._batch_lock = threading.Lock()
         self._client = Minio(endpoint, access_key=access_key, secret_key=secret_key,
                              secure=secure, region=region, http_client=http)
 
@@ -79,6 +95,54 @@ class ObjectStore:
     def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
         self._call(lambda: self._client.put_object(
             self.bucket, key, io.BytesIO(data), len(data), content_type=content_type))
+
+    @property
+    def batches(self) -> bool:
+        """True when `put_many` sends one archive per call (the server is MinIO)."""
+        with self._batch_lock:
+            if self._batch is None:
+                self._batch = self._is_minio()
+            return self._batch
+
+    def _is_minio(self) -> bool:
+        url = f"{'https' if self._secure else 'http'}://{self.endpoint}/minio/health/live"
+        try:
+            resp = self._http.request("HEAD", url, retries=False, timeout=5)
+        except (urllib3.exceptions.HTTPError, OSError):
+            return False
+        return resp.status == 200 and resp.headers.get("Server", "").startswith("MinIO")
+
+    def put_many(self, objects: Sequence[Object]) -> None:
+        """Store every object; with batches, the small ones in one request. When it returns
+        all are stored; when it raises, any subset may be."""
+        if not self.batches:
+            for key, data, content_type in objects:
+                self.put(key, data, content_type)
+            return
+        small = [o for o in objects if len(o[1]) <= BATCH_MAX_OBJECT]
+        for key, data, content_type in objects:
+            if len(data) > BATCH_MAX_OBJECT:
+                self.put(key, data, content_type)
+        if len(small) == 1:
+            self.put(*small[0])
+        elif small:
+            self._put_archive(small)
+
+    def _put_archive(self, objects: Sequence[Object]) -> None:
+        buf = io.BytesIO()
+        now = time.time()
+        with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            for key, data, content_type in objects:
+                info = tarfile.TarInfo(key)
+                info.size, info.mtime, info.mode = len(data), now, 0o644
+                info.pax_headers = {"minio.metadata.Content-Type": content_type}
+                tar.addfile(info, io.BytesIO(data))
+        size = buf.tell()
+        buf.seek(0)
+        self._call(lambda: self._client.put_object(
+            self.bucket, "exlib-batch.tar", buf, size, content_type="application/x-tar",
+            metadata={"X-Amz-Meta-Snowball-Auto-Extract": "true"},
+            part_size=size if size >= 5 * 1024**2 else 0))
 
     def get(self, key: str) -> bytes:
         """The object's bytes; raises KeyError when it does not exist."""

@@ -131,12 +131,17 @@ def private_minio(tmp_path: Path) -> Iterator[PrivateMinio]:
     minio.stop()
 
 
+@pytest.mark.parametrize(("batch", "phase"), [
+    ("off", "upload"),  # one PUT per object: stopped while files are being stored
+    ("off", "write"),  # ... while metadata.json objects are being stored
+    ("on", "write"),  # batched: every file stored, no metadata.json yet
+])
 def test_minio_stopped_mid_sync_is_finished_by_the_next(
         settings: Settings, stack: Stack, git_repo: str, tmp_path: Path,
-        private_minio: PrivateMinio) -> None:
+        private_minio: PrivateMinio, batch: str, phase: str) -> None:
     settings = replace(settings, s3_endpoint=f"127.0.0.1:{private_minio.port}",
                        s3_access_key=private_minio.access, s3_secret_key=private_minio.secret,
-                       upload_workers=2)
+                       upload_workers=2, s3_batch_uploads=batch)
     remote = GitRemote(git_repo, stack.git_token, tmp_path / "w.git")
     files: dict = {}
     for i in range(30):
@@ -144,8 +149,8 @@ def test_minio_stopped_mid_sync_is_finished_by_the_next(
                                      **{f"f{j}.txt": f"{i}-{j}\n" for j in range(5)}})
     remote.commit(files)
 
-    def kill_after_some(phase: str, done: int, _total: int | None) -> None:
-        if phase == "upload" and done == 8:
+    def kill_after_some(now: str, done: int, _total: int | None) -> None:
+        if now == phase and done == 8:
             private_minio.stop()
 
     with pytest.raises(StorageUnavailable, match=str(private_minio.port)):
@@ -165,3 +170,33 @@ def test_minio_stopped_mid_sync_is_finished_by_the_next(
         for v in versions:
             files_ = load_version_files(settings, v)
             assert len(files_) == 7 and files_["f4.txt"][1].endswith(b"-4\n")
+
+
+@pytest.mark.parametrize("batch", ["on", "off"])
+def test_odd_file_names_are_stored_exactly_either_way(
+        settings: Settings, stack: Stack, git_repo: str, tmp_path: Path, batch: str) -> None:
+    """Batched requests (a tar MinIO unpacks) and single PUTs store the same objects."""
+    remote = GitRemote(git_repo, stack.git_token, tmp_path / "w.git")
+    deep = "/".join(["level-with-a-rather-long-name"] * 5) + "/data file.txt"  # > 100 chars
+    files = {**example("odd"), "ünïcödé ✓.py": "print('ü')\n", "empty.txt": "",
+             deep: "deep\n", "alias.py": ("link", "main.py"), "bin.dat": bytes(range(256))}
+    remote.commit(under("odd", files))
+    settings = replace(settings, s3_batch_uploads=batch)
+    assert object_store(settings).batches is (batch == "on")
+    report = sync_repository(settings, remote.source(), name=f"odd-{batch}")
+    assert report.counts["new"] == 1 and report.uploaded_files == len(files) + 1
+    with session_scope(make_engine(settings.database_url)) as s:
+        ex = s.scalar(sa.select(Example).filter_by(identifier="odd"))
+        assert ex is not None
+        stored = load_version_files(settings, resolve_version(s, ex.id, None))
+    assert stored == {
+        "meta.yaml": (0o100644, files["meta.yaml"].encode()),  # type: ignore[union-attr]
+        "main.py": (0o100644, b"x = 1\n"), "ünïcödé ✓.py": (0o100644, "print('ü')\n".encode()),
+        "empty.txt": (0o100644, b""), deep: (0o100644, b"deep\n"),
+        "alias.py": (0o120000, b"main.py"), "bin.dat": (0o100644, bytes(range(256)))}
+
+
+def test_library_store_batches_on_minio(settings: Settings) -> None:
+    """`auto` finds out that the stack's store is MinIO (and so takes batched requests)."""
+    assert object_store(settings).batches
+    assert not object_store(replace(settings, s3_batch_uploads="off")).batches

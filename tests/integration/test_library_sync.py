@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from dataclasses import replace
@@ -15,10 +16,15 @@ from controller.config import Settings
 from controller.library.errors import AuthenticationFailed
 from controller.library.report import SyncReport
 from controller.library.source import SourceSpec
-from controller.library.sync import object_store, sync_repository
+from controller.library.sync import archive_repository, object_store, sync_repository
 from controller.library.versions import load_version_files, resolve_version
 from controller.store.db import make_engine, session_scope, upgrade
-from controller.store.db.library import Example, ExampleDependency, ExampleVersion
+from controller.store.db.library import (
+    Example,
+    ExampleDependency,
+    ExampleRepository,
+    ExampleVersion,
+)
 from controller.store.git import Credentials
 from tests.conftest import Stack
 from tests.integration.library_support import (
@@ -263,3 +269,65 @@ def test_ignore_patterns_and_tree_shortcut(settings: Settings, remote: GitRemote
     widened = by_identifier(sync(settings, remote.source(ignore=("drafts/",))))
     assert widened["a"]["status"] == "invalid"
     assert "already published with other content" in widened["a"]["errors"][0]
+
+
+def test_report_digest_and_version_count(settings: Settings, remote: GitRemote) -> None:
+    remote.commit({**under("a", example("a")), **under("b", example("b")),
+                   "bad/meta.yaml": "slug: bad\ntitle: [unclosed\n"})
+    first = sync(settings, remote.source())
+    live = sorted(f"{e.identifier}:{e.digest}\n" for e in first.examples
+                  if e.status == "new")
+    assert len(live) == 2  # the invalid example is not part of the library's content
+    assert first.digest == hashlib.sha256("".join(live).encode()).hexdigest()
+    assert first.versions == 2
+    assert first.to_dict()["repository"]["digest"] == first.digest
+
+    again = sync(settings, remote.source())
+    assert again.digest == first.digest and again.versions == 2
+
+    remote.commit({**under("a", example("a", "1.1", code="x = 2\n")), **under("b", example("b"))})
+    bumped = sync(settings, remote.source())
+    assert bumped.digest != first.digest
+    assert bumped.versions == 3  # a's 1.0.0 stays stored beside 1.1.0
+    with session_scope(make_engine(settings.database_url)) as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(ExampleVersion)) == 3
+
+    # The same content under another repository name: same content identity.
+    assert sync(settings, remote.source(), name="copy").digest == bumped.digest
+
+
+def test_archive_repository_keeps_every_version(stack: Stack, settings: Settings,
+                                                remote: GitRemote, database_url: str) -> None:
+    remote.commit({**under("a", example("a")), **under("b", example("b"))})
+    sync(settings, remote.source())
+    remote.commit({**under("a", example("a", "1.1", code="x = 2\n")),
+                   **under("b", example("b"))})
+    sync(settings, remote.source())
+    sync(settings, remote.source(), name="other")
+
+    assert archive_repository(settings, namespace="default", name="lib") == 2
+    assert archive_repository(settings, namespace="default", name="lib") == 0  # already
+    assert archive_repository(settings, namespace="default", name="never-synced") == 0
+    assert archive_repository(settings, namespace="elsewhere", name="lib") == 0
+
+    env = {**stack.env, "DATABASE_URL": database_url}
+    listed = json.loads(exlib("examples", "list", "-o", "json", env=env).stdout)
+    assert {(r["repository"], r["identifier"]) for r in listed} == {("other", "a"),
+                                                                   ("other", "b")}
+    with session_scope(make_engine(database_url)) as s:
+        a = s.scalar(sa.select(Example).join(Example.repository)
+                     .where(Example.identifier == "a", ExampleRepository.name == "lib"))
+        assert a is not None and a.archived_at is not None
+        # Courses pinned to any version of it still resolve and load their files.
+        assert load_version_files(settings, resolve_version(s, a.id, "1.0.0"))[
+            "main.py"][1] == b"x = 1\n"
+        assert load_version_files(settings, resolve_version(s, a.id, "latest"))[
+            "main.py"][1] == b"x = 2\n"
+        assert s.scalar(sa.select(sa.func.count()).select_from(ExampleVersion)) == 3 + 2
+
+    # Re-created under the same name: its examples come back with the same ids.
+    back = by_identifier(sync(settings, remote.source()))
+    assert back["a"]["status"] == "changed" and back["a"]["id"] == str(a.id)
+    listed = json.loads(exlib("examples", "list", "--repository", "lib", "-o", "json",
+                              env=env).stdout)
+    assert {r["identifier"] for r in listed} == {"a", "b"}
