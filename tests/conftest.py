@@ -18,6 +18,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 DEVSTACK = REPO / "hack" / "devstack"
+# Real course data (shared/ beside the checkout, as on developer machines and in CI).
+SHARED_DATA = Path(os.environ.get("EXLIB_SHARED_DATA", REPO.parent / "shared" / "data"))
 KEYS = ("DATABASE_URL", "EXLIB_S3_ENDPOINT", "EXLIB_S3_ACCESS_KEY", "EXLIB_S3_SECRET_KEY",
         "EXLIB_S3_BUCKET", "KUBECONFIG", "EXLIB_KUBECTL", "EXLIB_GIT_BASE_URL", "EXLIB_GIT_TOKEN",
         "EXLIB_DEVSTACK_DIR")
@@ -98,6 +100,20 @@ def database_url(stack: Stack) -> Iterator[str]:
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture
+def settings(stack: Stack, database_url: str, tmp_path: Path):  # -> controller.config.Settings
+    """Settings for a fresh, migrated database and a private Git cache (one test)."""
+    from controller.config import Settings
+    from controller.store.db import upgrade
+
+    upgrade(database_url)
+    e = stack.env
+    return Settings(database_url=database_url, s3_endpoint=e["EXLIB_S3_ENDPOINT"],
+                    s3_access_key=e["EXLIB_S3_ACCESS_KEY"],
+                    s3_secret_key=e["EXLIB_S3_SECRET_KEY"], s3_bucket=e["EXLIB_S3_BUCKET"],
+                    cache_dir=tmp_path / "cache")
 
 
 @pytest.fixture

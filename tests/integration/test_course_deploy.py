@@ -26,11 +26,11 @@ from controller.course.spec import load_manifest
 from controller.library.source import SourceSpec
 from controller.library.sync import sync_repository
 from controller.store import git
-from controller.store.db import make_engine, upgrade
-from tests.conftest import Stack, unique
+from controller.store.db import make_engine
+from tests.conftest import SHARED_DATA, Stack, unique
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "courses"
-DSP = Path("/work/shared/data/data-science-python/examples/python")
+DSP = SHARED_DATA / "data-science-python" / "examples" / "python"
 
 HELLO_META = """slug: hello-world
 version: {version}
@@ -150,13 +150,7 @@ class Remote:
 
 
 @pytest.fixture
-def env(stack: Stack, database_url: str, tmp_path: Path) -> Env:
-    upgrade(database_url)
-    e = stack.env
-    settings = Settings(database_url=database_url, s3_endpoint=e["EXLIB_S3_ENDPOINT"],
-                        s3_access_key=e["EXLIB_S3_ACCESS_KEY"],
-                        s3_secret_key=e["EXLIB_S3_SECRET_KEY"], s3_bucket=e["EXLIB_S3_BUCKET"],
-                        cache_dir=tmp_path / "cache")
+def env(stack: Stack, settings: Settings, tmp_path: Path) -> Env:
     return Env(stack, settings, tmp_path, git.Credentials(token=stack.git_token))
 
 

@@ -129,13 +129,7 @@ class Lecturer(Remote):
 
 
 @pytest.fixture
-def env(stack: Stack, database_url: str, tmp_path: Path) -> Env:
-    upgrade(database_url)
-    e = stack.env
-    settings = Settings(database_url=database_url, s3_endpoint=e["EXLIB_S3_ENDPOINT"],
-                        s3_access_key=e["EXLIB_S3_ACCESS_KEY"],
-                        s3_secret_key=e["EXLIB_S3_SECRET_KEY"], s3_bucket=e["EXLIB_S3_BUCKET"],
-                        cache_dir=tmp_path / "cache")
+def env(stack: Stack, settings: Settings, tmp_path: Path) -> Env:
     return Env(stack, settings, tmp_path, git.Credentials(token=stack.git_token))
 
 

@@ -12,13 +12,13 @@ from alembic.runtime.migration import MigrationContext
 
 from controller.store.db import library
 from controller.store.db.base import Base
-from tests.conftest import Stack
+from tests.conftest import SHARED_DATA, Stack
 from tests.integration.library_support import exlib, meta
 
 LIBRARY_TABLES = {m.__tablename__ for m in (
     library.Organization, library.ExampleRepository, library.Example, library.ExampleVersion,
     library.ExampleDependency, library.SyncResult)}
-DATA = Path("/work/shared/data/data-science-python/examples")
+DATA = SHARED_DATA / "data-science-python" / "examples"
 
 
 def test_db_upgrade_creates_ltree_and_the_model_schema(stack: Stack, database_url: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import textwrap
 from pathlib import Path
 
@@ -18,10 +17,9 @@ from controller.meta import (
     load_schema,
     parse_meta,
 )
+from tests.conftest import SHARED_DATA
 
-REAL_EXAMPLES = Path(
-    os.environ.get("EXLIB_REAL_EXAMPLES", "/work/shared/data/data-science-python/examples/python")
-)
+REAL_EXAMPLES = SHARED_DATA / "data-science-python" / "examples" / "python"
 REAL_META_FILES = sorted(REAL_EXAMPLES.glob("*/meta.yaml"))
 FILE = "examples/python/demo/meta.yaml"
 
