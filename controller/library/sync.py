@@ -12,11 +12,13 @@ committed after the last object is stored. The operator and `exlib sync` both ca
 Raises a `controller.library.errors.SyncError` subclass when the sync cannot run (nothing
 in the database is changed then); invalid examples are reported in the SyncReport instead.
 
-Memory stays flat in the size of the repository: every blob is read once, hashed and handed
-to the uploader, which holds at most 2 x upload_workers versions and UPLOAD_BUFFER bytes;
-what is kept per example until planning is small (identity, digest, messages and the
-metadata.json bytes to write). Files uploaded for an example that planning then rejects
-(duplicate identifier, broken dependency) have no metadata.json: incomplete, never served.
+Memory does not grow with the size of the files: every blob is read once, hashed and handed
+to the uploader, which holds at most 2 x upload_workers requests and UPLOAD_BUFFER bytes.
+Planning is global (duplicates, dependencies, archival), so a little is kept per example
+until it is done: identity, digest, messages and the compressed metadata.json to write
+(2-3 KB). Files uploaded for an example that planning then rejects (duplicate identifier,
+broken dependency) have no metadata.json and no row: incomplete, never served.
+See docs/library-sync.md.
 """
 
 from __future__ import annotations

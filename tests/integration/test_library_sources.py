@@ -20,16 +20,10 @@ from controller.library.errors import AuthenticationFailed, StorageUnavailable
 from controller.library.source import S3Credentials, SourceSpec
 from controller.library.sync import object_store, remote_revision, sync_repository
 from controller.library.versions import load_version_files, resolve_version
-from controller.store.db import make_engine, session_scope, upgrade
+from controller.store.db import make_engine, session_scope
 from controller.store.db.library import Example, ExampleVersion
 from tests.conftest import Stack
-from tests.integration.library_support import GitRemote, example, settings_for, under
-
-
-@pytest.fixture
-def settings(stack: Stack, database_url: str, tmp_path: Path) -> Settings:
-    upgrade(database_url)
-    return settings_for(stack, database_url, tmp_path / "cache")
+from tests.integration.library_support import GitRemote, example, under
 
 
 def s3_source(stack: Stack, prefix: str, secret: str | None = None) -> SourceSpec:
@@ -179,7 +173,8 @@ def test_odd_file_names_are_stored_exactly_either_way(
     remote = GitRemote(git_repo, stack.git_token, tmp_path / "w.git")
     deep = "/".join(["level-with-a-rather-long-name"] * 5) + "/data file.txt"  # > 100 chars
     files = {**example("odd"), "ünïcödé ✓.py": "print('ü')\n", "empty.txt": "",
-             deep: "deep\n", "alias.py": ("link", "main.py"), "bin.dat": bytes(range(256))}
+             deep: "deep\n", "alias.py": ("link", "main.py"), "bin.dat": bytes(range(256)),
+             "big.bin": bytes(range(256)) * 6000}  # over 1 MiB: a request of its own
     remote.commit(under("odd", files))
     settings = replace(settings, s3_batch_uploads=batch)
     assert object_store(settings).batches is (batch == "on")
@@ -193,7 +188,8 @@ def test_odd_file_names_are_stored_exactly_either_way(
         "meta.yaml": (0o100644, files["meta.yaml"].encode()),  # type: ignore[union-attr]
         "main.py": (0o100644, b"x = 1\n"), "ünïcödé ✓.py": (0o100644, "print('ü')\n".encode()),
         "empty.txt": (0o100644, b""), deep: (0o100644, b"deep\n"),
-        "alias.py": (0o120000, b"main.py"), "bin.dat": (0o100644, bytes(range(256)))}
+        "alias.py": (0o120000, b"main.py"), "bin.dat": (0o100644, bytes(range(256))),
+        "big.bin": (0o100644, bytes(range(256)) * 6000)}
 
 
 def test_library_store_batches_on_minio(settings: Settings) -> None:

@@ -18,7 +18,7 @@ from controller.library.report import SyncReport
 from controller.library.source import SourceSpec
 from controller.library.sync import archive_repository, object_store, sync_repository
 from controller.library.versions import load_version_files, resolve_version
-from controller.store.db import make_engine, session_scope, upgrade
+from controller.store.db import make_engine, session_scope
 from controller.store.db.library import (
     Example,
     ExampleDependency,
@@ -26,24 +26,17 @@ from controller.store.db.library import (
     ExampleVersion,
 )
 from controller.store.git import Credentials
-from tests.conftest import Stack
+from tests.conftest import SHARED_DATA, Stack
 from tests.integration.library_support import (
     GitRemote,
     example,
     exlib,
     meta,
-    settings_for,
     tree_from_dir,
     under,
 )
 
-DATA = Path("/work/shared/data/data-science-python")
-
-
-@pytest.fixture
-def settings(stack: Stack, database_url: str, tmp_path: Path) -> Settings:
-    upgrade(database_url)
-    return settings_for(stack, database_url, tmp_path / "cache")
+DATA = SHARED_DATA / "data-science-python"
 
 
 @pytest.fixture

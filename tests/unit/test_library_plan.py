@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from controller.library.digest import FileRecord, version_digest
-from controller.library.plan import Known, KnownVersion, Unchanged, plan
+from controller.library.plan import Known, KnownVersion, Unchanged, may_publish, plan
 from controller.library.scan import Found, Scanned
 from controller.meta import parse_meta
 
@@ -101,3 +101,25 @@ def test_dependency_rules() -> None:
     assert "dependency cycle: b → a → b" in out["b"].errors[0]
     assert out["self"].status == "invalid"  # meta.yaml parsing reports self-dependency
     assert "`a`, which has no valid version" in out["on_cycle"].errors[0]
+
+
+def test_may_publish_is_decided_while_scanning_and_covers_every_publish() -> None:
+    """Files are uploaded during the scan only for examples that may publish: planning
+    must never publish one outside that set (it would have no files stored)."""
+    known_ = {k.identifier: k for k in (known("same", ("1.0.0", "s")),
+                                        known("bump", ("1.0.0", "b1")),
+                                        known("clash", ("1.0.0", "c1")),
+                                        known("back", ("1.0.0", "r1"), ("1.1.0", "r2")),
+                                        known("old", ("1.0.0", "o"), archived=True))}
+    items = [scanned("new", "slug: new\n", "n"), scanned("same", "slug: same\nversion: 1.0\n", "s"),
+             scanned("bump", "slug: bump\nversion: 1.1\n", "b2"),
+             scanned("clash", "slug: clash\nversion: 1.0\n", "c2"),
+             scanned("back", "slug: back\nversion: 1.0\n", "r1"),
+             scanned("old", "slug: old\nversion: 2.0\n", "o2"),
+             scanned("bad", "slug: [\n", "x"),
+             scanned("d1", "slug: twin\n", "t1"), scanned("d2", "slug: twin\n", "t2")]
+    may = {s.found.directory for s in items if may_publish(s, known_)}
+    assert may == {"new", "bump", "old", "d1", "d2"}
+    published = {d.directory for d in plan(items, known_) if d.publish}
+    assert published == {"new", "bump", "old"}  # the twins are rejected by planning
+    assert published <= may
