@@ -21,7 +21,7 @@ lint: venv
 # Brings the local stack up, runs every test against it, brings it down again.
 # pytest's exit code 5 ("no tests collected") is a failure, not a pass.
 test: venv lint
-	@set -o pipefail; eval "$$(hack/devstack up)" || exit 1; \
+	@set -o pipefail; stack_env=$$(hack/devstack up) || exit 1; eval "$$stack_env"; \
 	status=0; $(BIN)/pytest $(PYTEST_ARGS) || status=$$?; \
 	hack/devstack down; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
@@ -39,6 +39,12 @@ stack-down:
 
 demo: venv
 	@hack/demo
+
+crds: venv
+	$(BIN)/exlib crds
+
+bench: venv
+	@eval "$$(hack/devstack up)" && for b in bench/*_bench.py; do echo "== $$b"; $(BIN)/python $$b; done
 
 clean: stack-down
 	rm -rf $(VENV) .devstack

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from controller.course import errors
@@ -15,6 +16,7 @@ from controller.operator.status import Problem
 from controller.store.kube import Kube, SecretMissing
 
 SCHEMA = "course-structure.schema.json"
+log = logging.getLogger("exlib.operator")
 MAX_CONTENTS_LISTED = 20
 _FAILED = {errors.FetchFailed: "FetchFailed", errors.CommitFailed: "CommitFailed",
            errors.StorageFailed: "StorageFailed", errors.DatabaseFailed: "DatabaseFailed"}
@@ -42,7 +44,7 @@ def repositories_moved(body: dict[str, Any], index: Any) -> str | None:
     for key in _repo_refs(body.get("spec") or {}, ns):
         for info in index.get(key, ()):
             if info["ready"] and info["revision"] != used.get("/".join(key)):
-                return f"repository {'/'.join(key)} at a new revision"
+                return f"repository {'/'.join(key)} at revision {str(info['revision'])[:12]}"
     return None
 
 
@@ -129,9 +131,6 @@ def _result(report: ApplyReport, status: dict[str, Any], revisions: dict[str, st
     for action in report.actions:
         if action.overwrites_customisation and not report.dry_run:
             events.append(("Normal", "CustomizationReplaced", f"{action.path}: {action.detail}"))
-    if conflicts and (status.get("counts") or {}).get("conflicts", 0) != len(conflicts):
-        events.append(("Warning", "UpdateConflict",
-                       "; ".join(f"{c['path']}: {c.get('message')}" for c in conflicts[:5])))
     listed = [c for c in report.contents
               if c["kind"] == "assignment" and c["state"] != "Deployed"][:MAX_CONTENTS_LISTED]
     return PassResult(
@@ -156,4 +155,8 @@ def _assignments(report: ApplyReport) -> int:
 
 def on_delete(namespace: str, name: str, spec: dict[str, Any]) -> None:
     """Archive the course's rows (submissions hang off them); Git repositories stay."""
-    archive_course(repository.settings(), spec, namespace=namespace, name=name)
+    try:
+        archive_course(repository.settings(), spec, namespace=namespace, name=name)
+    except errors.SpecError as err:  # never deployed, or not ours: nothing to archive
+        log.warning("CourseStructure %s/%s deleted without archiving rows: %s", namespace,
+                    name, _one_line(err))

@@ -33,7 +33,6 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
         prefix=GROUP, key="last-handled-configuration")
     settings.posting.enabled = False  # events are posted on transitions only, by the loop
     settings.watching.server_timeout = 300
-    settings.execution.max_workers = 32  # sync daemons each hold a thread
     logging.getLogger("kubernetes").setLevel(logging.WARNING)
 
 
@@ -44,15 +43,15 @@ def repositories(namespace: str, name: str, body: kopf.Body, **_: Any) -> dict[A
 
 
 @kopf.daemon(GROUP, VERSION, "examplerepositories", cancellation_timeout=30)
-def repository_daemon(body: kopf.Body, stopped: kopf.DaemonStopped, **_: Any) -> None:
-    run_loop(kube(), "ExampleRepository", repository.SCHEMA, body, stopped,
+async def repository_daemon(body: kopf.Body, stopped: kopf.DaemonStopped, **_: Any) -> None:
+    await run_loop(kube(), "ExampleRepository", repository.SCHEMA, body, stopped,
              repository.run_pass)
 
 
 @kopf.daemon(GROUP, VERSION, "coursestructures", cancellation_timeout=30)
-def course_daemon(body: kopf.Body, stopped: kopf.DaemonStopped, repositories: kopf.Index,
-                  **_: Any) -> None:
-    run_loop(kube(), "CourseStructure", course.SCHEMA, body, stopped, course.run_pass,
+async def course_daemon(body: kopf.Body, stopped: kopf.DaemonStopped,
+                        repositories: kopf.Index, **_: Any) -> None:
+    await run_loop(kube(), "CourseStructure", course.SCHEMA, body, stopped, course.run_pass,
              trigger=lambda snapshot: course.repositories_moved(snapshot, repositories))
 
 

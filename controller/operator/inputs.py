@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 from typing import Any
+from urllib.parse import urlsplit
 
 import jsonschema
 
@@ -24,11 +25,16 @@ def _validator(schema: str) -> jsonschema.Draft202012Validator:
 
 
 def spec_errors(schema: str, spec: dict[str, Any]) -> list[str]:
-    """Every schema violation as `spec.field.path: message`."""
+    """Every schema violation as `spec.field.path: message`, and credentials inside URLs."""
     out = []
     for err in sorted(_validator(schema).iter_errors(spec), key=lambda e: list(e.path)):
         where = "spec" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.path)
         out.append(f"{where}: {err.message}")
+    for key in ("git", "assignments", "studentTemplate"):
+        url = (spec.get(key) or {}).get("url") if isinstance(spec.get(key), dict) else None
+        if isinstance(url, str) and urlsplit(url).password:
+            out.append(f"spec.{key}.url: contains a password or token; remove it from the URL "
+                       "and put it in the Secret named by secretRef")
     return out
 
 

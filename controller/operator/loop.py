@@ -7,9 +7,11 @@ scheduling) happens here, once.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +23,9 @@ from controller.store.kube import Kube, now_iso
 
 log = logging.getLogger("exlib.operator")
 DEFAULT_INTERVAL = 300.0
+SETTLED = {"UpdateConflict"}
 POLL_SECONDS = 0.25  # how often the loop looks at its (in-memory) object; no API calls
+PASSES = ThreadPoolExecutor(max_workers=8, thread_name_prefix="exlib-pass")
 
 
 @dataclass
@@ -43,26 +47,36 @@ class PassResult:
 PassFn = Callable[[Kube, dict[str, Any], str], PassResult]
 
 
-def run_loop(kube: Kube, kind: str, schema: str, body: Any, stopped: Any, pass_fn: PassFn,
-             trigger: Callable[[dict[str, Any]], str | None] | None = None) -> None:
+async def run_loop(kube: Kube, kind: str, schema: str, body: Any, stopped: Any,
+                   pass_fn: PassFn,
+                   trigger: Callable[[dict[str, Any]], str | None] | None = None) -> None:
     """Loop until Kopf stops the daemon (object deleted, operator exiting).
 
-    `trigger` lets a kind add its own reasons to act (a course whose repositories moved).
+    The loop itself is async and cheap; passes run in a small shared thread pool, so a
+    thousand objects do not need a thousand threads. `trigger` lets a kind add its own
+    reasons to act (a course whose repositories moved); it is consulted only while the
+    object is healthy or waiting for a dependency, and the same trigger acts once.
     """
     mem = Memory()
     shown_suspended = False
+    last_trigger: str | None = None
+    loop = asyncio.get_running_loop()
     while not stopped:
         snapshot = _plain(body)
         suspended = bool((snapshot.get("spec") or {}).get("suspend"))
         reason = due(snapshot, mem, time.monotonic())
-        if reason is None and trigger is not None and not suspended and mem.last_pass:
-            reason = trigger(snapshot)
+        if (reason is None and trigger is not None and not suspended and mem.last_pass
+                and (mem.waiting or not (mem.failures or mem.stalled))):
+            fired = trigger(snapshot)
+            reason = fired if fired != last_trigger else None
+            last_trigger = fired
         if suspended and not shown_suspended:
-            _show_suspended(kube, kind, snapshot)
+            await loop.run_in_executor(PASSES, _show_suspended, kube, kind, snapshot)
         shown_suspended = suspended
         if not suspended and reason is not None:
-            _one_pass(kube, kind, schema, snapshot, reason, mem, pass_fn)
-        stopped.wait(POLL_SECONDS)
+            await loop.run_in_executor(PASSES, _one_pass, kube, kind, schema, snapshot, reason,
+                                       mem, pass_fn)
+        await asyncio.sleep(POLL_SECONDS)
 
 
 def _plain(body: Any) -> dict[str, Any]:
@@ -83,12 +97,11 @@ def _one_pass(kube: Kube, kind: str, schema: str, body: dict[str, Any], reason: 
               mem: Memory, pass_fn: PassFn) -> None:
     meta, status = body["metadata"], body.get("status") or {}
     ns, name, generation = meta["namespace"], meta["name"], meta.get("generation")
-    previous = status.get("conditions") or []
+    previous = status.get("conditions") or []  # transitions are judged against these
     if reason != "interval":
-        start_conds = summarise(previous, Observation(generation, reconciling=(
-            f"reconciling generation {generation} ({reason})")), now_iso())
-        kube.patch_status(kind, ns, name, {"conditions": start_conds})
-        previous = start_conds
+        kube.patch_status(kind, ns, name, {"conditions": summarise(previous, Observation(
+            generation, reconciling=f"reconciling generation {generation} ({reason})"),
+            now_iso())})
     log.info("%s %s/%s: pass (%s)", kind, ns, name, reason)
     started = time.monotonic()
     try:
@@ -100,10 +113,11 @@ def _one_pass(kube: Kube, kind: str, schema: str, body: dict[str, Any], reason: 
         result = PassResult.problem("ReconcileFailed", "InternalError",
                                     f"unexpected {type(err).__name__}: {err}; see the "
                                     "operator log")
+    types = {p.type for p in result.problems}
+    settled = types <= SETTLED  # nothing a retry could change: wait for a person or a trigger
     metrics.observe_pass(kind, time.monotonic() - started, ok=not result.problems)
-    stalled = any(p.type == "Stalled" for p in result.problems)
-    record(mem, body, time.monotonic(), _interval(body), ok=not result.problems,
-           stalled=stalled, slow_retry=result.slow_retry)
+    record(mem, body, time.monotonic(), _interval(body), ok=settled, stalled="Stalled" in types,
+           slow_retry=result.slow_retry, waiting=bool(types) and types <= {"DependencyNotReady"})
     if result.skipped:
         return
     conds = summarise(previous, Observation(generation, problems=result.problems,

@@ -11,7 +11,7 @@ from controller.library.sync import archive_repository, remote_revision, sync_re
 from controller.operator.inputs import repository_source
 from controller.operator.loop import PassResult
 from controller.operator.metrics import EXAMPLES_SYNCED
-from controller.operator.status import Problem
+from controller.operator.status import Problem, ready_of
 from controller.store.kube import Kube, SecretMissing, now_iso
 
 SCHEMA = "example-repository.schema.json"
@@ -55,7 +55,8 @@ def run_pass(kube: Kube, body: dict[str, Any], reason: str) -> PassResult:
         return PassResult.problem("FetchFailed", "SecretNotFound", str(err))
     old_revision = (status.get("artifact") or {}).get("revision")
     try:
-        if reason == "interval" and old_revision and (
+        if reason == "interval" and old_revision and ready_of(status.get(
+                "conditions"))[0] == "True" and (
                 remote_revision(source, settings()) == old_revision):
             return PassResult(skipped=True)
         report = sync_repository(settings(), source, name=name, namespace=ns)

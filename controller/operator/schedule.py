@@ -51,6 +51,7 @@ class Memory:
     handled_request: str | None = None
     failures: int = 0
     stalled: bool = False
+    waiting: bool = False  # the last pass waited for a dependency; its trigger may act
     wait_for_interval: bool = False
     next_interval: float = 0.0
 
@@ -77,7 +78,7 @@ def due(body: dict[str, Any], mem: Memory, now: float) -> str | None:
 
 
 def record(mem: Memory, body: dict[str, Any], now: float, interval: float, *, ok: bool,
-           stalled: bool = False, slow_retry: bool = False) -> None:
+           stalled: bool = False, slow_retry: bool = False, waiting: bool = False) -> None:
     """Update the loop's memory after a pass; `slow_retry` waits a full interval (bad auth)."""
     meta = body.get("metadata") or {}
     mem.last_pass = now
@@ -86,4 +87,5 @@ def record(mem: Memory, body: dict[str, Any], now: float, interval: float, *, ok
     mem.next_interval = jitter(interval)
     mem.failures = 0 if ok else mem.failures + 1
     mem.stalled = stalled
+    mem.waiting = waiting
     mem.wait_for_interval = slow_retry

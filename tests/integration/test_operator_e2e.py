@@ -349,8 +349,9 @@ def test_two_operators_with_peering_only_one_acts(stack: Stack, kubectl: Kubectl
     low = start_operator(env, namespace, tmp_path / "low.log", "--peering", "exlib",
                          "--priority", "50")
     try:
-        wait_for("the low-priority operator to pause",
-                 lambda: "Pausing" in low.output() or "pausing" in low.output(), operator=low)
+        wait_for("both operators to announce themselves in the peering object",
+                 lambda: len(kubectl.get("kopfpeering", "exlib").get("status") or {}) >= 2,
+                 operator=low)
         docs = manifests(stack, course_setup["examples"], course_setup["assignments"],
                          course_setup["template"])
         kubectl.apply(*docs[:2])
