@@ -31,8 +31,8 @@ from controller.store.db.library import (
 KEEP_SYNC_RESULTS = 20
 
 
-def repository(session: Session, namespace: str, name: str, source: SourceSpec
-               ) -> ExampleRepository:
+def repository(session: Session, namespace: str, name: str, source: SourceSpec,
+               visibility: str = "private") -> ExampleRepository:
     """The repository row for (namespace, name), created on first sync."""
     row = session.scalar(sa.select(ExampleRepository).filter_by(namespace=namespace, name=name))
     if row is None:
@@ -42,6 +42,7 @@ def repository(session: Session, namespace: str, name: str, source: SourceSpec
         session.add(row)
     row.source_kind, row.source_url = source.kind, source.describe()
     row.ref, row.path = source.ref, source.path or None
+    row.visibility = visibility
     session.flush()
     return row
 

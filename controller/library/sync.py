@@ -386,8 +386,11 @@ def _open(source: SourceSpec, settings: Settings) -> tuple[Snapshot, GitSource |
 
 def sync_repository(settings: Settings, source: SourceSpec, *, name: str,
                     namespace: str = "default", progress: Progress | None = None,
-                    history: str | None = None) -> SyncReport:
+                    history: str | None = None, visibility: str = "private") -> SyncReport:
     """Sync one repository into the library and return what happened to every example.
+
+    `visibility` (public, private, restricted) is recorded on the repository so courses in
+    other namespaces can be refused or allowed (the operator checks `allowedNamespaces`).
 
     `history="tags:<glob>"` (Git only) first imports the tree of every matching tag as a
     version, so releases made before the library existed can be pinned.
@@ -398,7 +401,7 @@ def sync_repository(settings: Settings, source: SourceSpec, *, name: str,
     store = object_store(settings)
     try:
         with _database(), session_scope(engine) as session:
-            repo = state.repository(session, namespace, name, source)
+            repo = state.repository(session, namespace, name, source, visibility)
         progress("fetch", 0, None)
         snapshot, git = _open(source, settings)
         with _storage():

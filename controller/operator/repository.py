@@ -59,7 +59,8 @@ def run_pass(kube: Kube, body: dict[str, Any], reason: str) -> PassResult:
                 "conditions"))[0] == "True" and (
                 remote_revision(source, settings()) == old_revision):
             return PassResult(skipped=True)
-        report = sync_repository(settings(), source, name=name, namespace=ns)
+        report = sync_repository(settings(), source, name=name, namespace=ns,
+                                 visibility=spec.get("visibility", "private"))
     except errors.SyncError as err:
         return failure(err)
     counts = report.counts

@@ -483,3 +483,34 @@ def test_conflicting_update_is_reported_and_the_lecturer_keeps_main(
     with tempfile.TemporaryDirectory() as tmp:
         pygit2.clone_repository(course_setup["assignments"], tmp, callbacks=creds)
         assert (Path(tmp) / "week1" / "hello_world" / "hello.py").read_bytes() == lecturer
+
+
+def test_course_in_another_namespace_obeys_repository_visibility(
+        stack: Stack, kubectl: Kubectl, database_url: str, namespace: str,
+        course_setup: dict[str, str], tmp_path: Path) -> None:
+    from kubernetes import client
+
+    other = unique("t-")
+    client.CoreV1Api().create_namespace(client.V1Namespace(
+        metadata=client.V1ObjectMeta(name=other)))
+    upgrade(database_url)
+    env = {**stack.env, "DATABASE_URL": database_url, "EXLIB_CACHE_DIR": str(tmp_path / "c")}
+    op = start_operator(env, namespace, tmp_path / "op.log", "--namespace", other)
+    try:
+        secret, repo, course = manifests(stack, course_setup["examples"],
+                                         course_setup["assignments"], course_setup["template"])
+        kubectl.apply(secret, repo)
+        wait_condition(kubectl, "exrepo", "basics", "Ready", "True", op)
+        theirs = Kubectl(kubectl.binary, kubectl.kubeconfig, other)
+        course["spec"]["exampleRepositories"] = [f"{namespace}/basics"]
+        theirs.apply(secret, course)
+        obj = wait_condition(theirs, "course", "prog1", "Stalled", "True", op)
+        assert "private" in condition(obj, "Ready")["message"]
+        repo["spec"]["visibility"] = "public"
+        kubectl.apply(repo)
+        wait_condition(kubectl, "exrepo", "basics", "Ready", "True", op)
+        theirs("annotate", "--overwrite", "course", "prog1", "exlib.dev/requestedAt=public")
+        wait_condition(theirs, "course", "prog1", "Ready", "True", op)
+    finally:
+        op.stop()
+        client.CoreV1Api().delete_namespace(other)
