@@ -46,12 +46,15 @@ def kubectl(stack: Stack, namespace: str, crds: None) -> Kubectl:
 
 
 @pytest.fixture
-def operator(stack: Stack, database_url: str, namespace: str, crds: None,
+def operator(stack: Stack, database_url: str, kubectl: Kubectl,
              tmp_path: Path) -> Iterator[Operator]:
     upgrade(database_url)
     env = {**stack.env, "DATABASE_URL": database_url, "EXLIB_CACHE_DIR": str(tmp_path / "cache")}
-    op = start_operator(env, namespace, tmp_path / "operator.log")
+    op = start_operator(env, kubectl.namespace, tmp_path / "operator.log")
     yield op
+    # let the operator run its finalizers, or the namespace could never be deleted
+    kubectl("delete", "coursestructures,examplerepositories", "--all", "--timeout=60s",
+            check=False)
     op.stop()
 
 
