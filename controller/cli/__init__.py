@@ -10,6 +10,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from controller.cli import output
 from controller.config import ConfigError
 
@@ -40,6 +42,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except ConfigError as err:
         output.fail(str(err))
+        return 1
+    except SQLAlchemyError as err:
+        reason = str(getattr(err, "orig", None) or err).splitlines()[0]
+        output.fail(f"database error: {reason}. Check DATABASE_URL and that `exlib db upgrade` "
+                    "has been run")
         return 1
     except KeyboardInterrupt:
         output.fail("interrupted")

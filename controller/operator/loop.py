@@ -8,6 +8,7 @@ scheduling) happens here, once.
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import time
 from collections.abc import Callable
@@ -81,8 +82,6 @@ async def run_loop(kube: Kube, kind: str, schema: str, body: Any, stopped: Any,
 
 def _plain(body: Any) -> dict[str, Any]:
     """A consistent snapshot of Kopf's live body (it changes under us as events arrive)."""
-    import copy
-
     return copy.deepcopy(dict(body))
 
 
@@ -110,9 +109,10 @@ def _one_pass(kube: Kube, kind: str, schema: str, body: dict[str, Any], reason: 
                   else pass_fn(kube, body, reason))
     except Exception as err:  # a bug or an unforeseen failure: report it, retry with backoff
         log.exception("pass for %s %s/%s failed", kind, ns, name)
-        result = PassResult.problem("ReconcileFailed", "InternalError",
-                                    f"unexpected {type(err).__name__}: {err}; see the "
-                                    "operator log")
+        result = PassResult.problem(
+            "ReconcileFailed", "InternalError",
+            f"unexpected {type(err).__name__}: {err}. exlib retries with backoff; if this "
+            "stays, ask the cluster administrator for the traceback in the operator's log")
     types = {p.type for p in result.problems}
     settled = types <= SETTLED  # nothing a retry could change: wait for a person or a trigger
     metrics.observe_pass(kind, time.monotonic() - started, ok=not result.problems)

@@ -51,9 +51,21 @@ class Kube:
             sec = self.core.read_namespaced_secret(name, namespace)
         except ApiException as err:
             if err.status == 404:
-                raise SecretMissing(f"Secret {namespace}/{name} does not exist") from None
+                raise SecretMissing(f"Secret {namespace}/{name} does not exist; create it or "
+                                    "fix secretRef.name") from None
+            if err.status == 403:
+                raise SecretMissing(f"the operator may not read Secret {namespace}/{name}; "
+                                    "grant its ServiceAccount `get` on secrets (see "
+                                    "manifests/base/rbac.yaml)") from None
             raise
-        return {k: base64.b64decode(v).decode() for k, v in (sec.data or {}).items()}
+        out = {}
+        for key, value in (sec.data or {}).items():
+            try:
+                out[key] = base64.b64decode(value).decode()
+            except UnicodeDecodeError:
+                raise SecretMissing(f"Secret {namespace}/{name}: key {key} is not UTF-8 text; "
+                                    "store the token or password as plain text") from None
+        return out
 
     def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
         try:

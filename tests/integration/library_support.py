@@ -6,24 +6,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pygit2
 import yaml
 
-from controller.config import Settings
 from controller.library.source import SourceSpec
 from controller.store.git import Credentials
-from tests.conftest import Stack
 
 Tree = dict[str, "bytes | str | tuple[str, str]"]  # path -> content, or ("link", target)
-
-
-def settings_for(stack: Stack, database_url: str, cache: Path, **over: Any) -> Settings:
-    os.environ.update(stack.env)
-    return replace(Settings.from_env(), database_url=database_url, cache_dir=cache, **over)
 
 
 def meta(identifier: str, version: str | None = "1.0.0", *, deps: list[Any] | None = None,
