@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from controller.course import yamltext
+from controller import yamltext
 
 META = "meta.yaml"
 VENDOR_DIR = ".dependencies"
@@ -54,7 +54,7 @@ def deploy_key(digest: str, properties: Mapping[str, Any],
 def rewrite_meta(original: bytes, properties: Mapping[str, Any],
                  dependencies: Sequence[ResolvedDependency]) -> bytes:
     """meta.yaml with the course's properties and dependencies resolved to example ids."""
-    data = yamltext.load(original) or {}
+    data = yamltext.load(original, yamltext.META_LIMITS) or {}
     props = dict(data.get("properties") or {})
     props.update(properties)
     if dependencies or "testDependencies" in props:

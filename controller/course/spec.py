@@ -19,7 +19,8 @@ from typing import Any, Literal
 import jsonschema
 import yaml
 
-from controller.course import paths, yamltext
+from controller import yamltext
+from controller.course import paths
 from controller.course.errors import Problem, SpecError
 from controller.meta.versions import VersionError, parse_constraint
 
@@ -116,7 +117,9 @@ class Manifest:
 def load_manifest(text: str, source: str = "manifest") -> Manifest:
     """Read a CourseStructure manifest (`kind: CourseStructure`) or a bare spec from YAML."""
     try:
-        doc = yamltext.load(text)
+        doc = yamltext.load(text, yamltext.COURSE_LIMITS)
+    except yamltext.YamlRefused as err:
+        raise SpecError([Problem(source, "", str(err))]) from err
     except yaml.YAMLError as err:
         raise SpecError([Problem(source, "", f"invalid YAML: {err}")]) from err
     if not isinstance(doc, dict):

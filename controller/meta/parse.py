@@ -4,9 +4,11 @@ Pure: no I/O apart from reading the bundled JSON Schema once. Every problem beco
 naming the file, the field path and the line, phrased for the lecturer who has to fix it;
 bad input never raises.
 
-The YAML is composed into a node tree and converted here rather than with `yaml.safe_load`,
-so that version scalars stay exactly as written (`version: 1.10` is `"1.10"`, not `1.1`),
-duplicate keys are caught, and every field path keeps its line number for messages.
+The YAML is composed (by `controller.yamltext`, which first refuses bombs: aliases, merge
+keys, deep nesting, huge files) into a node tree and converted here rather than with
+`yaml.safe_load`, so that version scalars stay exactly as written (`version: 1.10` is
+`"1.10"`, not `1.1`), duplicate keys are caught, and every field path keeps its line number
+for messages.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from jsonschema.exceptions import ValidationError, best_match
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from controller import yamltext
 from controller.meta.model import FILE_LIST_FIELDS, Dependency, ExampleMeta, Issue, Severity
 from controller.meta.versions import VersionError, normalise_version, parse_constraint
 
@@ -52,7 +55,6 @@ LEGACY_KEYS: Mapping[str, str] = MappingProxyType(
 )
 
 _SCHEMA_FILE = "example-meta.schema.json"
-_MAX_NODES = 100_000  # guards against alias bombs ("billion laughs")
 _NULL_TAG = "tag:yaml.org,2002:null"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _PLACEHOLDER_RE = re.compile(r"^\s*<[^<>\n]{1,80}>\s*$")
@@ -251,10 +253,6 @@ class _Issues:
 # --------------------------------------------------------------------------- YAML -> data
 
 
-class _TooLarge(Exception):
-    """The YAML expands to more nodes than any meta.yaml needs (alias bomb)."""
-
-
 class _Builder:
     """Turns a composed YAML node tree into JSON-compatible data plus a path -> line map."""
 
@@ -262,30 +260,15 @@ class _Builder:
         self.issues = issues
         self.lines = lines
         self._constructor = SafeConstructor()
-        self._active: set[int] = set()
-        self._count = 0
 
     def build(self, node: Node, path: tuple[str | int, ...]) -> Any:
-        """Convert `node` (found at `path`) to Python data."""
-        self._count += 1
-        if self._count > _MAX_NODES:
-            raise _TooLarge
-        if id(node) in self._active:
-            self.issues.error(
-                _fmt(path),
-                "refers to itself through a YAML alias; remove the alias",
-                node.start_mark.line + 1,
-            )
-            return None
-        self._active.add(id(node))
-        try:
-            if isinstance(node, MappingNode):
-                return self._mapping(node, path)
-            if isinstance(node, SequenceNode):
-                return [self._item(child, (*path, i)) for i, child in enumerate(node.value)]
-            return self._scalar(node, path)
-        finally:
-            self._active.discard(id(node))
+        """Convert `node` (found at `path`) to Python data. Aliases are expanded: the file
+        passed `yamltext.check`, so they neither loop nor multiply beyond its limits."""
+        if isinstance(node, MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, SequenceNode):
+            return [self._item(child, (*path, i)) for i, child in enumerate(node.value)]
+        return self._scalar(node, path)
 
     def _item(self, node: Node, path: tuple[str | int, ...]) -> Any:
         """A list entry: remember its line, then build it."""
@@ -357,21 +340,11 @@ class _Builder:
         return value
 
 
-def _compose(text: str | bytes) -> Node | None:
-    """The node tree of one YAML document. libyaml (10x faster) when PyYAML has it; a
-    document libyaml refuses is composed again by the pure-Python parser, whose messages
-    (with the offending line) are the ones we word errors from."""
-    fast = getattr(yaml, "CSafeLoader", None)
-    if fast is not None:
-        try:
-            return yaml.compose(text, Loader=fast)
-        except yaml.YAMLError:
-            pass
-    return yaml.compose(text, Loader=yaml.SafeLoader)
-
-
 def _yaml_error(exc: yaml.YAMLError, issues: _Issues) -> None:
-    """Report a YAML syntax/encoding problem at its line."""
+    """Report a YAML syntax/encoding problem, or a refused bomb, at its line."""
+    if isinstance(exc, yamltext.YamlRefused):
+        issues.error("", str(exc.problem), exc.line)
+        return
     if isinstance(exc, yaml.reader.ReaderError):
         issues.error("", f"meta.yaml is not readable text: {exc.reason}; save it as UTF-8")
         return
@@ -733,12 +706,9 @@ def parse_meta(
     lines: dict[str, int] = {}
     issues = _Issues(file, lines)
     try:
-        root = _compose(text)
+        root = yamltext.compose(text, yamltext.META_LIMITS)
     except yaml.YAMLError as exc:
         _yaml_error(exc, issues)
-        return None, issues.sorted()
-    except RecursionError:
-        issues.error("", "meta.yaml is nested too deeply to read")
         return None, issues.sorted()
     if root is None:
         issues.error("", "meta.yaml is empty; it needs at least a `title`")
@@ -752,14 +722,7 @@ def parse_meta(
         )
         return None, issues.sorted()
     lines[""] = root.start_mark.line + 1
-    try:
-        data: dict[str, Any] = _Builder(issues, lines).build(root, ())
-    except _TooLarge:
-        issues.error("", "meta.yaml expands to too many values (are YAML aliases nested?)")
-        return None, issues.sorted()
-    except RecursionError:
-        issues.error("", "meta.yaml is nested too deeply to read")
-        return None, issues.sorted()
+    data: dict[str, Any] = _Builder(issues, lines).build(root, ())
 
     _check_schema(data, issues)
     _check_keys(data, issues)

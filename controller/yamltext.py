@@ -1,0 +1,215 @@
+"""The one way exlib reads YAML a user wrote (meta.yaml, course manifests): safe and bounded.
+
+Safe loading alone does not stop a small file from costing minutes and gigabytes: aliases and
+`<<` merge keys multiply (a 500-byte file can stand for billions of values), nesting can be
+deep enough to exhaust the stack, and a file can simply be huge. Before anything is built,
+`check` walks the parser's event stream once — linear in the file's size, never expanding an
+alias — and refuses a file that is too large, more than one document, nested too deeply, or
+that would expand (aliases and merges counted as the copies they make) to too many values or
+too many bytes. Only then is the file composed or loaded. `YamlRefused` says which limit,
+where (line), and what to do.
+
+Versions are kept as written: `version: 1.10` is the text `1.10`, never the float 1.1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from yaml.events import (
+    AliasEvent,
+    CollectionEndEvent,
+    CollectionStartEvent,
+    DocumentStartEvent,
+    ScalarEvent,
+)
+from yaml.nodes import Node
+
+__all__ = ["COURSE_LIMITS", "META_LIMITS", "Limits", "YamlRefused", "check", "compose", "dump",
+           "load"]
+
+_NUMBER_TAGS = ("tag:yaml.org,2002:float", "tag:yaml.org,2002:int")
+#: libyaml's parser and emitter when PyYAML was built with them (10x faster), else Python's.
+_FastLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one YAML file may cost. `max_values` and `max_expanded_bytes` count a value once
+    per place it ends up (an alias or merge of a 1,000-value mapping counts 1,000)."""
+
+    what: str  # "meta.yaml", "the course manifest": used in messages
+    max_bytes: int
+    max_values: int
+    max_expanded_bytes: int
+    max_depth: int = 64
+    max_documents: int = 1
+
+
+#: meta.yaml files are a few KB; the largest real one has a few hundred values.
+META_LIMITS = Limits("meta.yaml", max_bytes=256 * 1024, max_values=100_000,
+                     max_expanded_bytes=4 * 1024 * 1024)
+#: A CourseStructure is stored in etcd, which holds objects up to about 1.5 MiB.
+COURSE_LIMITS = Limits("the course manifest", max_bytes=2 * 1024 * 1024, max_values=200_000,
+                       max_expanded_bytes=8 * 1024 * 1024)
+
+
+class YamlRefused(yaml.MarkedYAMLError):
+    """The YAML is valid but costs more than its limits allow; `problem` says what to do."""
+
+    def __init__(self, problem: str, mark: yaml.Mark | None = None) -> None:
+        super().__init__(problem=problem, problem_mark=mark)
+
+    @property
+    def line(self) -> int | None:
+        """1-based line of the refusal, when the parser gave one."""
+        return self.problem_mark.line + 1 if self.problem_mark is not None else None
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.problem}" if self.line else str(self.problem)
+
+
+_ALIAS_HINT = ("write the values out instead of repeating them through YAML aliases "
+               "(`*name`) and merge keys (`<<`)")
+
+
+class _Frame:
+    """A collection being read: what it expands to so far, and its anchor."""
+
+    __slots__ = ("anchor", "bytes", "values")
+
+    def __init__(self, anchor: str | None) -> None:
+        self.anchor = anchor
+        self.values = 1
+        self.bytes = 0
+
+
+class _Budget:
+    """What the whole document expands to (every alias counted as the copy it makes)."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.values = 0
+        self.bytes = 0
+
+    def spend(self, values: int, nbytes: int, event: yaml.Event) -> None:
+        limits = self.limits
+        self.values += values
+        self.bytes += nbytes
+        if self.values > limits.max_values:
+            raise YamlRefused(f"{limits.what} expands to too many values (more than "
+                              f"{limits.max_values:,}); {_ALIAS_HINT}", event.start_mark)
+        if self.bytes > limits.max_expanded_bytes:
+            raise YamlRefused(f"{limits.what} expands to too large a text (more than "
+                              f"{_size(limits.max_expanded_bytes)}); {_ALIAS_HINT}",
+                              event.start_mark)
+
+
+def check(text: str | bytes, limits: Limits, *, loader: type[Any] = _FastLoader) -> None:
+    """Refuse `text` (YamlRefused) if reading it would exceed `limits`; raises yaml.YAMLError
+    for a syntax error. Linear in the size of the text; nothing is built."""
+    size = len(text)
+    if size > limits.max_bytes or (isinstance(text, str) and len(text.encode("utf-8", "replace"))
+                                   > limits.max_bytes):
+        raise YamlRefused(f"{limits.what} is too large ({_size(size)}; at most "
+                          f"{_size(limits.max_bytes)}); keep large content in separate files")
+    try:
+        _walk(yaml.parse(text, Loader=loader), limits)
+    except yaml.MarkedYAMLError as err:
+        if isinstance(err, YamlRefused) or "nesting depth" not in str(err.problem):
+            raise
+        raise YamlRefused(_too_deep(limits), err.problem_mark) from None  # libyaml's own cap
+
+
+def _too_deep(limits: Limits) -> str:
+    return (f"{limits.what} is nested too deeply (more than {limits.max_depth} levels); "
+            "flatten the structure")
+
+
+def _walk(events: Iterator[yaml.Event], limits: Limits) -> None:
+    """The limits over the event stream (see `check`)."""
+    anchors: dict[str, tuple[int, int]] = {}  # anchor -> (values, bytes) it expands to
+    stack: list[_Frame] = [_Frame(None)]
+    budget = _Budget(limits)
+    documents = 0
+    for event in events:
+        if isinstance(event, DocumentStartEvent):
+            documents += 1
+            if documents > limits.max_documents:
+                raise YamlRefused(f"{limits.what} must hold exactly one YAML document; remove "
+                                  "the second `---` and what follows it", event.start_mark)
+        elif isinstance(event, CollectionStartEvent):
+            if len(stack) > limits.max_depth:
+                raise YamlRefused(_too_deep(limits), event.start_mark)
+            budget.spend(1, 0, event)
+            stack.append(_Frame(event.anchor))
+        elif isinstance(event, CollectionEndEvent):
+            done = stack.pop()
+            if done.anchor is not None:
+                anchors[done.anchor] = (done.values, done.bytes)
+            stack[-1].values += done.values
+            stack[-1].bytes += done.bytes
+        elif isinstance(event, ScalarEvent | AliasEvent):
+            if isinstance(event, ScalarEvent):
+                values, nbytes = 1, len(event.value)
+                if event.anchor is not None:
+                    anchors[event.anchor] = (values, nbytes)
+            elif any(frame.anchor == event.anchor for frame in stack):
+                raise YamlRefused(f"the alias `*{event.anchor}` refers to itself (it is used "
+                                  f"inside `&{event.anchor}`); remove the alias",
+                                  event.start_mark)
+            else:
+                values, nbytes = anchors.get(event.anchor or "", (1, 0))
+            budget.spend(values, nbytes, event)
+            stack[-1].values += values
+            stack[-1].bytes += nbytes
+
+
+def _size(n: int) -> str:
+    return f"{n / (1024 * 1024):.1f} MiB" if n >= 1024 * 1024 else f"{n // 1024} KiB"
+
+
+def compose(text: str | bytes, limits: Limits) -> Node | None:
+    """The node tree of the one YAML document in `text`, after `check`.
+
+    libyaml when PyYAML has it; a document libyaml refuses is read again by the pure-Python
+    parser, whose syntax error messages (with the offending line) are the ones to show.
+    """
+    try:
+        check(text, limits)
+        return yaml.compose(text, Loader=_FastLoader)
+    except YamlRefused:
+        raise
+    except yaml.YAMLError:
+        if _FastLoader is yaml.SafeLoader:
+            raise
+    check(text, limits, loader=yaml.SafeLoader)
+    return yaml.compose(text, Loader=yaml.SafeLoader)
+
+
+class _VersionKeepingLoader(_FastLoader):  # type: ignore[misc, valid-type]
+    """Safe YAML that reads every `version:` scalar as the string written."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        for key_node, value_node in node.value:
+            if (isinstance(key_node, yaml.ScalarNode) and key_node.value == "version"
+                    and isinstance(value_node, yaml.ScalarNode) and value_node.tag in _NUMBER_TAGS):
+                value_node.tag = "tag:yaml.org,2002:str"
+        return super().construct_mapping(node, deep=deep)
+
+
+def load(text: str | bytes, limits: Limits) -> Any:
+    """Python data of the one YAML document in `text`, after `check`; versions as written.
+    Raises yaml.YAMLError (YamlRefused past the limits)."""
+    check(text, limits)
+    return yaml.load(text, Loader=_VersionKeepingLoader)  # a SafeLoader subclass
+
+
+def dump(data: Any) -> bytes:
+    """Block-style YAML in the order given (meta.yaml stays readable for lecturers)."""
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True,
+                     default_flow_style=False).encode("utf-8")
