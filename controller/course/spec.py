@@ -3,14 +3,20 @@
 Pure: no database, no Git. Every problem found is collected and raised together as one
 `SpecError`, each naming the node (its location in the manifest and its path) and the field,
 so a lecturer fixes a manifest in one round instead of one error at a time.
+
+Everything a pass writes is checked here first: labels and paths the database can store and
+index, directories Git can hold inside the repository, values PostgreSQL's text and JSON
+accept, and bounded sizes. A spec that passes never fails half-way for its values, after the
+commit was pushed and before the rows were written.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -32,6 +38,19 @@ KIND = "CourseStructure"
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{4,64}$")
+
+#: Nodes in one course, nesting of the spec's JSON, and one node's `properties` as JSON:
+#: bounds on what one pass handles (docs/course-structure.md).
+MAX_NODES = 5000
+MAX_SPEC_DEPTH = 64
+MAX_PROPERTIES_BYTES = 64 * 1024
+#: A node's id (the default one is the parent's id and the label) is indexed: bytes.
+MAX_ID_BYTES = 2048
+#: Schema patterns whose failures are explained in words rather than as a regex.
+_EXPLAIN: dict[str, Callable[[str], str | None]] = {
+    paths.LTREE_PATTERN: paths.ltree_problem,
+    paths.DIRECTORY_PATTERN: paths.directory_problem,
+}
 
 
 @dataclass(frozen=True)
@@ -175,7 +194,7 @@ def _node_where(spec: Mapping[str, Any], node_parts: list[Any]) -> str:
         if isinstance(part, int) and isinstance(label, str):
             full = label if full is None or "." in label else f"{full}.{label}"
     loc = _location(node_parts)
-    return f"{loc} ({full})" if full else loc
+    return f"{loc} ({paths.short(full, 60)})" if full else loc
 
 
 def _schema_problems(spec: Mapping[str, Any]) -> tuple[list[Problem], set[tuple[Any, ...]]]:
@@ -184,12 +203,94 @@ def _schema_problems(spec: Mapping[str, Any]) -> tuple[list[Problem], set[tuple[
     found = [([], err) for err in top.iter_errors(spec)]
     for parts, node in _nested_nodes(spec):
         found.extend((parts, err) for err in node_validator.iter_errors(node))
-    problems, bad_nodes = [], set()
+    problems: list[Problem] = []
+    bad_nodes = set()
     for base, err in found:
-        problem, node_parts = _problem_from(spec, base + list(err.absolute_path), err.message)
-        problems.append(problem)
+        problem, node_parts = _problem_from(spec, base + list(err.absolute_path),
+                                            _message(err))
+        if problem not in problems:  # a too-long label fails both pattern and maxLength
+            problems.append(problem)
         bad_nodes.add(tuple(node_parts) if node_parts else ())
     return problems, bad_nodes
+
+
+def _message(err: jsonschema.ValidationError) -> str:
+    """The schema's message, or the rule's own words for the paths and directories."""
+    explain = _EXPLAIN.get(err.schema.get("pattern", "")) if isinstance(err.schema, dict) \
+        else None
+    if explain is not None and err.validator in ("pattern", "maxLength") \
+            and isinstance(err.instance, str):
+        return explain(err.instance) or err.message
+    return err.message
+
+
+def _value_problem(value: Any) -> str | None:
+    """Why a value cannot be stored as JSON and PostgreSQL text, in words; None if it can."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return "contains a NUL character (`\\0`), which PostgreSQL cannot store; remove it"
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "contains an unpaired surrogate (`\\ud800`-style escape); remove it"
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"`{value}` is not a number JSON can hold; write a finite number"
+    if value is None or isinstance(value, bool | int | float | list | dict):
+        return None
+    return (f"is a {type(value).__name__}, which JSON cannot hold; put the value in quotes "
+            "to make it text")
+
+
+def _bound_problems(spec: Mapping[str, Any]) -> tuple[list[Problem], bool]:
+    """Sizes and values checked before anything else (the operator gets any JSON the API
+    server accepts, not just what our YAML loader lets through): nesting depth, values JSON
+    and PostgreSQL can hold, the number of nodes and each node's `properties` size.
+    True with the problems when the rest of the checks must not run (too deep, too many)."""
+    problems: list[Problem] = []
+    too_deep: list[Problem] = []
+
+    def walk(value: Any, parts: list[Any]) -> None:
+        if len(problems) + len(too_deep) >= 20:
+            return
+        if len(parts) > MAX_SPEC_DEPTH:
+            where, node_parts = _problem_from(spec, parts, "")
+            field = parts[len(node_parts): len(node_parts) + 1]  # the field, not the way down
+            too_deep.append(Problem(where.where, _location(field), (
+                f"is nested more than {MAX_SPEC_DEPTH} levels deep; flatten it")))
+            return
+        message = _value_problem(value)
+        if message is not None:
+            problems.append(_problem_from(spec, parts, message)[0])
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if not isinstance(key, str) or _value_problem(key) is not None:
+                    problems.append(_problem_from(spec, [*parts, str(key)], (
+                        "this key is not plain text; put it in quotes and remove control "
+                        "characters"))[0])
+                    continue
+                walk(item, [*parts, key])
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                walk(item, [*parts, i])
+
+    walk(dict(spec), [])
+    if too_deep:
+        return too_deep, True
+    nodes = list(_all_nodes(spec))
+    if len(nodes) > MAX_NODES:
+        return [Problem("spec", "contents", f"has {len(nodes)} nodes; a course may have at "
+                                            f"most {MAX_NODES}, so split it")], True
+    for parts, node in nodes:
+        props = node.get("properties")
+        if props is None:
+            continue
+        size = len(json.dumps(props, ensure_ascii=False, default=str).encode("utf-8", "replace"))
+        if size > MAX_PROPERTIES_BYTES:
+            problems.append(Problem(_node_where(spec, parts), "properties", (
+                f"is {size // 1024} KiB as JSON; at most {MAX_PROPERTIES_BYTES // 1024} KiB "
+                "fit, so keep long text in the example's files")))
+    return problems, False
 
 
 def _problem_from(spec: Mapping[str, Any], parts: list[Any],
@@ -203,6 +304,15 @@ def _problem_from(spec: Mapping[str, Any], parts: list[Any],
             node_parts)
 
 
+def _all_nodes(spec: Mapping[str, Any]) -> Iterator[tuple[list[Any], dict[str, Any]]]:
+    """Every node of the tree (in any shape: the schema has not been checked yet)."""
+    top = spec.get("contents")
+    for i, node in enumerate(top if isinstance(top, list) else []):
+        if isinstance(node, dict):
+            yield ["contents", i], node
+    yield from _nested_nodes(spec)
+
+
 def _nested_nodes(spec: Mapping[str, Any]) -> Iterator[tuple[list[Any], dict[str, Any]]]:
     """Nodes below the first level (the top-level schema validates the first level)."""
     def walk(node: Any, parts: list[Any]) -> Iterator[tuple[list[Any], dict[str, Any]]]:
@@ -214,8 +324,9 @@ def _nested_nodes(spec: Mapping[str, Any]) -> Iterator[tuple[list[Any], dict[str
                 yield [*parts, "contents", i], child
                 yield from walk(child, [*parts, "contents", i])
 
-    for i, top in enumerate(spec.get("contents") or []):
-        yield from walk(top, ["contents", i])
+    top = spec.get("contents")
+    for i, node in enumerate(top if isinstance(top, list) else []):
+        yield from walk(node, ["contents", i])
 
 
 # ---------------------------------------------------------------- tree rules
@@ -259,6 +370,10 @@ class _Builder:
             else:
                 self.fail(where, "path", f"`{written}` does not extend its parent's path "
                                          f"`{parent_path}`; write one label or a path below it")
+                continue
+            problem = paths.ltree_problem(full)
+            if problem is not None:  # its children's paths are longer still: not repeated
+                self.fail(where, "path", problem)
                 continue
             own = raw.get("updateStrategy", strategy)
             raw.setdefault("_position", float(i + 1))
@@ -326,6 +441,11 @@ class _Builder:
             return None
         node_id = raw.get("id") or (f"{parent_id}.{full.rsplit('.', 1)[-1]}" if parent_id
                                     else full)
+        if len(node_id.encode("utf-8")) > MAX_ID_BYTES:
+            self.fail(where, "id", f"the id `{paths.short(node_id)}` would be longer than "
+                                   f"{MAX_ID_BYTES} bytes; give the node or its parent a "
+                                   "shorter `id`")
+            return None
         return Node(id=node_id, path=full, type=raw["type"], kind=kind, title=raw.get("title"),
                     position=float(raw.get("position", raw["_position"])), example=example,
                     version=version, update_strategy=strategy,
@@ -373,7 +493,11 @@ class _Builder:
 
 def parse_spec(spec: Mapping[str, Any], namespace: str = "default") -> CourseSpec:
     """Validate a CourseStructure spec and return it as values; raise SpecError listing all."""
+    bounds, fatal = _bound_problems(spec)
+    if fatal:
+        raise SpecError(bounds)
     problems, invalid = _schema_problems(spec)
+    problems[:0] = bounds
     if () in invalid:  # the course-level fields are broken: the tree rules cannot run
         raise SpecError(problems)
     builder = _Builder(spec, namespace, problems, invalid)
@@ -391,6 +515,11 @@ def parse_spec(spec: Mapping[str, Any], namespace: str = "default") -> CourseSpe
     family_full = family if paths.is_below(family, org) else _full(org, family)
     course_full = (course["path"] if paths.is_below(course["path"], family_full)
                    else _full(family_full, course["path"]))
+    for fld, full in (("family.path", family_full), ("path", course_full)):
+        problem = paths.ltree_problem(full)
+        if problem is not None:
+            builder.fail("spec", f"course.{fld}", problem)
+            break
     if builder.problems:
         raise SpecError(builder.problems)
 
