@@ -4,8 +4,11 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
+# `make test`'s own stack (state dir, ports), apart from the demo's (.devstack/); the tests'
+# session fixture uses the same directory when started without a stack (tests/conftest.py).
+TEST_STACK ?= $(CURDIR)/.devstack-test
 
-.PHONY: venv test lint unit demo stack-up stack-down crds bench clean
+.PHONY: venv test lint unit demo stack-up stack-down stack-wipe crds bench clean
 
 venv: $(VENV)/.installed
 
@@ -18,12 +21,15 @@ $(VENV)/.installed: pyproject.toml
 lint: venv
 	$(BIN)/ruff check .
 
-# Brings the local stack up, runs every test against it, brings it down again.
+# Runs every test on a new stack of its own (TEST_STACK: own state, own ports), deleted
+# afterwards, also on failure or Ctrl-C; a running demo stack and its operator are left alone.
 # pytest's exit code 5 ("no tests collected") is a failure, not a pass.
 test: venv lint
-	@set -o pipefail; stack_env=$$(hack/devstack up) || exit 1; eval "$$stack_env"; \
+	@set -o pipefail; export EXLIB_DEVSTACK_DIR='$(TEST_STACK)'; \
+	hack/devstack down --wipe 2>/dev/null; \
+	trap 'hack/devstack down --wipe' EXIT; \
+	stack_env=$$(hack/devstack up) || exit 1; eval "$$stack_env"; \
 	status=0; $(BIN)/pytest $(PYTEST_ARGS) || status=$$?; \
-	hack/devstack down; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$status
 
@@ -37,6 +43,9 @@ stack-up:
 stack-down:
 	hack/devstack down
 
+stack-wipe:
+	hack/devstack down --wipe
+
 demo: venv
 	@hack/demo
 
@@ -46,5 +55,7 @@ crds: venv
 bench: venv
 	@eval "$$(hack/devstack up)" && for b in bench/*_bench.py; do echo "== $$b"; $(BIN)/python $$b; done
 
-clean: stack-down
-	rm -rf $(VENV) .devstack
+clean:
+	hack/devstack down --wipe
+	EXLIB_DEVSTACK_DIR='$(TEST_STACK)' hack/devstack down --wipe
+	rm -rf $(VENV) .devstack '$(TEST_STACK)'

@@ -18,6 +18,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 DEVSTACK = REPO / "hack" / "devstack"
+# The tests' own stack, apart from the demo's (.devstack/); `make test` uses it too (Makefile).
+TEST_STACK_DIR = REPO / ".devstack-test"
+SERVERS = ("postgres", "minio", "etcd", "kube-apiserver", "git")
 # Real course data (shared/ beside the checkout, as on developer machines and in CI).
 SHARED_DATA = Path(os.environ.get("EXLIB_SHARED_DATA", REPO.parent / "shared" / "data"))
 KEYS = ("DATABASE_URL", "EXLIB_S3_ENDPOINT", "EXLIB_S3_ACCESS_KEY", "EXLIB_S3_SECRET_KEY",
@@ -57,14 +60,47 @@ def _parse_exports(text: str) -> dict[str, str]:
     return dict(re.findall(r"^export (\w+)='(.*)'$", text, flags=re.M))
 
 
+def alive(pid: int) -> bool:
+    """Whether `pid` runs; a zombie (exited, never reaped by the PID 1 that adopted it) does not
+    (the same rule as hack/devstack's)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def _foreign_processes(state: Path) -> list[str]:
+    """Processes registered on the stack besides its servers (the demo's operator): they would
+    act on the tests' objects too."""
+    return [f"{pidfile.stem} (pid {pidfile.read_text().strip()})"
+            for pidfile in sorted((state / "pids").glob("*.pid"))
+            if pidfile.stem not in SERVERS and alive(int(pidfile.read_text()))]
+
+
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
-    """The running stack (from `make test`'s environment), or one started for this session."""
+    """The stack of `make test`'s environment; else the tests' own (TEST_STACK_DIR), started
+    for this session and deleted afterwards unless it was running already."""
     if all(os.environ.get(k) for k in KEYS):
         env = {k: os.environ[k] for k in KEYS}
+        others = _foreign_processes(Path(env["EXLIB_DEVSTACK_DIR"]))
+        if others:
+            pytest.fail(f"{', '.join(others)} runs on the stack in {env['EXLIB_DEVSTACK_DIR']} "
+                        "and would act on the tests' objects. Run the tests on a stack of their "
+                        "own with `make test` (or start pytest without the stack's settings), "
+                        "or stop the demo with `make stack-down`.", pytrace=False)
         yield Stack(env)
         return
-    res = subprocess.run([str(DEVSTACK), "up"], capture_output=True, text=True)
+    own = {**os.environ, "EXLIB_DEVSTACK_DIR": str(TEST_STACK_DIR)}
+    was_running = subprocess.run([str(DEVSTACK), "env"], capture_output=True,
+                                 env=own).returncode == 0
+    res = subprocess.run([str(DEVSTACK), "up"], capture_output=True, text=True, env=own)
     if res.returncode != 0:
         pytest.fail(f"the local stack did not start (hack/devstack up):\n{res.stderr}",
                     pytrace=False)
@@ -74,7 +110,8 @@ def stack() -> Iterator[Stack]:
     try:
         yield Stack(env)
     finally:
-        subprocess.run([str(DEVSTACK), "down"], capture_output=True)
+        if not was_running:
+            subprocess.run([str(DEVSTACK), "down", "--wipe"], capture_output=True, env=own)
         for k, v in old.items():
             if v is None:
                 os.environ.pop(k, None)
