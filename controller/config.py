@@ -37,6 +37,22 @@ def _choice(name: str, allowed: tuple[str, ...], default: str) -> str:
 
 
 @dataclass(frozen=True)
+class ExampleLimits:
+    """What one example may hold; beyond it the example is invalid, the sync goes on
+    (docs/operations.md). Part of every example's fingerprint: changing one re-reads all."""
+
+    max_file_bytes: int = 20 * 1024 * 1024
+    max_files: int = 50_000  # files, links and directories of one example
+    max_depth: int = 64  # directories nested inside one example
+
+    @classmethod
+    def from_env(cls) -> ExampleLimits:
+        return cls(max_file_bytes=int(_env("EXLIB_MAX_FILE_BYTES", str(cls.max_file_bytes))),
+                   max_files=int(_env("EXLIB_MAX_EXAMPLE_FILES", str(cls.max_files))),
+                   max_depth=int(_env("EXLIB_MAX_EXAMPLE_DEPTH", str(cls.max_depth))))
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str
     s3_endpoint: str
@@ -46,7 +62,7 @@ class Settings:
     s3_secure: bool = False
     s3_region: str | None = None
     cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "exlib")
-    max_file_bytes: int = 20 * 1024 * 1024
+    limits: ExampleLimits = field(default_factory=ExampleLimits)
     upload_workers: int = 8
     #: "auto": store many small objects per request when the library's store is MinIO
     #: (snowball auto-extract); "on" / "off" force it (off: one PUT per object).
@@ -63,7 +79,7 @@ class Settings:
             s3_secure=_flag("EXLIB_S3_SECURE", False),
             s3_region=os.environ.get("EXLIB_S3_REGION") or None,
             cache_dir=Path(_env("EXLIB_CACHE_DIR", str(Path.home() / ".cache" / "exlib"))),
-            max_file_bytes=int(_env("EXLIB_MAX_FILE_BYTES", str(20 * 1024 * 1024))),
+            limits=ExampleLimits.from_env(),
             upload_workers=int(_env("EXLIB_UPLOAD_WORKERS", "8")),
             s3_batch_uploads=_choice("EXLIB_S3_BATCH_UPLOADS", ("auto", "on", "off"), "auto"),
         )

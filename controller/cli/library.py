@@ -12,7 +12,7 @@ from typing import Any
 from rich.progress import Progress
 
 from controller.cli import output
-from controller.config import ConfigError, Settings
+from controller.config import ConfigError, ExampleLimits, Settings
 from controller.library import catalog
 from controller.library.errors import SyncError
 from controller.library.report import ExampleReport
@@ -147,9 +147,9 @@ def _sync(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    limit = int(os.environ.get("EXLIB_MAX_FILE_BYTES") or Settings.max_file_bytes)
     try:
-        entries = validate(SourceSpec("dir", args.path, ignore=tuple(args.ignore)), limit)
+        entries = validate(SourceSpec("dir", args.path, ignore=tuple(args.ignore)),
+                           ExampleLimits.from_env())
     except SyncError as err:
         output.fail(str(err))
         return 1

@@ -2,19 +2,22 @@
 
 Discovery walks directories only; an example whose fingerprint is already known (unchanged)
 is not descended into, so a no-op sync reads no blob and walks no example tree. Reading
-hashes each file; its bytes are dropped, or handed to the caller for upload.
+hashes each file; its bytes are dropped, or handed to the caller for upload. Both walks are
+iterative, and what a tree may hold (names, depth, entries, symlinks) is judged by the pure
+rules in `paths`, so every source gets the same verdicts.
 """
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pathspec
 
+from controller.config import ExampleLimits
 from controller.library.digest import FileRecord, fingerprint, sha256, version_digest
+from controller.library.paths import LinkVerdict, judge_links, name_problem, shortened, shown
 from controller.library.source import DIR_MODE, LINK_MODE, Snapshot
 from controller.meta import ExampleMeta, Issue, check_file_lists, parse_meta
 
@@ -44,6 +47,7 @@ class Found:
     tree_id: str | None  # the source's raw directory identity (Git tree id, etag digest)
     fingerprint: str | None
     inside: str | None = None
+    problem: tuple[str, str] | None = None  # (directory above, what is wrong with its name)
 
 
 @dataclass(slots=True)
@@ -65,88 +69,134 @@ def _join(base: str, name: str) -> str:
     return name if base in ("", ".") else f"{base}/{name}"
 
 
-def discover(snapshot: Snapshot, ignore: Ignore, limit: int,
+def discover(snapshot: Snapshot, ignore: Ignore, limits: ExampleLimits,
              is_known: Callable[[str], bool] = lambda _fp: False) -> Iterator[Found]:
-    """Every directory below the root holding a meta.yaml, at any depth, in path order."""
+    """Every directory below the root holding a meta.yaml, at any depth, in path order.
 
-    def visit(handle: Any, rel: str, inside: str | None) -> Iterator[Found]:
+    Iterative, so no depth of directories can exhaust the stack. A malformed directory name
+    above an example is carried down and becomes that example's error."""
+    # (handle, path, enclosing example, problem with a directory above)
+    todo: list[tuple[Any, str, str | None, tuple[str, str] | None]] = [
+        (snapshot.root, "", None, None)]
+    while todo:
+        handle, rel, inside, problem = todo.pop()
         entries = [e for e in snapshot.children(handle)
                    if not ignore(_join(rel, e.name), e.mode == DIR_MODE)]
         if any(e.name == META and e.mode not in (DIR_MODE, 0) for e in entries):
-            directory = rel or "."
+            directory = shown(rel) or "."
             raw = snapshot.fingerprint(handle)
-            fp = fingerprint(raw, directory, ignore.digest, limit)
-            yield Found(directory, handle, raw, fp, inside)
-            if fp is not None and inside is None and is_known(fp):
-                return
+            fp = fingerprint(raw, directory, ignore.digest, limits)
+            yield Found(directory, handle, raw, fp, inside, problem)
+            if fp is not None and inside is None and problem is None and is_known(fp):
+                continue
             inside = inside or directory
-        for e in entries:
+        for e in reversed(entries):
             if e.mode == DIR_MODE:
-                yield from visit(e.handle, _join(rel, e.name), inside)
+                path = _join(rel, e.name)
+                bad = name_problem(e.name)
+                todo.append((e.handle, path, inside,
+                             problem or ((shown(path), bad) if bad else None)))
 
-    yield from visit(snapshot.root, "", None)
 
-
-def read_example(snapshot: Snapshot, found: Found, ignore: Ignore, limit: int,
-                 blobs: dict[str, bytes] | None = None) -> Scanned:
+def read_example(snapshot: Snapshot, found: Found, ignore: Ignore, limits: ExampleLimits,
+                 blobs: dict[str, bytes] | None = None, keep: int = 0) -> Scanned:
     """Hash every file of the example and parse its meta.yaml; problems become issues.
 
-    With `blobs`, the bytes read are kept there (relative path -> bytes) so the caller can
-    upload exactly what was hashed without reading it again; otherwise they are dropped.
+    Files are read one at a time. With `blobs`, the bytes read are kept there (relative
+    path -> bytes) up to `keep` bytes in all, so the caller can upload them without reading
+    them again; the others must be read again (and checked against their sha256).
     """
     meta_file = _join(found.directory, META)
     issues: list[Issue] = []
     files: list[FileRecord] = []
+    links: dict[str, str] = {}
     meta_text = b""
+    kept = count = 0
 
     def error(path: str, message: str) -> None:
-        issues.append(Issue("error", _join(found.directory, path), "", message))
+        issues.append(Issue("error", _join(found.directory, shown(path)), "", message))
 
     if found.inside is not None:
         error(META, f"this example lies inside the example `{found.inside}`; examples cannot "
                     "be nested: move one of them")
+    if found.problem is not None:
+        error(META, f"the directory `{found.problem[0]}` above this example: "
+                    f"{found.problem[1]}")
 
-    def walk(handle: Any, rel: str) -> None:
-        nonlocal meta_text
-        for e in snapshot.children(handle):
+    todo: list[tuple[Any, str, int]] = [(found.handle, "", 0)]  # (handle, path, depth)
+    while todo:
+        handle, rel, depth = todo.pop()
+        children = snapshot.children(handle)
+        if rel and any(c.name == META for c in children):
+            error(rel, f"`{shown(rel)}/` contains another meta.yaml; examples cannot be "
+                       "nested: move it out of this example")
+            continue
+        names: set[str] = set()
+        subdirs: list[tuple[Any, str, int]] = []
+        for e in children:
             path = _join(rel, e.name)
             if ignore(_join(found.directory, path), e.mode == DIR_MODE):
                 continue
+            count += 1
+            if count > limits.max_files:
+                error(path, f"the example holds more than {limits.max_files} files and "
+                            "directories (counted up to here); split it, add some to the "
+                            "repository's ignore patterns, or raise EXLIB_MAX_EXAMPLE_FILES")
+                todo.clear()
+                subdirs.clear()
+                break
+            problem = name_problem(e.name, link=e.mode == LINK_MODE)
+            if problem is None and e.name in names:
+                problem = "this name appears twice in its directory; keep one"
+            if problem is not None:
+                error(path, problem)
+                continue
+            names.add(e.name)
             if e.mode == DIR_MODE:
-                if any(c.name == META for c in snapshot.children(e.handle)):
-                    error(path, f"`{path}/` contains another meta.yaml; examples cannot be "
-                                "nested: move it out of this example")
+                if depth >= limits.max_depth:
+                    error(shortened(path), f"the directory is nested deeper than "
+                          f"{limits.max_depth} directories; flatten the example or raise "
+                          "EXLIB_MAX_EXAMPLE_DEPTH")
                 else:
-                    walk(e.handle, path)
+                    subdirs.append((e.handle, path, depth + 1))
                 continue
             if e.mode == 0:
-                issues.append(Issue("warning", _join(found.directory, path), "",
+                issues.append(Issue("warning", _join(found.directory, shown(path)), "",
                                     "not a regular file (a submodule?); it is skipped"))
                 continue
             size = snapshot.size(e.handle)
-            if size > limit:
-                error(path, f"the file has {size} bytes, more than the limit of {limit}; "
-                            "remove it, add it to the repository's ignore patterns, or raise "
-                            "EXLIB_MAX_FILE_BYTES")
+            if size > limits.max_file_bytes:
+                error(path, f"the file has {size} bytes, more than the limit of "
+                            f"{limits.max_file_bytes}; remove it, add it to the repository's "
+                            "ignore patterns, or raise EXLIB_MAX_FILE_BYTES")
                 continue
             data = snapshot.read(e.handle)
             if e.mode == LINK_MODE:
-                target = data.decode(errors="replace")
-                inner = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
-                if target.startswith("/") or inner == ".." or inner.startswith("../"):
-                    error(path, f"symlink to `{target}` points outside the example; copy the "
-                                "file into the example instead")
-                    continue
+                links[path] = data.decode("utf-8", "surrogateescape")
             elif path == META:
                 meta_text = data
             files.append(FileRecord(path, e.mode, len(data), sha256(data), e.handle))
-            if blobs is not None:
+            if blobs is not None and kept + len(data) <= keep:
                 blobs[path] = data
+                kept += len(data)
+            del data
+        todo += reversed(subdirs)
 
-    walk(found.handle, "")
+    if links:
+        verdicts = judge_links(links, (f.path for f in files if f.path not in links))
+        for path, verdict in verdicts.items():
+            if verdict.error:
+                error(path, verdict.error)
+            elif verdict.warning:
+                issues.append(Issue("warning", _join(found.directory, shown(path)), "",
+                                    verdict.warning))
+        files = [f for f in files if not verdicts.get(f.path, _OK).error]
     name = snapshot.root_name if found.directory == "." else found.directory.rsplit("/", 1)[-1]
     meta, meta_issues = parse_meta(meta_text, file=meta_file, directory_name=name)
     issues[:0] = meta_issues
     if meta is not None:
         issues += check_file_lists(meta, {f.path for f in files}, file=meta_file)
     return Scanned(found, meta, files, version_digest(files), issues)
+
+
+_OK = LinkVerdict()

@@ -43,9 +43,11 @@ class DirSnapshot(Snapshot):
         self.revision = "dir:" + hashlib.sha256(str(root).encode()).hexdigest()[:16]
 
     def children(self, handle: Any) -> list[Entry]:
+        # A checkout's own `.git` directory is Git's metadata, not content: Git never
+        # commits it, so the same tree from a Git source has no such entry either.
         with os.scandir(handle) as it:
             found = [Entry(e.name, _mode(e.stat(follow_symlinks=False)), Path(e.path))
-                     for e in it]
+                     for e in it if e.name != ".git"]
         return sorted(found, key=lambda e: e.name)
 
     def fingerprint(self, handle: Any) -> None:

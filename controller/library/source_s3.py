@@ -57,6 +57,8 @@ class S3Snapshot(Snapshot):
         self._prefix = spec.path.strip("/") + "/" if spec.path.strip("/") else ""
         self._index = _index(spec, self._store)
         self.revision = "etags:" + _digest(sorted((k, e) for k, (e, _) in self._index.items()))
+        # Directory -> its entries by handle: a key `a` and keys below `a/` give a file and a
+        # directory of the same name, both listed (the scan reports the clash).
         self._dirs: dict[str, dict[str, Entry]] = {"": {}}
         for key in self._index:
             parts = key.split("/")
@@ -64,10 +66,10 @@ class S3Snapshot(Snapshot):
                 parent = "".join(p + "/" for p in parts[:depth])
                 name = parts[depth]
                 if depth == len(parts) - 1:
-                    self._dirs.setdefault(parent, {})[name] = Entry(name, FILE_MODE, key)
+                    self._dirs.setdefault(parent, {})[key] = Entry(name, FILE_MODE, key)
                 else:
                     child = parent + name + "/"
-                    self._dirs.setdefault(parent, {})[name] = Entry(name, DIR_MODE, child)
+                    self._dirs.setdefault(parent, {})[child] = Entry(name, DIR_MODE, child)
                     self._dirs.setdefault(child, {})
         self._fingerprints = self._dir_fingerprints()
         self.root = ""

@@ -35,8 +35,9 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from controller.config import Settings
+from controller.config import ExampleLimits, Settings
 from controller.library import state
+from controller.library.digest import FileRecord, sha256
 from controller.library.errors import DatabaseUnavailable, SourceUnreachable, StorageUnavailable
 from controller.library.plan import Decision, Known, Unchanged, may_publish, plan
 from controller.library.report import ExampleReport, SyncReport
@@ -47,17 +48,26 @@ from controller.library.source_git import GitSource
 from controller.library.source_s3 import S3Snapshot, s3_revision
 from controller.store.db import make_engine, session_scope
 from controller.store.db.library import ExampleRepository
-from controller.store.objects import Object, ObjectStore, ObjectStoreError
+from controller.store.objects import (
+    ARCHIVE_BYTES,
+    ARCHIVE_OBJECTS,
+    Object,
+    ObjectStore,
+    ObjectStoreError,
+)
 
 #: progress(phase, done, total): phase is "fetch", "scan" (examples read), "upload"
 #: (versions whose files are queued for upload, while scanning) or "write" (versions
 #: completed with their metadata.json and database rows, after planning).
 Progress = Callable[[str, int, int | None], None]
 
-#: Bytes of file content queued for upload at most (one larger example still goes alone).
+#: Bytes of file content in upload requests at most (one larger request still goes alone).
 UPLOAD_BUFFER = 64 * 1024 * 1024
 #: Objects and bytes per upload request when the store takes batches (MinIO).
-BATCH_OBJECTS, BATCH_BYTES = 256, 4 * 1024 * 1024
+BATCH_OBJECTS, BATCH_BYTES = ARCHIVE_OBJECTS, ARCHIVE_BYTES
+#: File bytes of one example kept from hashing to upload; the rest are read again, so a
+#: large example never sits in memory whole.
+KEEP_BYTES = 8 * 1024 * 1024
 
 
 def _no_progress(_phase: str, _done: int, _total: int | None) -> None:
@@ -99,7 +109,7 @@ def remote_revision(source: SourceSpec, settings: Settings) -> str:
     return DirSnapshot(source).revision
 
 
-def scan(snapshot: Snapshot, ignore: Ignore, limit: int, known: dict[str, Known],
+def scan(snapshot: Snapshot, ignore: Ignore, limits: ExampleLimits, known: dict[str, Known],
          progress: Progress = _no_progress,
          read: Callable[[Found], Scanned] | None = None) -> list[Scanned | Unchanged]:
     """Read every example, skipping those whose fingerprint equals their latest version's.
@@ -109,26 +119,26 @@ def scan(snapshot: Snapshot, ignore: Ignore, limit: int, known: dict[str, Known]
     by_fp = {k.fingerprint: k for k in known.values()
              if k.fingerprint and not k.archived and k.latest is not None}
     items: list[Scanned | Unchanged] = []
-    for found in discover(snapshot, ignore, limit, by_fp.__contains__):
+    for found in discover(snapshot, ignore, limits, by_fp.__contains__):
         hit = by_fp.get(found.fingerprint) if found.inside is None else None
         if hit:
             items.append(Unchanged(found, hit))
         elif read is not None:
             items.append(read(found))
         else:
-            items.append(read_example(snapshot, found, ignore, limit))
+            items.append(read_example(snapshot, found, ignore, limits))
         progress("scan", len(items), None)
     return items
 
 
-def validate(source: SourceSpec, max_file_bytes: int) -> list[ExampleReport]:
+def validate(source: SourceSpec, limits: ExampleLimits) -> list[ExampleReport]:
     """Check examples without any service (`exlib validate`): errors and warnings per example.
 
     A single example (meta.yaml at the root) is checked without its dependencies, which live
     elsewhere; a tree is checked as a whole, dependencies and cycles included.
     """
     snapshot = DirSnapshot(source)
-    items = scan(snapshot, Ignore(source.ignore), max_file_bytes, {})
+    items = scan(snapshot, Ignore(source.ignore), limits, {})
     single = len(items) == 1 and items[0].found.directory == "."
     decisions = plan(items, {}, archive=False, dependencies=not single)
     return [_report_entry(d, {}) for d in sorted(decisions, key=lambda d: d.directory)]
@@ -168,11 +178,11 @@ class _Uploader:
         self.error: BaseException | None = None
         self.files = self.size = 0  # stored so far
 
-    def add(self, objects: list[Object]) -> _Batch:
-        """Queue (key, bytes, content type) objects; the batch they are stored with."""
+    def add(self, obj: Object) -> _Batch:
+        """Queue a (key, bytes, content type) object; the batch it is stored with."""
         batch = self._batch
-        batch.objects += objects
-        batch.size += sum(len(data) for _, data, _ in objects)
+        batch.objects.append(obj)
+        batch.size += len(obj[1])
         if len(batch.objects) >= self._batch_objects or batch.size >= BATCH_BYTES:
             self.flush()
         return batch
@@ -228,7 +238,7 @@ class _Staged:
 
     example_id: uuid.UUID
     metadata: bytes  # _pack()ed: kept for every new version until planning is done
-    files: _Batch
+    files: list[_Batch]
 
 
 def _slim(s: Scanned) -> Scanned:
@@ -242,25 +252,33 @@ class _Stager:
     """Reads examples for the scan; each one that may become a new version starts uploading
     its files (the bytes just hashed) under its final prefix right away."""
 
-    def __init__(self, snapshot: Snapshot, ignore: Ignore, limit: int, uploader: _Uploader,
-                 repo_id: uuid.UUID, known: Mapping[str, Known], now: datetime,
-                 progress: Progress) -> None:
-        self._snapshot, self._ignore, self._limit = snapshot, ignore, limit
+    def __init__(self, snapshot: Snapshot, ignore: Ignore, limits: ExampleLimits,
+                 uploader: _Uploader, repo_id: uuid.UUID, known: Mapping[str, Known],
+                 now: datetime, progress: Progress) -> None:
+        self._snapshot, self._ignore, self._limits = snapshot, ignore, limits
         self._uploader, self._repo_id, self._known = uploader, repo_id, known
         self._now, self._progress = now, progress
         self.staged: dict[str, _Staged] = {}  # by directory
 
     def __call__(self, found: Found) -> Scanned:
         blobs: dict[str, bytes] = {}
-        s = read_example(self._snapshot, found, self._ignore, self._limit, blobs)
+        s = read_example(self._snapshot, found, self._ignore, self._limits, blobs, KEEP_BYTES)
         if may_publish(s, self._known):
             assert s.meta is not None
             k = self._known.get(s.meta.identifier)
             example_id = k.id if k is not None else _new_id(self._repo_id, s.meta.identifier)
             prefix = _prefix(self._repo_id, example_id, s.digest)
-            objects: list[Object] = [
-                (prefix + (META if f.path == META else f"files/{f.path}"), blobs[f.path],
-                 "application/octet-stream") for f in s.files]
+            batches: list[_Batch] = []
+            for f in s.files:  # one file's bytes at a time beyond KEEP_BYTES
+                data = blobs.pop(f.path, None)
+                if data is None:
+                    data = self._reread(found, f)
+                batch = self._uploader.add(
+                    (prefix + (META if f.path == META else f"files/{f.path}"), data,
+                     "application/octet-stream"))
+                del data
+                if not batches or batches[-1] is not batch:
+                    batches.append(batch)
             metadata = {"repository_id": str(self._repo_id), "example_id": str(example_id),
                         "identifier": s.meta.identifier, "directory": found.directory,
                         "tag": s.meta.version, "version_raw": s.meta.version_raw,
@@ -268,11 +286,20 @@ class _Stager:
                         "files": [f.as_json() for f in s.files],
                         "source_revision": self._snapshot.revision,
                         "synced_at": self._now.isoformat()}
-            files = self._uploader.add(objects)
             self.staged[found.directory] = _Staged(
-                example_id, _pack(json.dumps(metadata, sort_keys=True).encode()), files)
+                example_id, _pack(json.dumps(metadata, sort_keys=True).encode()), batches)
             self._progress("upload", len(self.staged), None)
         return _slim(s)
+
+    def _reread(self, found: Found, f: FileRecord) -> bytes:
+        """A file's bytes again, for upload: exactly what was hashed, or the sync stops (an
+        S3 object or a local file changed meanwhile; the next sync reads it afresh)."""
+        data = self._snapshot.read(f.handle)
+        if sha256(data) != f.sha256:
+            where = f.path if found.directory == "." else f"{found.directory}/{f.path}"
+            raise SourceUnreachable(f"{where} changed while the sync was reading it; the next "
+                                    "sync reads it again")
+        return data
 
 
 _WBITS = -12  # raw deflate, 4 KiB window: metadata.json is about 1 KB
@@ -321,10 +348,11 @@ def _complete(todo: list[Decision], stager: _Stager, uploader: _Uploader,
     for n, d in enumerate(todo, 1):
         assert d.scanned is not None
         staged = stager.staged.pop(d.directory)  # may_publish held while scanning
-        staged.files.result()
+        for batch in staged.files:
+            batch.result()
         prefix = _prefix(repository_id, staged.example_id, d.scanned.digest)
         metadata = zlib.decompress(staged.metadata, _WBITS)
-        uploader.add([(prefix + "metadata.json", metadata, "application/json")])
+        uploader.add((prefix + "metadata.json", metadata, "application/json"))
         writer.add_version(d, state.version_row(d, json.loads(metadata), uuid.uuid4(), prefix,
                                                 now))
         progress("write", n, len(todo))
@@ -343,10 +371,10 @@ def _pass(snapshot: Snapshot, store: ObjectStore, settings: Settings, engine: sa
     now = datetime.now(UTC)
     uploader = _Uploader(store, settings.upload_workers, UPLOAD_BUFFER)
     try:
-        stager = _Stager(snapshot, ignore, settings.max_file_bytes, uploader, repo.id, known,
-                         now, progress)
+        stager = _Stager(snapshot, ignore, settings.limits, uploader, repo.id, known, now,
+                         progress)
         with _storage():
-            items = scan(snapshot, ignore, settings.max_file_bytes, {} if history else known,
+            items = scan(snapshot, ignore, settings.limits, {} if history else known,
                          progress, read=stager)
             uploader.flush()
         decisions = plan(items, known, archive=not history)

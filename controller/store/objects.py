@@ -7,7 +7,8 @@ a missing object is a KeyError.
 
 `put_many` stores many small objects in one request on MinIO (its "snowball" auto-extract
 of a tar archive: one request, one signature, MinIO writes the entries and answers after the
-last one is stored); elsewhere, or with `batch="off"`, it puts them one by one.
+last one is stored), at most ARCHIVE_OBJECTS objects and ARCHIVE_BYTES per request;
+elsewhere, or with `batch="off"`, it puts them one by one.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ Object = tuple[str, bytes, str]
 BatchMode = Literal["auto", "on", "off"]
 #: Objects larger than this go in their own request, never into an archive.
 BATCH_MAX_OBJECT = 1024 * 1024
+#: Objects and bytes of content per archive (one request): a bounded request, whatever the
+#: caller hands to `put_many`.
+ARCHIVE_OBJECTS, ARCHIVE_BYTES = 256, 4 * 1024 * 1024
 
 _DENIED = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "AllAccessDisabled"}
 _MISSING = {"NoSuchKey", "NoSuchObject"}
@@ -119,14 +123,22 @@ class ObjectStore:
             for key, data, content_type in objects:
                 self.put(key, data, content_type)
             return
-        small = [o for o in objects if len(o[1]) <= BATCH_MAX_OBJECT]
-        for key, data, content_type in objects:
-            if len(data) > BATCH_MAX_OBJECT:
-                self.put(key, data, content_type)
-        if len(small) == 1:
-            self.put(*small[0])
-        elif small:
-            self._put_archive(small)
+        archive: list[Object] = []
+        size = 0
+        for obj in objects:
+            if len(obj[1]) > BATCH_MAX_OBJECT:
+                self.put(*obj)
+                continue
+            if archive and (len(archive) >= ARCHIVE_OBJECTS
+                            or size + len(obj[1]) > ARCHIVE_BYTES):
+                self._put_archive(archive)
+                archive, size = [], 0
+            archive.append(obj)
+            size += len(obj[1])
+        if len(archive) == 1:
+            self.put(*archive[0])
+        elif archive:
+            self._put_archive(archive)
 
     def _put_archive(self, objects: Sequence[Object]) -> None:
         buf = io.BytesIO()

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from controller.config import Settings
+from controller.config import ExampleLimits, Settings
 from controller.library.errors import AuthenticationFailed
 from controller.library.report import SyncReport
 from controller.library.source import SourceSpec
@@ -199,7 +199,7 @@ def test_deleted_archived_renamed_keeps_id(settings: Settings, remote: GitRemote
 
 
 def test_bad_input_is_reported_per_example(settings: Settings, remote: GitRemote) -> None:
-    settings = replace(settings, max_file_bytes=1000)
+    settings = replace(settings, limits=ExampleLimits(max_file_bytes=1000))
     remote.commit({
         **under("good", example("good")),
         **under("ten", {"meta.yaml": meta("ten", "1.10"), "x.py": "1\n"}),
