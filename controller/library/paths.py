@@ -8,6 +8,7 @@ UTF-8 arrive as lone surrogates (Python's `surrogateescape`), which is how they 
 
 from __future__ import annotations
 
+import bisect
 import posixpath
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -155,7 +156,68 @@ def resolve_link(path: str, links: Mapping[str, str], files: set[str], dirs: set
 
 
 def judge_links(links: Mapping[str, str], paths: Iterable[str]) -> dict[str, LinkVerdict]:
-    """A verdict for every symlink of an example; `paths` are its other files' paths."""
+    """A verdict for every symlink of an example; `paths` are its other files' paths.
+
+    Besides each link on its own, links to directories that reach each other (`a/to_b ->
+    ../b` and `b/to_a -> ../a`) form a loop a checkout walked with links followed never
+    leaves: each is an error."""
     files = set(paths)
     dirs = {p[:i] for p in (*files, *links) for i, c in enumerate(p) if c == "/"}
-    return {p: resolve_link(p, links, files, dirs) for p in links}
+    verdicts = {p: resolve_link(p, links, files, dirs) for p in links}
+    to_dirs = {p: v.resolved for p, v in verdicts.items()
+               if v.error is None and v.warning is None and v.resolved in dirs}
+    for path in _in_cycles(to_dirs):
+        verdicts[path] = LinkVerdict(
+            error=f"symlink to `{shown(links[path])}` is part of a loop of directory links "
+                  "(each leads into a directory holding the next): a checkout would hold "
+                  "itself endlessly; remove one", resolved=to_dirs[path])
+    return verdicts
+
+
+def _in_cycles(to_dirs: Mapping[str, str]) -> set[str]:
+    """Links to directories on a cycle: link L leads to L' when L' lies in L's target.
+    Tarjan's strongly connected components, iteratively; components of two or more."""
+    order = sorted(to_dirs)
+
+    def inside(root: str) -> list[str]:
+        lo = bisect.bisect_left(order, root + "/")
+        return order[lo:bisect.bisect_left(order, root + "0")]  # "0" follows "/"
+
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: set[str] = set()
+    for start in order:
+        if start in index:
+            continue
+        work = [(start, iter(inside(to_dirs[start])))]
+        index[start] = low[start] = len(index)
+        stack.append(start)
+        on_stack.add(start)
+        while work:
+            node, edges = work[-1]
+            nxt = next(edges, None)
+            if nxt is not None:
+                if nxt not in index:
+                    index[nxt] = low[nxt] = len(index)
+                    stack.append(nxt)
+                    on_stack.add(nxt)
+                    work.append((nxt, iter(inside(to_dirs[nxt]))))
+                elif nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    found.update(component)
+    return found

@@ -93,3 +93,12 @@ def test_a_link_to_nothing_is_a_warning() -> None:
     assert verdicts({"gone": "missing.txt", "nodir": "meta.yaml/x"}) == {
         "gone": ("warning", "missing.txt"), "nodir": ("warning", None)}
     assert verdicts({"ghost": "missing/../../out"})["ghost"][0] == "error"
+
+
+def test_directory_links_that_lead_into_each_other_are_a_loop() -> None:
+    files = ("meta.yaml", "a/x.txt", "b/y.txt", "c/z.txt")
+    found = judge_links({"a/to_b": "../b", "b/to_a": "../a", "c/to_a": "../a"}, files)
+    assert found["a/to_b"].error and found["b/to_a"].error and "loop" in found["a/to_b"].error
+    assert found["c/to_a"].error is None  # leads into the loop, is not part of it
+    ring = {f"d{i}/next": f"../d{(i + 1) % 500}" for i in range(500)}
+    assert all(v.error for v in judge_links(ring, [f"d{i}/f" for i in range(500)]).values())

@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+"""Peak memory of syncing one huge example (issue 9; a benchmark, not a test).
+
+    eval "$(hack/devstack env)" && .venv/bin/python bench/big_example_bench.py
+
+Two repositories, each holding one example beside a small one, pushed to the stack's Git
+server:
+  large files  25 files of 19 MiB (each under the 20 MiB limit), 475 MiB in all
+  many files   20,000 files of about 100 bytes in 20 directories
+For each, in the same run and each in a child process (peak RSS = the child's VmHWM):
+  baseline  bare clone (pygit2) + upload of the same blobs, one PUT per object, one blob in
+            memory at a time -- the least memory any sync of this content can take
+  sync      `sync_repository` into an empty database (default settings)
+The table replaces this benchmark's part of bench/RESULTS.md (between its markers); the
+text written by hand around it stays.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pygit2
+import sqlalchemy as sa
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bench.sync_bench import create_database, machine, push  # noqa: E402
+from controller.config import Settings  # noqa: E402
+
+MIB = 1024 * 1024
+START, END = "<!-- big_example_bench: start -->", "<!-- big_example_bench: end -->"
+
+SYNC = """
+import json, sys, time
+from dataclasses import replace
+from pathlib import Path
+from controller.config import Settings
+from controller.library.source import SourceSpec
+from controller.library.sync import sync_repository
+from controller.store.git import Credentials
+url, db, cache, token = sys.argv[1:5]
+settings = replace(Settings.from_env(), database_url=db, cache_dir=Path(cache))
+start = time.perf_counter()
+report = sync_repository(settings, SourceSpec("git", url, credentials=Credentials(token=token)),
+                         name="bench")
+seconds = time.perf_counter() - start
+hwm = next(int(line.split()[1]) for line in open("/proc/self/status")
+           if line.startswith("VmHWM:"))
+print(json.dumps({"seconds": seconds, "counts": report.counts, "files": report.uploaded_files,
+                  "errors": [e.errors for e in report.invalid], "rss_mb": hwm / 1024}))
+"""
+
+BASELINE = """
+import json, sys, time, uuid
+from pathlib import Path
+from controller.config import Settings
+from controller.library.sync import object_store
+from controller.store import git
+url, cache, token = sys.argv[1:4]
+settings = Settings.from_env()
+start = time.perf_counter()
+repo = git.open_cache(Path(cache), url)
+git.fetch(repo, url, git.Credentials(token=token), cache_dir=Path(cache))
+store = object_store(settings)
+prefix = f"bench-baseline/{uuid.uuid4()}/"
+n = 0
+for path, entry in git.walk(repo, git.resolve(repo, "main").tree):
+    store.put(prefix + path, git.read_blob(repo, entry.id))
+    n += 1
+seconds = time.perf_counter() - start
+hwm = next(int(line.split()[1]) for line in open("/proc/self/status")
+           if line.startswith("VmHWM:"))
+print(json.dumps({"seconds": seconds, "files": n, "rss_mb": hwm / 1024}))
+"""
+
+
+def meta(slug: str) -> bytes:
+    return (f"slug: bench.{slug}\nversion: 1.0.0\ntitle: {slug}\ndescription: d\n"
+            "language: en\n").encode()
+
+
+def large_files(repo: pygit2.Repository) -> pygit2.Oid:
+    tb = repo.TreeBuilder()
+    tb.insert("meta.yaml", repo.create_blob(meta("large")), pygit2.GIT_FILEMODE_BLOB)
+    for i in range(25):
+        # Distinct per file, compressible, so the push stays quick; memory is the same.
+        line = f"file {i:02}: {'x' * 50}\n".encode()
+        data = (line * (19 * MIB // len(line) + 1))[:19 * MIB]
+        tb.insert(f"data{i:02}.bin", repo.create_blob(data), pygit2.GIT_FILEMODE_BLOB)
+    return tb.write()
+
+
+def many_files(repo: pygit2.Repository) -> pygit2.Oid:
+    tb = repo.TreeBuilder()
+    tb.insert("meta.yaml", repo.create_blob(meta("many")), pygit2.GIT_FILEMODE_BLOB)
+    for d in range(20):
+        sub = repo.TreeBuilder()
+        for i in range(1000):
+            body = f"# file {d}/{i}\nvalue = {d * 1000 + i}\n{'#' * 60}\n".encode()
+            sub.insert(f"f{i:04}.py", repo.create_blob(body), pygit2.GIT_FILEMODE_BLOB)
+        tb.insert(f"part{d:02}", sub.write(), pygit2.GIT_FILEMODE_TREE)
+    return tb.write()
+
+
+def commit(work: Path, build: Callable[[pygit2.Repository], pygit2.Oid]) -> pygit2.Repository:
+    repo = pygit2.init_repository(str(work), bare=True, initial_head="main")
+    root = repo.TreeBuilder()
+    root.insert("big", build(repo), pygit2.GIT_FILEMODE_TREE)
+    small = repo.TreeBuilder()
+    small.insert("meta.yaml", repo.create_blob(meta("small")), pygit2.GIT_FILEMODE_BLOB)
+    small.insert("main.py", repo.create_blob(b"x = 1\n"), pygit2.GIT_FILEMODE_BLOB)
+    root.insert("small", small.write(), pygit2.GIT_FILEMODE_TREE)
+    sig = pygit2.Signature("bench", "bench@exlib.dev")
+    repo.create_commit("refs/heads/main", sig, sig, "bench", root.write(), [])
+    return repo
+
+
+def child(code: str, *args: str, cwd: Path) -> dict:
+    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                         cwd=cwd, env={**os.environ, "PYTHONPATH": str(cwd)}, check=False)
+    if out.returncode != 0:
+        raise SystemExit(f"child failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--code", type=Path, default=REPO,
+                        help="run the sync from this checkout (to measure before/after)")
+    parser.add_argument("--no-record", action="store_true", help="do not touch RESULTS.md")
+    args = parser.parse_args()
+    settings = Settings.from_env()
+    token = os.environ["EXLIB_GIT_TOKEN"]
+    admin = sa.create_engine(settings.database_url, isolation_level="AUTOCOMMIT")
+    dbs: list[str] = []
+    rows = []
+    try:
+        with tempfile.TemporaryDirectory() as tmp_:
+            tmp = Path(tmp_)
+            for label, build, files in (("25 files × 19 MiB", large_files, 25),
+                                        ("20,000 files", many_files, 20_000)):
+                name = f"bench_{uuid.uuid4().hex[:8]}"
+                url = subprocess.run([str(REPO / "hack" / "devstack"), "git-create", name],
+                                     capture_output=True, text=True, check=True).stdout.strip()
+                push(commit(tmp / name, build), url, token)
+                base = child(BASELINE, url, str(tmp / f"{name}-base"), token, cwd=REPO)
+                print(f"{label}: baseline {base}", file=sys.stderr)
+                dbs.append(name)
+                db = create_database(admin, settings.database_url, name)
+                sync = child(SYNC, url, db, str(tmp / f"{name}-cache"), token, cwd=args.code)
+                print(f"{label}: sync {sync}", file=sys.stderr)
+                ok = sync["counts"]["new"] == 2 and sync["files"] >= files
+                rows.append((label, base, sync, ok))
+    finally:
+        with admin.connect() as conn:
+            for db_name in dbs:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
+        admin.dispose()
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    text = [f"Measured {when} (`bench/big_example_bench.py`). Machine: {machine()}.\n",
+            "| example | sync peak RSS | baseline peak RSS | ratio | sync time | baseline "
+            "time | ratio | target |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for label, base, sync, ok in rows:
+        text.append(
+            f"| {label} | {sync['rss_mb']:.0f} MB | {base['rss_mb']:.0f} MB | "
+            f"{sync['rss_mb'] / base['rss_mb']:.2f} × | {sync['seconds']:.1f} s | "
+            f"{base['seconds']:.1f} s | {sync['seconds'] / base['seconds']:.2f} × | "
+            f"≤ 250 MB{'' if ok else ' (sync did not store the example!)'} |")
+    table = "\n".join(text)
+    print(table)
+    if not args.no_record and args.code == REPO:
+        record(table)
+
+
+def record(table: str) -> None:
+    """Replace the text between this benchmark's markers in RESULTS.md (or append them)."""
+    results = REPO / "bench" / "RESULTS.md"
+    old = results.read_text()
+    block = f"{START}\n{table}\n{END}"
+    if START in old and END in old:
+        new = old[:old.index(START)] + block + old[old.index(END) + len(END):]
+    else:
+        new = old.rstrip("\n") + "\n\n## One huge example (issue 9)\n\n" + block + "\n"
+    results.write_text(new)
+
+
+if __name__ == "__main__":
+    main()
