@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -32,9 +33,10 @@ from tests.integration.test_library_sources import s3_source
 Raw = dict[bytes, Any]
 
 
-def example(identifier: str, **extra: Any) -> Raw:
-    return {b"meta.yaml": meta(identifier).encode(), b"main.py": b"x = 1\n",
-            **{k.encode() if isinstance(k, str) else k: v for k, v in extra.items()}}
+def example(identifier: str, extra: Raw | None = None, **named: Any) -> Raw:
+    """meta.yaml + main.py, and `extra` entries (any bytes as names) or `named` ones."""
+    return {b"meta.yaml": meta(identifier).encode(), b"main.py": b"x = 1\n", **(extra or {}),
+            **{k.encode(): v for k, v in named.items()}}
 
 
 class Deep:
@@ -106,18 +108,18 @@ def assert_invalid(got: dict[str, dict[str, Any]], directory: str, *words: str) 
 
 HOSTILE: Raw = {
     b"good": example("good"),
-    b"latin1": example("latin1", **{b"caf\xe9.txt": b"1\n"}),
-    b"ctrl": example("ctrl", **{b"red\x1b[31m.txt": b"1\n"}),
-    b"dotgit": example("dotgit", **{b".git": {b"config": b"[core]\n"}}),
-    b"dotgit-case": example("dotgit-case", **{b"sub": {b".GiT": {b"hooks": b"x"}}}),
-    b"dotdot": example("dotdot", **{b"..": {b"x": b"1\n"}}),
-    b"dot": example("dot", **{b".": {b"x": b"1\n"}}),
-    b"slash": example("slash", **{b"a/b": b"1\n"}),
-    b"gitmodules": example("gitmodules", **{b".gitmodules": b"[submodule \"x\"]\n"}),
+    b"latin1": example("latin1", {b"caf\xe9.txt": b"1\n"}),
+    b"ctrl": example("ctrl", {b"red\x1b[31m.txt": b"1\n"}),
+    b"dotgit": example("dotgit", {b".git": {b"config": b"[core]\n"}}),
+    b"dotgit-case": example("dotgit-case", {b"sub": {b".GiT": {b"hooks": b"x"}}}),
+    b"dotdot": example("dotdot", {b"..": {b"x": b"1\n"}}),
+    b"dot": example("dot", {b".": {b"x": b"1\n"}}),
+    b"slash": example("slash", {b"a/b": b"1\n"}),
+    b"gitmodules": example("gitmodules", {b".gitmodules": b"[submodule \"x\"]\n"}),
     b"dupe": [(b"main.py", b"1\n"), (b"main.py", b"2\n"),
               (b"meta.yaml", meta("dupe").encode())],
     b"deep": example("deep", d=Deep(1500, {b"leaf.txt": b"1\n"})),
-    b"many": example("many", data={f"f{i:03}".encode(): b"1\n" for i in range(60)}),
+    b"many": example("many", data={f"f{i:03}".encode(): b"1\n" for i in range(150)}),
     b"chain": example("chain", sub={b"b": ("link", "..")}, a=("link", "sub/b/../..")),
     b"loop": example("loop", a=("link", "b"), b=("link", "a")),
     b"parent": example("parent", sub={b"up": ("link", "..")}),
@@ -127,7 +129,7 @@ HOSTILE: Raw = {
 
 def test_malformed_trees_in_git_are_each_examples_own_error(settings: Settings,
                                                              remote: RawRemote) -> None:
-    settings = replace(settings, limits=ExampleLimits(max_files=50, max_depth=64))
+    settings = replace(settings, limits=ExampleLimits(max_files=100, max_depth=64))
     remote.commit(HOSTILE)
     got = entries(sync_repository(settings, remote.source(), name="hostile"))
     assert got["good"]["status"] == "new"
@@ -141,7 +143,7 @@ def test_malformed_trees_in_git_are_each_examples_own_error(settings: Settings,
     assert_invalid(got, "gitmodules", ".gitmodules")
     assert_invalid(got, "dupe", "dupe/main.py", "twice")
     assert_invalid(got, "deep", "deeper than 64")
-    assert_invalid(got, "many", "more than 50")
+    assert_invalid(got, "many", "more than 100")
     assert_invalid(got, "chain", "chain/a", "outside the example")
     assert_invalid(got, "loop", "loop/a", "loops")
     assert_invalid(got, "parent", "parent/sub/up", "contains the link")
@@ -202,17 +204,21 @@ def test_validate_judges_a_local_tree_like_the_git_source(settings: Settings,
     root = tmp_path / "lib"
     cases: Raw = {k: v for k, v in HOSTILE.items()
                   if k not in (b"dotgit", b"dotdot", b"dot", b"slash", b"dupe")}
-    cases[b"checkout"] = example("checkout", **{b".git": {b"config": b"[core]\n"}})
+    cases[b"checkout"] = example("checkout", {b".git": {b"config": b"[core]\n"}})
+
+    chains: list[list[bytes]] = []  # the Deep directories, to remove them level by level
 
     def write(where: bytes, tree: Raw) -> None:
         os.makedirs(where, exist_ok=True)
         for name, value in tree.items():
             path = os.path.join(where, name)
             if isinstance(value, Deep):
+                chains.append([path])
                 os.mkdir(path)
                 for _ in range(value.depth - 1):  # os.makedirs recurses per level
                     path = os.path.join(path, b"d")
                     os.mkdir(path)
+                    chains[-1].append(path)
                 write(path, value.leaf)
             elif isinstance(value, dict):
                 write(path, value)
@@ -222,18 +228,24 @@ def test_validate_judges_a_local_tree_like_the_git_source(settings: Settings,
                 with open(path, "wb") as f:
                     f.write(value)
 
-    write(bytes(root), cases)
-    env = {"EXLIB_MAX_EXAMPLE_FILES": "50"}
-    res = exlib("validate", str(root), "-o", "json", env=env)
-    assert res.returncode == 1 and "Traceback" not in res.stderr, res.stderr
-    local = {e["directory"]: e for e in json.loads(res.stdout)["examples"]}
-    assert local["checkout"]["errors"] == [] and local["good"]["errors"] == []
+    try:
+        write(bytes(root), cases)
+        env = {"EXLIB_MAX_EXAMPLE_FILES": "100"}
+        res = exlib("validate", str(root), "-o", "json", env=env)
+        assert res.returncode == 1 and "Traceback" not in res.stderr, res.stderr
+        local = {e["directory"]: e for e in json.loads(res.stdout)["examples"]}
+        assert local["checkout"]["errors"] == [] and local["good"]["errors"] == []
+        table = exlib("validate", str(root), env=env)
+        assert table.returncode == 1 and "Traceback" not in table.stderr
+        assert "caf\\xe9.txt" in table.stdout
+    finally:  # pytest's clean-up (shutil.rmtree) recurses per level: unwind the chains
+        for chain in chains:
+            shutil.rmtree(chain[-1])
+            for d in reversed(chain[:-1]):
+                os.rmdir(d)
     del cases[b"checkout"]
     remote.commit(cases)
-    settings = replace(settings, limits=ExampleLimits(max_files=50))
+    settings = replace(settings, limits=ExampleLimits(max_files=100))
     synced = entries(sync_repository(settings, remote.source(), name="same"))
     assert {d: sorted(e["errors"]) for d, e in synced.items()} == {
         d: sorted(e["errors"]) for d, e in local.items() if d != "checkout"}
-    table = exlib("validate", str(root), env=env)
-    assert table.returncode == 1 and "Traceback" not in table.stderr
-    assert "caf\\xe9.txt" in table.stdout
