@@ -51,6 +51,7 @@ from controller.course.spec import CourseSpec, GitTarget, parse_spec
 from controller.library.sync import object_store
 from controller.store import git
 from controller.store.db import make_engine, session_scope
+from controller.store.db.base import utcnow
 
 MAX_PUSH_ATTEMPTS = 5
 Progress = Callable[[str], None]
@@ -301,6 +302,8 @@ def _pass(settings: Settings, engine: sa.Engine, spec: CourseSpec, name: str, na
     with _database(), session_scope(engine) as session:
         course = find_course(session, spec, namespace, name)
         course_id = str(course.id) if course else None
+        moved = (Action(Op.MOVE_COURSE, spec.path, "", course_id or "", from_path=course.path),
+                 ) if course is not None and course.path != spec.path else ()
         rows = load_contents(session, course.id if course else None)
         resolution = resolve_course(session, spec, namespace, _pins(rows))
     say(f"fetching {spec.assignments.url} ({spec.assignments.branch})")
@@ -321,7 +324,7 @@ def _pass(settings: Settings, engine: sa.Engine, spec: CourseSpec, name: str, na
             course_id = str(row.id)
     template = _student_template(settings, spec, creds.student_template, branch,
                                  result.contents, dry_run, say)
-    actions = result.actions
+    actions = moved + result.actions
     if template is not None and template.changed:
         actions += (Action(Op.STUDENT_TEMPLATE, "", "", "", detail=f"commit {template.commit}"),)
         if not dry_run:
@@ -367,6 +370,7 @@ def archive_course(settings: Settings, spec: Mapping[str, Any], *, namespace: st
             rows = load_contents(session, course.id, archived=False)
             result = plan([], rows, lambda _path: None, {}, prune=True)
             save_plan(session, course, result, None)
+            course.archived_at = utcnow()  # a new CourseStructure may take its name
             return len(result.rows)
     finally:
         engine.dispose()

@@ -59,6 +59,7 @@ class Op(StrEnum):
     ARCHIVE = "archive"
     REMOVE_DIRECTORY = "remove-directory"
     STUDENT_TEMPLATE = "student-template"
+    MOVE_COURSE = "move-course"  # spec.course.path changed: the course row moves, ids stay
 
 
 class State(StrEnum):

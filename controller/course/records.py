@@ -38,13 +38,26 @@ _UUID_FIELDS = {"id", "example_id", "version_id", "pending_version_id"}
 
 def find_course(session: Session, spec: CourseSpec, namespace: str, name: str
                 ) -> Course | None:
-    """The course row at the spec's path; another CourseStructure owning it is a SpecError."""
-    course = session.scalar(sa.select(Course).where(Course.path == spec.path))
-    if course is not None and (course.namespace, course.name) != (namespace, name):
+    """The CourseStructure's course (docs/courses.md): the row at the spec's path, else its
+    live course at an earlier path, which `save_course` moves (ids stay). A SpecError when
+    the path holds another CourseStructure's course, or an archived earlier course of this
+    one while it has a live course elsewhere."""
+    at_path = course_by_path(session, spec.path)
+    if at_path is not None and (at_path.namespace, at_path.name) != (namespace, name):
         raise SpecError([Problem("course", "path", (
-            f"course {spec.path} is managed by CourseStructure {course.namespace}/{course.name}"
-        ))])
-    return course
+            f"course {spec.path} is managed by CourseStructure {at_path.namespace}/"
+            f"{at_path.name}; course paths are unique, so choose another path (or delete "
+            "that CourseStructure first)"))])
+    live = session.scalar(sa.select(Course).where(
+        Course.namespace == namespace, Course.name == name, Course.archived_at.is_(None)))
+    if live is None or live is at_path:
+        return at_path
+    if at_path is not None:
+        raise SpecError([Problem("course", "path", (
+            f"course {spec.path} is an earlier course of CourseStructure {namespace}/{name}, "
+            f"archived when it was deleted; this CourseStructure's course is {live.path}. "
+            f"Keep the path {live.path} or choose a path no course has used"))])
+    return live
 
 
 def course_by_path(session: Session, path: str) -> Course | None:
@@ -102,7 +115,15 @@ def _ensure(session: Session, model: type[Any], path: str, **values: Any) -> Any
 
 
 def save_course(session: Session, spec: CourseSpec, namespace: str, name: str) -> Course:
-    """Organization, family, course and content types as the spec says (changed fields only)."""
+    """Organization, family, course and content types as the spec says (changed fields only).
+
+    A course found at an earlier path is moved to the spec's path, keeping its id and its
+    contents' ids; an archived one (its CourseStructure was deleted) is live again.
+    """
+    found = find_course(session, spec, namespace, name)
+    if found is not None:
+        found.path = spec.path
+        found.archived_at = None
     org = _ensure(session, Organization, spec.organization_path, title=spec.organization_title)
     family = _ensure(session, CourseFamily, spec.family_path, organization_id=org.id,
                      title=spec.family_title)

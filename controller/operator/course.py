@@ -7,6 +7,7 @@ from typing import Any
 
 from controller.course import errors
 from controller.course.apply import ApplyReport, apply_course, archive_course
+from controller.course.plan import Op
 from controller.course.spec import parse_spec
 from controller.operator import repository
 from controller.operator.inputs import git_credentials
@@ -129,6 +130,9 @@ def _result(report: ApplyReport, status: dict[str, Any], revisions: dict[str, st
         events.append(("Normal", "CustomizedKept",
                        f"lecturer changes kept in {', '.join(kept[:10])}"))
     for action in report.actions:
+        if action.op == Op.MOVE_COURSE:
+            events.append(("Normal", "CourseMoved", f"course {action.from_path} moved to "
+                                                    f"{action.path} (ids and directories kept)"))
         if action.overwrites_customisation and not report.dry_run:
             events.append(("Normal", "CustomizationReplaced", f"{action.path}: {action.detail}"))
     listed = [c for c in report.contents

@@ -28,9 +28,15 @@ class CourseFamily(Base):
 
 
 class Course(Base):
-    """A course and where it deploys; (namespace, name) is the CourseStructure managing it."""
+    """A course and where it deploys; (namespace, name) is the CourseStructure managing it,
+    which has one live course (migration 0004): a changed path moves the row. `archived_at`
+    is set when the CourseStructure is deleted."""
 
     __tablename__ = "course"
+    __table_args__ = (
+        sa.Index("uq_course_namespace_name_live", "namespace", "name", unique=True,
+                 postgresql_where=sa.text("archived_at IS NULL")),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     course_family_id: Mapped[uuid.UUID] = mapped_column(
@@ -46,6 +52,7 @@ class Course(Base):
     student_template_url: Mapped[str | None] = mapped_column(sa.Text)
     student_template_branch: Mapped[str | None] = mapped_column(sa.Text)
     student_template_commit: Mapped[str | None] = mapped_column(sa.Text)
+    archived_at: Mapped[datetime | None] = mapped_column(Timestamp)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow, onupdate=utcnow)
 

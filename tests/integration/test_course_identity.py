@@ -1,0 +1,154 @@
+# ruff: noqa: F811  (fixtures imported from the deploy and e2e modules are parameters here)
+"""A course's identity follows its CourseStructure (docs/courses.md): a changed
+`spec.course.path` moves the course — same ids, same directories, no second live course —
+and a path held by another CourseStructure's course is refused. Real PostgreSQL, MinIO, Git.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+import sqlalchemy as sa
+import yaml
+
+from controller.cli import main as cli_main
+from controller.course.apply import archive_course
+from controller.course.errors import SpecError
+from tests.conftest import Stack, unique
+from tests.integration.operator_harness import Kubectl, Operator, wait_condition
+from tests.integration.test_course_deploy import Env, env, live_rows, seed  # noqa: F401
+from tests.integration.test_operator_e2e import (  # noqa: F401
+    course_setup,
+    crds,
+    kubectl,
+    manifests,
+    operator,
+)
+
+
+def with_path(spec: dict, path: str, family: str = "prog") -> dict:
+    moved = copy.deepcopy(spec)
+    moved["course"]["path"] = path
+    moved["course"]["family"]["path"] = family
+    return moved
+
+
+def courses(env: Env) -> list[tuple[str, bool]]:
+    """(path, live) of every course row."""
+    return sorted((r.path, r.archived_at is None)
+                  for r in env.sql("SELECT path, archived_at FROM course"))
+
+
+def test_cli_path_change_moves_the_course_keeping_ids_and_directories(
+        env: Env, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    spec, repo, _ = seed(env, template=False)
+    manifest = env.tmp / "course.yaml"
+
+    def cli(*args: str, course_spec: dict) -> tuple[int, str, str]:
+        manifest.write_text(yaml.safe_dump({
+            "apiVersion": "exlib.dev/v1alpha1", "kind": "CourseStructure",
+            "metadata": {"name": "py101", "namespace": "default"}, "spec": course_spec}))
+        code = cli_main([*args, "-f", str(manifest), "-o", "json"])
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    for key, value in env.stack.env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("DATABASE_URL", env.settings.database_url)
+    monkeypatch.setenv("EXLIB_CACHE_DIR", str(env.settings.cache_dir))
+    code, out, err = cli("apply", course_spec=spec)
+    assert code == 0, err
+    first = json.loads(out)
+    before = {path: row.id for path, row in live_rows(env).items()}
+    commits = env.remote(repo).commits()
+
+    moved = with_path(spec, "py102", family="prog2")
+    code, out, err = cli("plan", course_spec=moved)
+    assert code == 0, err
+    planned = json.loads(out)
+    assert planned["actions"] == [{"action": "move-course", "path": "uni.prog2.py102",
+                                   "id": first["course"]["id"], "from": "uni.prog.py101"}]
+    assert courses(env) == [("uni.prog.py101", True)]  # plan changes nothing
+
+    code, out, err = cli("apply", course_spec=moved)
+    assert code == 0, err
+    applied = json.loads(out)
+    assert applied["course"] == {"id": first["course"]["id"], "path": "uni.prog2.py102"}
+    assert [a["action"] for a in applied["actions"]] == ["move-course"]
+    assert {c["state"] for c in applied["contents"] if c["kind"] == "assignment"} == {
+        "Deployed"}
+    assert {path: row.id for path, row in live_rows(env).items()} == before
+    assert courses(env) == [("uni.prog2.py102", True)]  # one course, never two
+    assert env.remote(repo).commits() == commits  # the directories did not change
+    assert cli_main(["status", "uni.prog2.py102", "-o", "json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["contents"]) == 5
+    assert cli_main(["status", "uni.prog.py101"]) == 1
+    capsys.readouterr()
+
+    code, out, err = cli("apply", course_spec=moved)
+    assert (code, json.loads(out)["actions"]) == (0, [])  # settled
+
+    code, out, err = cli("apply", course_spec=spec)  # and back: still the same course
+    assert code == 0, err
+    assert json.loads(out)["course"]["id"] == first["course"]["id"]
+    assert courses(env) == [("uni.prog.py101", True)]
+
+
+def test_path_of_another_course_structures_course_is_refused(env: Env) -> None:
+    spec, _repo, _ = seed(env, template=False)
+    env.apply(spec, name="first")
+    other = copy.deepcopy(spec)
+    other["assignments"]["url"] = env.repo()
+    env.apply(with_path(other, "py202"), name="second")
+    before = live_rows(env)
+    with pytest.raises(SpecError) as err:
+        env.apply(other, name="second")  # second asks for first's path
+    assert str(err.value.problems[0]) == (
+        "course: path: course uni.prog.py101 is managed by CourseStructure default/first; "
+        "course paths are unique, so choose another path (or delete that CourseStructure "
+        "first)")
+    assert courses(env) == [("uni.prog.py101", True), ("uni.prog.py202", True)]
+    assert live_rows(env) == before
+
+
+def test_deleted_course_structure_recreated_at_another_path_starts_a_new_course(
+        env: Env) -> None:
+    spec, _repo, _ = seed(env, template=False)
+    old = env.apply(spec)
+    archive_course(env.settings, spec, namespace="default", name="py101")
+    assert courses(env) == [("uni.prog.py101", False)]
+    fresh = copy.deepcopy(with_path(spec, "py103"))
+    fresh["assignments"]["url"] = env.repo()
+    new = env.apply(fresh)
+    assert new.course_id != old.course_id  # the deleted one keeps its path and history
+    assert courses(env) == [("uni.prog.py101", False), ("uni.prog.py103", True)]
+    with pytest.raises(SpecError, match="archived when it was deleted"):
+        env.apply(spec)  # back to the old path, while the new course is live
+    again = env.apply(with_path(spec, "py103") | {"assignments": fresh["assignments"]})
+    assert again.course_id == new.course_id and again.actions == ()
+
+
+def test_operator_moves_the_course_when_its_path_changes(
+        stack: Stack, kubectl: Kubectl, operator: Operator, course_setup: dict[str, str],
+        database_url: str) -> None:
+    docs = manifests(stack, course_setup["examples"], course_setup["assignments"],
+                     course_setup["template"])
+    kubectl.apply(*docs)
+    first = wait_condition(kubectl, "course", "prog1", "Ready", "True", operator)
+    course = docs[2]
+    course["spec"]["course"]["path"] = unique("uni.prog1.moved")
+    kubectl.apply(course)
+    moved = wait_condition(kubectl, "course", "prog1", "Ready", "True", operator)
+    assert moved["status"]["courseId"] == first["status"]["courseId"]
+    assert moved["status"]["assignments"] == first["status"]["assignments"]  # no commit
+    assert moved["status"]["counts"] == first["status"]["counts"]
+    assert moved["status"]["counts"]["failed"] == 0
+    assert "CourseMoved" in {e["reason"] for e in kubectl.events("prog1")}
+    engine = sa.create_engine(database_url)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT id, path::text FROM course")).all()
+    engine.dispose()
+    assert [(str(i), p) for i, p in rows] == [(first["status"]["courseId"],
+                                               course["spec"]["course"]["path"])]
