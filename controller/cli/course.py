@@ -75,7 +75,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _progress(message: str) -> None:
-    output.stderr.print(f"[dim]{message}[/]", highlight=False)
+    output.say((message, "dim"), err=True)
 
 
 def _print(report: ApplyReport) -> None:
@@ -92,7 +92,7 @@ def _print(report: ApplyReport) -> None:
         t = report.student_template
         lines.append(f"student template: {verb if t.changed else 'unchanged'} "
                      f"({(t.commit or '-')[:12]})")
-    output.stdout.print("\n".join(lines), highlight=False)
+    output.say("\n".join(lines))
 
 
 def _status(args: argparse.Namespace) -> int:

@@ -34,5 +34,5 @@ def _upgrade(args: argparse.Namespace) -> int:
     if args.output == "json":
         output.emit_json({"revision": revision})
     else:
-        output.stdout.print(f"database schema at revision {revision}")
+        output.say(f"database schema at revision {revision}")
     return 0

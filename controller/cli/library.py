@@ -14,7 +14,7 @@ from rich.progress import Progress
 from controller.cli import output
 from controller.config import ConfigError, ExampleLimits, Settings
 from controller.library import catalog
-from controller.library.errors import SyncError
+from controller.library.errors import SyncError, SyncRunning
 from controller.library.report import ExampleReport
 from controller.library.source import S3Credentials, SourceSpec
 from controller.library.sync import Progress as ProgressFn
@@ -43,6 +43,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "EXLIB_S3_ENDPOINT); keys from EXLIB_SOURCE_S3_ACCESS_KEY/SECRET_KEY")
     p.add_argument("--history", metavar="tags:GLOB",
                    help="also import every Git tag matching GLOB as a version")
+    p.add_argument("--wait", type=float, default=600, metavar="SECONDS",
+                   help="while another sync of the repository runs (another `exlib sync` or "
+                   "the operator), wait this long for it to finish (default 600; 0: fail at "
+                   "once)")
     output.add_output_flag(p)
     p.set_defaults(func=_sync)
 
@@ -118,19 +122,29 @@ def _print_examples(entries: list[ExampleReport], *, all_rows: bool) -> None:
                        e.digest[:12] if e.digest else None) for e in rows))
     for e in entries:
         for msg in e.errors:
-            output.stdout.print(f"[red]error[/]   {msg}", highlight=False)
+            output.say(("error", "red"), "   ", msg)
         for msg in e.warnings:
-            output.stdout.print(f"[yellow]warning[/] {msg}", highlight=False)
+            output.say(("warning", "yellow"), " ", msg)
 
 
 def _sync(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     source = _source(args)
+
+    def waiting() -> None:
+        output.say(f"a sync of {args.namespace}/{args.name} is running (another `exlib sync` "
+                   f"or the operator); waiting up to {args.wait:g} s for it to finish",
+                   err=True)
+
     try:
         with _progress(args.output == "table" and output.stderr.is_terminal) as progress:
             report = sync_repository(settings, source, name=args.name,
                                      namespace=args.namespace, progress=progress,
-                                     history=args.history)
+                                     history=args.history, wait=args.wait, on_wait=waiting)
+    except SyncRunning as err:
+        output.fail(f"{err}; try again when it has finished, or wait longer with --wait "
+                    "SECONDS")
+        return 1
     except SyncError as err:
         output.fail(str(err))
         return 1
@@ -139,10 +153,10 @@ def _sync(args: argparse.Namespace) -> int:
         return 0
     _print_examples(report.examples, all_rows=False)
     c = report.counts
-    output.stdout.print(
+    output.say(
         f"{args.name}: revision {report.revision[:12]}: {c['total']} examples, {c['new']} new, "
         f"{c['changed']} changed, {c['unchanged']} unchanged, {c['invalid']} invalid, "
-        f"{c['archived']} archived; uploaded {report.uploaded_files} files", highlight=False)
+        f"{c['archived']} archived; uploaded {report.uploaded_files} files")
     return 0
 
 
@@ -162,7 +176,7 @@ def _validate(args: argparse.Namespace) -> int:
     else:
         _print_examples(entries, all_rows=True)
         bad = sum(1 for e in entries if e.errors)
-        output.stdout.print(f"{len(entries)} examples, {bad} with errors", highlight=False)
+        output.say(f"{len(entries)} examples, {bad} with errors")
     return 1 if failed else 0
 
 
@@ -198,10 +212,9 @@ def _show(args: argparse.Namespace) -> int:
         output.emit_json(found)
         return 0
     for ex in found:
-        output.stdout.print(f"[bold]{ex['identifier']}[/] ({ex['repository']}, id {ex['id']})"
-                            f"{'  [red]archived[/]' if ex['archived_at'] else ''}")
-        output.stdout.print(f"{ex['title'] or ''}  [{', '.join(ex['tags'])}]",
-                            highlight=False)
+        output.say((ex["identifier"], "bold"), f" ({ex['repository']}, id {ex['id']})",
+                   ("  archived", "red") if ex["archived_at"] else "")
+        output.say(f"{ex['title'] or ''}  [{', '.join(ex['tags'])}]")
         output.table("versions", ("tag", "as written", "digest", "created", "latest"),
                      ((v["tag"], v["version"], "sha256:" + v["digest"][:12], v["created_at"],
                        "*" if v["latest"] else "") for v in ex["versions"]))

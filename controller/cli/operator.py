@@ -44,7 +44,7 @@ def cmd_crds(args: argparse.Namespace) -> int:
     args.dir.mkdir(parents=True, exist_ok=True)
     for name, text in rendered.items():
         (args.dir / name).write_text(text)
-        output.stdout.print(f"wrote {args.dir / name}")
+        output.say(f"wrote {args.dir / name}")
     return 0
 
 

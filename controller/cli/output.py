@@ -1,4 +1,11 @@
-"""Shared CLI output: JSON for scripts (`-o json`), rich tables for people, errors on stderr."""
+"""Shared CLI output: JSON for scripts (`-o json`), rich tables for people, errors on stderr.
+
+Almost everything the CLI shows is user text (file and directory names, identifiers,
+titles, ignore patterns, error messages quoting them), so it is never read as Rich markup or
+emoji codes: both consoles have markup, emoji and highlighting off, and styles are given
+apart from the text (`say(("error", "red"), " ", message)`). A file named `[/oops]` or a
+title `:warning: [b]x[/b]` is printed exactly as written.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +17,13 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-stdout = Console(soft_wrap=True)
-stderr = Console(stderr=True, soft_wrap=True)
+#: A piece of a line: plain text, or (text, Rich style) such as ("error", "bold red").
+Part = str | tuple[str, str]
+
+stdout = Console(soft_wrap=True, markup=False, emoji=False, highlight=False)
+stderr = Console(stderr=True, soft_wrap=True, markup=False, emoji=False, highlight=False)
 
 
 def add_output_flag(parser: argparse.ArgumentParser) -> None:
@@ -24,15 +35,21 @@ def emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
 
 
+def say(*parts: Part, err: bool = False) -> None:
+    """One line of text (stdout, or stderr with `err`), styled only where a part says so."""
+    (stderr if err else stdout).print(Text.assemble(*parts))
+
+
 def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    tab = Table(title=title, show_lines=False, header_style="bold")
+    tab = Table(title=None if title is None else Text(title), show_lines=False,
+                header_style="bold")
     for col in columns:
         tab.add_column(col, overflow="fold")
     for row in rows:
-        tab.add_row(*("" if v is None else str(v) for v in row))
+        tab.add_row(*(Text("" if v is None else str(v)) for v in row))
     stdout.print(tab)
 
 
 def fail(message: str) -> None:
     """One line on stderr saying what went wrong; callers return exit code 1."""
-    stderr.print(f"[bold red]error:[/] {message}", highlight=False)
+    say(("error:", "bold red"), " ", message, err=True)

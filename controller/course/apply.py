@@ -19,7 +19,7 @@ to its update branch after the pass's commit, on top of the head the pass ends w
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +52,7 @@ from controller.library.sync import object_store
 from controller.store import git
 from controller.store.db import make_engine, session_scope
 from controller.store.db.base import utcnow
+from controller.store.db.locks import LockKind, advisory_lock
 
 MAX_PUSH_ATTEMPTS = 5
 Progress = Callable[[str], None]
@@ -288,10 +289,9 @@ def apply_course(settings: Settings, spec: Mapping[str, Any], *, name: str, name
     creds = _credentials(credentials)
     engine = make_engine(settings.database_url)
     try:
-        with _database(), engine.connect() as lock:
-            if not dry_run:  # one pass per course at a time (operator and CLI may race)
-                lock.execute(sa.text("SELECT pg_advisory_lock(hashtext(:p))"),
-                             {"p": course_spec.path})
+        # one pass per course at a time (operator and CLI may race)
+        with _database(), (nullcontext() if dry_run else
+                           advisory_lock(engine, LockKind.COURSE, course_spec.path)):
             return _pass(settings, engine, course_spec, name, namespace, creds, dry_run, say)
     finally:
         engine.dispose()

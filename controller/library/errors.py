@@ -1,7 +1,8 @@
 """Reasons a sync could not run at all (as opposed to invalid examples, which are reported).
 
 The operator maps them to status conditions: SourceUnreachable and AuthenticationFailed ->
-FetchFailed, StorageUnavailable -> StorageFailed, DatabaseUnavailable -> DatabaseFailed.
+FetchFailed, StorageUnavailable -> StorageFailed, DatabaseUnavailable -> DatabaseFailed,
+SyncRunning -> ReconcileFailed (retried with backoff until the other sync has finished).
 `retryable` tells it whether backing off and retrying can help (a wrong token cannot).
 """
 
@@ -30,6 +31,10 @@ class StorageUnavailable(SyncError):
 
 class DatabaseUnavailable(SyncError):
     """PostgreSQL could not be reached or refused the transaction."""
+
+
+class SyncRunning(SyncError):
+    """Another sync of the same repository (`exlib sync` or the operator) held its lock."""
 
 
 class VersionNotFound(LookupError):

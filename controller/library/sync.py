@@ -38,7 +38,12 @@ import sqlalchemy as sa
 from controller.config import ExampleLimits, Settings
 from controller.library import state
 from controller.library.digest import FileRecord, sha256
-from controller.library.errors import DatabaseUnavailable, SourceUnreachable, StorageUnavailable
+from controller.library.errors import (
+    DatabaseUnavailable,
+    SourceUnreachable,
+    StorageUnavailable,
+    SyncRunning,
+)
 from controller.library.plan import Decision, Known, Unchanged, may_publish, plan
 from controller.library.report import ExampleReport, SyncReport
 from controller.library.scan import META, Found, Ignore, Scanned, discover, read_example
@@ -48,6 +53,7 @@ from controller.library.source_git import GitSource
 from controller.library.source_s3 import S3Snapshot, s3_revision
 from controller.store.db import make_engine, session_scope
 from controller.store.db.library import ExampleRepository
+from controller.store.db.locks import LockBusy, LockKind, advisory_lock
 from controller.store.objects import (
     ARCHIVE_BYTES,
     ARCHIVE_OBJECTS,
@@ -412,10 +418,33 @@ def _open(source: SourceSpec, settings: Settings) -> tuple[Snapshot, GitSource |
     raise SourceUnreachable(f"unknown source kind `{source.kind}`")
 
 
+@contextmanager
+def _one_sync(settings: Settings, namespace: str, name: str, wait: float,
+              on_wait: Callable[[], None] | None) -> Iterator[sa.Engine]:
+    """A database engine, holding the repository's lock for the block: two syncs never
+    plan from the same state and then both insert what they found new (the operator and
+    `exlib sync` may race)."""
+    engine = make_engine(settings.database_url)
+    try:
+        with _database(), advisory_lock(engine, LockKind.REPOSITORY, f"{namespace}/{name}",
+                                        wait=wait, on_wait=on_wait):
+            yield engine
+    except LockBusy as err:
+        waited = f" and did not finish within {wait:g} s" if wait else ""
+        raise SyncRunning(f"a sync of {namespace}/{name} is running (another `exlib sync` or "
+                          f"the operator){waited}; nothing was changed") from err
+    finally:
+        engine.dispose()
+
+
 def sync_repository(settings: Settings, source: SourceSpec, *, name: str,
                     namespace: str = "default", progress: Progress | None = None,
-                    history: str | None = None, visibility: str = "private") -> SyncReport:
+                    history: str | None = None, visibility: str = "private",
+                    wait: float = 0.0, on_wait: Callable[[], None] | None = None) -> SyncReport:
     """Sync one repository into the library and return what happened to every example.
+
+    One sync of a repository runs at a time: when another holds it, `on_wait()` is called
+    and this one waits up to `wait` seconds, then raises SyncRunning.
 
     `visibility` (public, private, restricted) is recorded on the repository so courses in
     other namespaces can be refused or allowed (the operator checks `allowedNamespaces`).
@@ -425,9 +454,8 @@ def sync_repository(settings: Settings, source: SourceSpec, *, name: str,
     """
     progress = progress or _no_progress
     started = datetime.now(UTC)
-    engine = make_engine(settings.database_url)
     store = object_store(settings)
-    try:
+    with _one_sync(settings, namespace, name, wait, on_wait) as engine:
         with _database(), session_scope(engine) as session:
             repo = state.repository(session, namespace, name, source, visibility)
         progress("fetch", 0, None)
@@ -441,8 +469,6 @@ def sync_repository(settings: Settings, source: SourceSpec, *, name: str,
         _pass(snapshot, store, settings, engine, repo, source, report, progress,
               history=False)
         return report
-    finally:
-        engine.dispose()
 
 
 def _import_history(history: str, git: GitSource | None, store: ObjectStore,
@@ -465,18 +491,18 @@ def _import_history(history: str, git: GitSource | None, store: ObjectStore,
                         for d in decisions if d.status == "invalid"]})
 
 
-def archive_repository(settings: Settings, *, namespace: str, name: str) -> int:
+def archive_repository(settings: Settings, *, namespace: str, name: str,
+                       wait: float = 60.0) -> int:
     """The ExampleRepository (namespace, name) was deleted: archive its examples (soft).
 
     Sets archived_at on every live example of the repository and returns how many; the
     rows and every version stay, so courses keep the versions they pinned and deployed
     directories can still be loaded. A repository the database does not know is a no-op
     (0). A later sync under the same name brings the examples it finds back to life.
-    Raises DatabaseUnavailable when PostgreSQL cannot be reached.
+    Waits up to `wait` seconds for a running sync of it (which would bring the examples back
+    to life), then raises SyncRunning; raises DatabaseUnavailable when PostgreSQL cannot be
+    reached.
     """
-    engine = make_engine(settings.database_url)
-    try:
-        with _database(), session_scope(engine) as session:
-            return state.archive_examples(session, namespace, name, datetime.now(UTC))
-    finally:
-        engine.dispose()
+    with (_one_sync(settings, namespace, name, wait, None) as engine,
+          session_scope(engine) as session):
+        return state.archive_examples(session, namespace, name, datetime.now(UTC))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
@@ -27,8 +28,35 @@ def observe_pass(kind: str, seconds: float, *, ok: bool) -> None:
     RECONCILE_SECONDS.labels(kind, "success" if ok else "failure").observe(seconds)
 
 
+STATUSES = ("True", "False", "Unknown")
+#: Condition types exported per (kind, namespace, name), so series of a condition that went
+#: away (a problem recovered) or of an object that is gone can be removed; passes run on
+#: several threads.
+_exported: dict[tuple[str, str, str], set[str]] = {}
+_lock = threading.Lock()
+
+
 def set_conditions(kind: str, namespace: str, name: str, conds: list[dict[str, Any]]) -> None:
-    for c in conds:
-        for status in ("True", "False", "Unknown"):
-            CONDITION.labels(kind, namespace, name, c["type"], status).set(
-                1 if c["status"] == status else 0)
+    """Export the object's conditions as they are now; the series of absent ones go."""
+    key = (kind, namespace, name)
+    types = {c["type"] for c in conds}
+    with _lock:
+        for type_ in _exported.get(key, set()) - types:
+            _remove(key, type_)
+        for c in conds:
+            for status in STATUSES:
+                CONDITION.labels(*key, c["type"], status).set(1 if c["status"] == status else 0)
+        _exported[key] = types
+
+
+def forget(kind: str, namespace: str, name: str) -> None:
+    """The object is deleted (or no longer handled here): remove all its series."""
+    key = (kind, namespace, name)
+    with _lock:
+        for type_ in _exported.pop(key, set()):
+            _remove(key, type_)
+
+
+def _remove(key: tuple[str, str, str], type_: str) -> None:
+    for status in STATUSES:
+        CONDITION.remove(*key, type_, status)

@@ -40,7 +40,8 @@ def readiness(body: dict[str, Any]) -> dict[str, Any]:
 def failure(err: errors.SyncError) -> PassResult:
     """Map a sync that could not run to its condition; wrong credentials retry slowly."""
     kind = {errors.StorageUnavailable: "StorageFailed",
-            errors.DatabaseUnavailable: "DatabaseFailed"}.get(type(err), "FetchFailed")
+            errors.DatabaseUnavailable: "DatabaseFailed",
+            errors.SyncRunning: "ReconcileFailed"}.get(type(err), "FetchFailed")
     return PassResult(problems=(Problem(kind, type(err).__name__, str(err)),),
                       slow_retry=not err.retryable)
 

@@ -1,0 +1,61 @@
+"""PostgreSQL advisory locks: one pass per course and one sync per repository at a time,
+whoever runs it (any operator replica, `exlib` on a laptop).
+
+Each kind of lock has its own first key, so a course and a repository whose names hash
+alike never block each other. The lock is session-level, on a connection of its own in
+autocommit mode (no transaction stays open for the whole pass); it is released when the
+block ends, or by PostgreSQL when the process or its connection dies.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from enum import IntEnum
+
+import sqlalchemy as sa
+
+POLL_SECONDS = 0.5  # how often a bounded wait asks again
+
+_TRY = sa.text("SELECT pg_try_advisory_lock(:kind, hashtext(:key))")
+_LOCK = sa.text("SELECT pg_advisory_lock(:kind, hashtext(:key))")
+_UNLOCK = sa.text("SELECT pg_advisory_unlock(:kind, hashtext(:key))")
+
+
+class LockKind(IntEnum):
+    COURSE = 1  # key: the course path
+    REPOSITORY = 2  # key: namespace/name of the example repository
+
+
+class LockBusy(Exception):
+    """The lock stayed held elsewhere for the whole wait."""
+
+
+@contextmanager
+def advisory_lock(engine: sa.Engine, kind: LockKind, key: str, *, wait: float | None = None,
+                  on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+    """Hold the lock (kind, key) for the block.
+
+    When it is held elsewhere, `on_wait()` is called once, then this waits: as long as it
+    takes with `wait=None`, else at most `wait` seconds before raising LockBusy.
+    """
+    params = {"kind": int(kind), "key": key}
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        if not conn.scalar(_TRY, params):
+            if on_wait is not None:
+                on_wait()
+            if wait is None:
+                conn.execute(_LOCK, params)
+            else:
+                deadline = time.monotonic() + wait
+                while not conn.scalar(_TRY, params):
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise LockBusy(f"{kind.name.lower()} {key}")
+                    time.sleep(min(POLL_SECONDS, left))
+        try:
+            yield
+        finally:
+            with suppress(sa.exc.SQLAlchemyError):  # a lost connection holds no lock
+                conn.execute(_UNLOCK, params)
