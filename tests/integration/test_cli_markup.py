@@ -22,6 +22,7 @@ from tests.integration.test_course_updates import COURSE, calc, calc_course, nod
 OOPS = "[/oops]"  # a directory `[` holding `oops]`: read as markup, a closing tag (crash)
 RED = "[red]ex5[/red]"  # read as markup: shown as a red `ex5`
 TITLE = ":warning: [bold]Five[/bold] [/]"
+GLOB = "[ab]*.py"  # read as markup: the tag `[ab]` vanishes
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -36,12 +37,14 @@ def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 @pytest.fixture
 def library(tmp_path: Path) -> Path:
     """An invalid example in `[/oops]` (its identifier is `[/oops]` too) and a valid one in
-    `[red]ex5[/red]` whose title holds markup and an emoji code."""
+    `[red]ex5[/red]` whose title holds markup and an emoji code, listing a file pattern that
+    matches nothing (a warning quoting it)."""
     root = tmp_path / "lib"
     (root / OOPS).mkdir(parents=True)
     (root / OOPS / "meta.yaml").write_text(meta(OOPS))
     (root / RED).mkdir(parents=True)
-    (root / RED / "meta.yaml").write_text(meta("markup.ex5", title=TITLE))
+    (root / RED / "meta.yaml").write_text(
+        meta("markup.ex5", title=TITLE, properties={"studentSubmissionFiles": [GLOB]}))
     return root
 
 
@@ -51,6 +54,7 @@ def test_validate_shows_names_and_messages_as_written(library: Path) -> None:
     assert f"│ {OOPS}" in res.stdout  # its directory, in the table
     assert f"{OOPS}/meta.yaml:1: slug: `{OOPS}` is not a valid identifier" in res.stdout
     assert f"│ {RED}" in res.stdout
+    assert f"`{GLOB}` is listed in studentSubmissionFiles but no such file" in res.stdout
     assert "2 examples, 1 with errors" in res.stdout
 
 
@@ -73,8 +77,8 @@ def test_sync_examples_and_errors_show_user_text_as_written(stack: Stack, databa
 
 def test_plan_and_status_show_user_text_as_written(stack: Stack, settings: Settings,
                                                    tmp_path: Path) -> None:
-    """A spec with a node path `[red]ex5[/red]`, refused with the pattern it must match
-    (plan), and a file `[/oops].md` that conflicts on update, named in the status table."""
+    """A spec with a node path `[red]ex5[/red]` (plan), and a file `[/oops].md` that
+    conflicts on update, named in the status table."""
     env = Env(stack, settings, tmp_path, git.Credentials(token=stack.git_token))
     cli_env = {**stack.env, "DATABASE_URL": settings.database_url,
                "EXLIB_CACHE_DIR": str(settings.cache_dir)}
@@ -86,7 +90,7 @@ def test_plan_and_status_show_user_text_as_written(stack: Stack, settings: Setti
         {**spec["contents"][0], "contents": [node(RED)]}]}))
     plan = cli("plan", "-f", str(manifest), env=cli_env)
     assert plan.returncode == 2
-    assert f"(week1.{RED}): path: '{RED}' does not match '^[a-z0-9_]+(" in plan.stderr
+    assert f"(week1.{RED}): path: the label `{RED}` may only hold" in plan.stderr
 
     env.apply(spec)
     lecturer.edit({f"{OOPS}.md": "the lecturer's\n"})
