@@ -27,7 +27,7 @@ import pygit2
 import sqlalchemy as sa
 
 from controller.config import Settings
-from controller.course import deploy
+from controller.course import branches, deploy
 from controller.course.catalog import Resolution, resolve_course
 from controller.course.errors import CommitFailed, DatabaseFailed, FetchFailed
 from controller.course.plan import (
@@ -211,6 +211,25 @@ class _Branch:
         git.push_branch(self.repo, self.target.url, name, commit, self.creds,
                         cache_dir=self.settings.cache_dir)
 
+    def tips(self, names: list[str]) -> dict[str, pygit2.Commit]:
+        """The remote tips of the named branches, fetched (absent ones are left out)."""
+        remote = git.ls_remote(self.repo, self.target.url, self.creds,
+                               cache_dir=self.settings.cache_dir)
+        present = [n for n in names if f"refs/heads/{n}" in remote]
+        if present:
+            git.fetch(self.repo, self.target.url, self.creds,
+                      tuple(f"+refs/heads/{n}:refs/heads/{n}" for n in present),
+                      cache_dir=self.settings.cache_dir)
+        return {n: self.repo.references[f"refs/heads/{n}"].peel(pygit2.Commit)
+                for n in present}
+
+    def delete_update(self, name: str) -> None:
+        """Delete an update branch on the server (raises git.GitError)."""
+        if not name.startswith(f"{UPDATE_BRANCH_PREFIX}/") or name == self.target.branch:
+            raise ValueError(f"refusing to delete {name}: not an update branch")
+        git.delete_branch(self.repo, self.target.url, name, self.creds,
+                          cache_dir=self.settings.cache_dir)
+
     def push(self, commit: str) -> bool:
         """Push a commit; False when the branch moved on (then fetched again)."""
         try:
@@ -322,9 +341,12 @@ def _pass(settings: Settings, engine: sa.Engine, spec: CourseSpec, name: str, na
             row = save_course(session, spec, namespace, name)
             save_plan(session, row, result, commit or branch.head_id)
             course_id = str(row.id)
+    cleaned = branches.prune(branch.repo, branch.head, spec.assignments.path,
+                             branches.finished(rows, result.contents), branch.tips,
+                             None if dry_run else branch.delete_update, say)
     template = _student_template(settings, spec, creds.student_template, branch,
                                  result.contents, dry_run, say)
-    actions = moved + result.actions
+    actions = moved + result.actions + cleaned
     if template is not None and template.changed:
         actions += (Action(Op.STUDENT_TEMPLATE, "", "", "", detail=f"commit {template.commit}"),)
         if not dry_run:

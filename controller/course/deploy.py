@@ -326,9 +326,9 @@ def push_update_branches(repo: pygit2.Repository, head: pygit2.Commit | None, ba
     """Push each conflicting merge to its update branch, on top of `head`, never forced.
 
     Row id -> (commit, problem). A branch already holding the same directory is not pushed
-    again; a branch carrying someone else's commits (a lecturer resolving on it) is left
-    alone; an exlib tip is fast-forwarded by a commit with both the head and the old tip as
-    parents. A failed push is a problem (the next pass tries again), not a failed pass.
+    again; a branch carrying someone else's commits not merged yet (a lecturer resolving on
+    it) is left alone; an exlib tip is fast-forwarded by a commit with both the head and the
+    old tip as parents. A failed push is a problem (the next pass tries again), not a failed pass.
     """
     out: dict[str, tuple[str | None, str | None]] = {}
     for op in ops:
@@ -340,7 +340,8 @@ def push_update_branches(repo: pygit2.Repository, head: pygit2.Commit | None, ba
         if head is None:
             out[op.row_id] = (None, "the assignments branch has no commit")
             continue
-        if tip is not None and not git.is_exlib_commit(tip):
+        if tip is not None and not git.is_exlib_commit(tip) and not git.is_ancestor(
+                repo, str(tip.id), str(head.id)):
             say(f"{op.branch} holds commits by others: left as it is")
             out[op.row_id] = (str(tip.id), None)
             continue

@@ -60,6 +60,7 @@ class Op(StrEnum):
     REMOVE_DIRECTORY = "remove-directory"
     STUDENT_TEMPLATE = "student-template"
     MOVE_COURSE = "move-course"  # spec.course.path changed: the course row moves, ids stay
+    DELETE_UPDATE_BRANCH = "delete-update-branch"  # merged or superseded (docs/updates.md)
 
 
 class State(StrEnum):
@@ -123,12 +124,14 @@ class Content:
     update_branch: str | None = None
     update_commit: str | None = None
     update_tree: str | None = None
+    pending_tree: str | None = None  # the pending version's own deployed tree (a conflict's)
 
 
 #: Content fields describing an update that is not applied; cleared once a version is deployed.
 NO_PENDING: dict[str, Any] = {"pending_version_id": None, "pending_tag": None,
                               "pending_key": None, "update_branch": None,
-                              "update_commit": None, "update_tree": None}
+                              "update_commit": None, "update_tree": None,
+                              "pending_tree": None}
 
 
 @dataclass(frozen=True)
@@ -486,6 +489,9 @@ class _Planner:
     def deploy(self, base: Content | None, after: Content, target: Target,
                strategy: Strategy) -> tuple[Content, bool]:
         """Decide the directory of an assignment; returns the row and whether it was written."""
+        if base is not None and (base.update_commit and base.pending_tree
+                                 and base.pending_key != target.deploy_key):
+            base, after = self.merged_older(base, after)
         same_key = base is not None and base.deploy_key == target.deploy_key
         tree = base.deployed_tree if same_key and base else self.built[after.spec_id]
         current = self.current_tree(base, after.path)
@@ -549,6 +555,22 @@ class _Planner:
             return fresh, True
         return self.merge(base, pending, fresh, current, tree, old, label)
 
+    def merged_older(self, base: Content, after: Content) -> tuple[Content, Content]:
+        """A newer version is wanted while the update branch of the pending one is open: when
+        that branch was merged by hand, the pending version is what the directory derives
+        from. Record it as deployed (its own tree the base of what follows), so the newer
+        version is merged from there, not from the version deployed before the conflict."""
+        current = self.current_tree(base, after.path)
+        assert base.update_commit is not None
+        if not self.trees.merged(base.update_commit, base.update_branch, after.path, current):
+            return base, after
+        settled = {"version_id": base.pending_version_id, "tag": base.pending_tag,
+                   "digest": None, "deploy_key": base.pending_key,
+                   "deployed_tree": base.pending_tree, **NO_PENDING}
+        label = f"{base.identifier} {base.pending_tag}"
+        row = self.resolved(replace(after, **settled), current, base.pending_tree or "", label)
+        return replace(base, **settled), row
+
     def resolved(self, fresh: Content, current: str | None, tree: str, label: str) -> Content:
         """The update branch was merged by hand: record the version; the directory stays."""
         customised = current != tree
@@ -596,7 +618,7 @@ class _Planner:
         same = (base.update_commit is not None and base.update_branch == branch
                 and base.pending_key == pending.pending_key and base.update_tree == result.tree)
         row = replace(pending, state=State.UPDATE_CONFLICT.value, message=message,
-                      update_branch=branch, update_tree=result.tree,
+                      update_branch=branch, update_tree=result.tree, pending_tree=tree,
                       update_commit=base.update_commit if same else None)
         files = "\n".join(f"- {c}" for c in result.conflicts)
         # Always handed to the caller: it pushes only when the branch does not hold this

@@ -93,7 +93,8 @@ def load_contents(session: Session, course_id: uuid.UUID | None, *,
         pending_version_id=_text(r.pending_version_id),
         pending_tag=version_label(pending_tag, pending_digest) if pending_digest else None,
         pending_key=r.pending_key, update_branch=r.update_branch,
-        update_commit=r.update_commit, update_tree=r.update_tree)
+        update_commit=r.update_commit, update_tree=r.update_tree,
+        pending_tree=r.pending_tree)
         for r, slug, kind, identifier, tag, digest, pending_tag, pending_digest
         in session.execute(q)]
 

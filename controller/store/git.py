@@ -251,6 +251,15 @@ def push_branch(repo: pygit2.Repository, url: str, branch: str, commit_id: str,
         raise
 
 
+def delete_branch(repo: pygit2.Repository, url: str, branch: str, creds: Credentials | None,
+                  *, cache_dir: Path) -> None:
+    """Delete the remote `branch` (a push of `:refs/heads/<branch>`) and its local ref."""
+    push(repo, url, [f":refs/heads/{branch}"], creds, cache_dir=cache_dir)
+    ref = repo.references.get(f"refs/heads/{branch}")
+    if ref is not None:
+        ref.delete()
+
+
 def commit_tree(repo: pygit2.Repository, tree_id: str, parent: str | None, message: str,
                 *, other_parents: Sequence[str] = ()) -> str:
     """A commit of `tree_id` on `parent` (None: a root commit), without touching any ref.

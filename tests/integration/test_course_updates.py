@@ -395,7 +395,9 @@ def test_conflict_branch_merged_by_hand_is_recognised(env: Env, how: str) -> Non
     lecturer.push_to("main", merged)
 
     report = env.apply(spec)
-    assert ops(report) == {NODE: "resolved"}
+    assert [str(a.op) for a in report.actions if a.op != "student-template"] == [
+        "resolved", "delete-update-branch"]  # recorded, and the merged branch deleted
+    assert BRANCH not in lecturer.branches()
     assert not report.assignments.changed  # recorded, nothing rewritten
     state = row(env)
     assert (state.tag, state.deployment_state, state.is_customized) == (

@@ -198,17 +198,29 @@ def test_conflict_branch_merged_by_hand_records_the_new_version() -> None:
     assert ops(kept) == [("resolved", "a")]
 
 
-def test_branch_of_an_older_target_is_not_recognised() -> None:
+def test_merged_branch_of_an_older_target_is_recognised_and_the_newer_merged_from_it(
+        ) -> None:
     p, _ = setup("merge", "EDITED", FakeTrees({("T1", "EDITED", "T2"): conflict_merge()}))
     row = p.with_branch_results({"r1": ("C1", None)}).rows[0].after
+    assert (row.pending_tree, row.update_tree) == ("T2", "CONFLICTED")
     v3 = task("a", version="3", strategy="merge")
-    trees = FakeTrees({("T1", "EDITED", "T3"): conflict_merge()}, is_merged=True)
+    # the lecturer merged the 2.0.0 branch: 2.0.0 is recorded, 3.0.0 merged from its tree
+    trees = FakeTrees({("T2", "EDITED", "T3"): Merge("MERGED3")}, is_merged=True)
     newer = plan([v3], [row], {"a": "EDITED"}.get, {"a": "T3"}, trees=trees,
                  course_path=COURSE)
-    assert ops(newer) == [("conflict", "a")]  # a new conflict for 3.0.0, a new push
-    assert not any(c[0] == "merged" for c in trees.calls)
-    assert newer.rows[0].after.pending_version_id == "v3"
-    assert newer.rows[0].after.update_commit is None and len(newer.branches) == 1
+    assert ops(newer) == [("resolved", "a"), ("merge", "a")]
+    after = newer.rows[0].after
+    assert (after.version_id, after.deployed_tree, after.update_branch, after.pending_tree) == (
+        "v3", "T3", None, None)
+    assert newer.dir_ops == (DirOp("put", "a", tree="MERGED3"),)
+    # not merged: a new conflict for 3.0.0 from the deployed base, pushed to the same branch
+    trees = FakeTrees({("T1", "EDITED", "T3"): conflict_merge()}, is_merged=False)
+    open_ = plan([v3], [row], {"a": "EDITED"}.get, {"a": "T3"}, trees=trees,
+                 course_path=COURSE)
+    assert ops(open_) == [("conflict", "a")]
+    assert open_.rows[0].after.pending_version_id == "v3"
+    assert open_.rows[0].after.pending_tree == "T3"
+    assert open_.rows[0].after.update_commit is None and len(open_.branches) == 1
 
 
 def test_move_and_merge_in_one_pass() -> None:

@@ -123,6 +123,9 @@ class CourseContent(Base):
     update_branch: Mapped[str | None] = mapped_column(sa.Text)
     update_commit: Mapped[str | None] = mapped_column(sa.Text)
     update_tree: Mapped[str | None] = mapped_column(sa.Text)
+    # The pending version's own tree, so a merged branch is recognised even once a newer
+    # version is wanted (migration 0005).
+    pending_tree: Mapped[str | None] = mapped_column(sa.Text)
     archived_at: Mapped[datetime | None] = mapped_column(Timestamp)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow, onupdate=utcnow)

@@ -1,0 +1,99 @@
+"""Housekeeping of update branches (`exlib/update/<course path>/<node path>`, docs/updates.md).
+
+A branch exlib pushed for a conflicting update is *finished* when no content needs it after
+the pass: its update was resolved, applied, kept or merged otherwise, its node was removed,
+or the course moved to another path (the conflict then lives on a branch under the new
+path). A finished branch is deleted when
+
+- it was **merged**: its tip is in the assignments head's history, or the head's directory
+  equals the tip's (a squash merge) — nothing on it is lost;
+- or it was **superseded** and only exlib committed on it: exlib can make it again.
+
+A finished branch that carries someone else's commits not merged into the assignments branch
+(a lecturer resolving on it) is never deleted. Branches are deleted after the pass's rows
+are written, so a crash in between leaves a branch the next pass still recognises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import pygit2
+
+from controller.course import paths
+from controller.course.plan import Action, Content, Op, State
+from controller.store import git
+
+
+@dataclass(frozen=True)
+class Finished:
+    """An update branch a live row pointed at before the pass, which no conflict needs now."""
+
+    branch: str
+    before: Content  # the row as it was (its path is where the branch holds the directory)
+    after_path: str | None  # where the content is after the pass; None: archived
+
+
+def finished(before: Sequence[Content], after: Sequence[Content]) -> list[Finished]:
+    """The update branches this pass finished (pure: rows before and contents after)."""
+    wanted = {c.update_branch for c in after
+              if c.state == State.UPDATE_CONFLICT.value and c.update_branch}
+    live_after = {c.id: c.path for c in after if not c.archived}
+    out: dict[str, Finished] = {}
+    for row in before:
+        name = row.update_branch
+        if row.archived or not name or name in wanted or name in out:
+            continue
+        out[name] = Finished(name, row, live_after.get(row.id))
+    return list(out.values())
+
+
+def verdict(repo: pygit2.Repository, head: pygit2.Commit | None, tip: pygit2.Commit,
+            done: Finished, base: str) -> str | None:
+    """Why a finished branch may be deleted ("merged", "superseded"), None to keep it."""
+    if head is not None and git.is_ancestor(repo, str(tip.id), str(head.id)):
+        return "merged"
+    if head is not None and done.after_path is not None:
+        ours = git.entry_id(repo, head.tree, paths.directory(done.after_path, base))
+        theirs = git.entry_id(repo, tip.tree, paths.directory(done.before.path, base))
+        if ours is not None and ours == theirs:
+            return "merged"
+    return "superseded" if git.is_exlib_commit(tip) else None
+
+
+def prune(repo: pygit2.Repository, head: pygit2.Commit | None, base: str,
+          done: Sequence[Finished], tips: Callable[[list[str]], Mapping[str, pygit2.Commit]],
+          delete: Callable[[str], None] | None, say: Callable[[str], None]
+          ) -> tuple[Action, ...]:
+    """Delete the finished branches that may go (`delete` None: only say which would).
+
+    `tips` fetches the named branches (absent ones are left out); a failed deletion is said,
+    not raised: the branch stays for someone to delete by hand.
+    """
+    if not done:
+        return ()
+    try:
+        found = tips([d.branch for d in done])
+    except git.GitError as err:
+        say(f"could not read the finished update branches ({err}); left as they are")
+        return ()
+    actions: list[Action] = []
+    for d in done:
+        tip = found.get(d.branch)
+        if tip is None:
+            continue  # already gone
+        why = verdict(repo, head, tip, d, base)
+        if why is None:
+            say(f"{d.branch} holds commits by others that are not merged: left as it is")
+            continue
+        if delete is not None:
+            try:
+                delete(d.branch)
+            except git.GitError as err:
+                say(f"could not delete {d.branch} ({err}); delete it by hand")
+                continue
+            say(f"deleted update branch {d.branch} ({why})")
+        actions.append(Action(Op.DELETE_UPDATE_BRANCH, d.after_path or d.before.path,
+                              d.before.spec_id, d.before.id, detail=f"{d.branch} ({why})"))
+    return tuple(actions)
