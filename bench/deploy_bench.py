@@ -101,7 +101,7 @@ def baseline(settings: Settings, source_url: str, token: str, work: Path) -> flo
     """Check out exlib's commit, then time plain `git add/commit/push` of the same files."""
     creds = git.Credentials(token=token)
     cache = work / "read-cache"
-    repo = git.open_cache(cache, source_url)
+    repo = git.open_cache(cache, source_url, "bench")
     head = git.fetch_branch(repo, source_url, "main", creds, cache_dir=cache)
     tree = work / "tree"
     for path, entry in git.walk(repo, head.tree):

@@ -120,7 +120,7 @@ def baseline(url: str, token: str, settings: Settings, tmp: Path, *, batched: bo
     one PUT per object, or `batched` in requests of BATCH_OBJECTS like the sync on MinIO."""
     start = time.perf_counter()
     cache = tmp / f"baseline-{uuid.uuid4().hex[:8]}"  # a fresh clone every time
-    repo = git.open_cache(cache, url)
+    repo = git.open_cache(cache, url, "bench")
     git.fetch(repo, url, git.Credentials(token=token), cache_dir=cache)
     tree = git.subtree(repo, git.resolve(repo, "main").tree, "examples")
     store = object_store(replace(settings, s3_batch_uploads="on" if batched else "off"))

@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from controller.tenancy import parse_globs
+
 
 class ConfigError(RuntimeError):
     """A required setting is missing or malformed; the message names the variable."""
@@ -67,6 +69,9 @@ class Settings:
     #: "auto": store many small objects per request when the library's store is MinIO
     #: (snowball auto-extract); "on" / "off" force it (off: one PUT per object).
     s3_batch_uploads: str = "auto"
+    #: Where the operator may connect (and send Secrets): host globs, empty = anywhere.
+    allowed_git_hosts: tuple[str, ...] = ()
+    allowed_s3_endpoints: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -82,4 +87,6 @@ class Settings:
             limits=ExampleLimits.from_env(),
             upload_workers=int(_env("EXLIB_UPLOAD_WORKERS", "8")),
             s3_batch_uploads=_choice("EXLIB_S3_BATCH_UPLOADS", ("auto", "on", "off"), "auto"),
+            allowed_git_hosts=parse_globs(os.environ.get("EXLIB_ALLOWED_GIT_HOSTS")),
+            allowed_s3_endpoints=parse_globs(os.environ.get("EXLIB_ALLOWED_S3_ENDPOINTS")),
         )

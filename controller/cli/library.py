@@ -21,6 +21,7 @@ from controller.library.sync import Progress as ProgressFn
 from controller.library.sync import sync_repository, validate
 from controller.store.db import make_engine, session_scope
 from controller.store.git import Credentials
+from controller.tenancy import Visibility
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -41,6 +42,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "(password from EXLIB_GIT_PASSWORD)")
     p.add_argument("--s3-endpoint", help="S3 source endpoint host:port (default: "
                    "EXLIB_S3_ENDPOINT); keys from EXLIB_SOURCE_S3_ACCESS_KEY/SECRET_KEY")
+    p.add_argument("--visibility", choices=("private", "restricted", "public"),
+                   help="which namespaces' courses may use the examples (default: keep what "
+                   "the library has; a new repository is private)")
+    p.add_argument("--allow-namespace", action="append", default=[], metavar="NAMESPACE",
+                   help="with --visibility restricted: a namespace that may use the examples "
+                   "(repeatable)")
     p.add_argument("--history", metavar="tags:GLOB",
                    help="also import every Git tag matching GLOB as a version")
     p.add_argument("--wait", type=float, default=600, metavar="SECONDS",
@@ -127,6 +134,12 @@ def _print_examples(entries: list[ExampleReport], *, all_rows: bool) -> None:
             output.say(("warning", "yellow"), " ", msg)
 
 
+def _visibility(args: argparse.Namespace) -> Visibility | None:
+    if args.allow_namespace and args.visibility != "restricted":
+        raise ConfigError("--allow-namespace needs --visibility restricted")
+    return Visibility.of(args.visibility, args.allow_namespace) if args.visibility else None
+
+
 def _sync(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     source = _source(args)
@@ -140,7 +153,8 @@ def _sync(args: argparse.Namespace) -> int:
         with _progress(args.output == "table" and output.stderr.is_terminal) as progress:
             report = sync_repository(settings, source, name=args.name,
                                      namespace=args.namespace, progress=progress,
-                                     history=args.history, wait=args.wait, on_wait=waiting)
+                                     history=args.history, wait=args.wait, on_wait=waiting,
+                                     visibility=_visibility(args))
     except SyncRunning as err:
         output.fail(f"{err}; try again when it has finished, or wait longer with --wait "
                     "SECONDS")

@@ -162,14 +162,18 @@ def _credentials(value: Creds) -> CourseCredentials:
 
 
 class _Branch:
-    """A course repository's branch in the local bare cache."""
+    """A course repository's branch in the local bare cache of its CourseStructure.
+
+    `owner` (`course/<namespace>/<name>`) keys the cache, so no other namespace's course
+    (nor repository) ever opens it.
+    """
 
     def __init__(self, settings: Settings, target: GitTarget, creds: git.Credentials | None,
-                 what: str, course_path: str = "") -> None:
+                 what: str, owner: str, course_path: str = "") -> None:
         self.settings, self.target, self.creds, self.what = settings, target, creds, what
-        self.repo = git.open_cache(settings.cache_dir, target.url)
+        self.repo = git.open_cache(settings.cache_dir, target.url, f"{owner}/{what}")
         self.head: pygit2.Commit | None = None
-        self.course_path = course_path
+        self.owner, self.course_path = owner, course_path
         self._updates_fetched = False
 
     @property
@@ -281,7 +285,7 @@ def _student_template(settings: Settings, spec: CourseSpec, creds: git.Credentia
     target = spec.student_template
     if target is None:
         return None
-    branch = _Branch(settings, target, creds, "student-template")
+    branch = _Branch(settings, target, creds, "student-template", source.owner)
     branch.fetch()
     files = deploy.student_template_files(source.repo, source.tree, contents,
                                           spec.assignments.path)
@@ -326,7 +330,8 @@ def _pass(settings: Settings, engine: sa.Engine, spec: CourseSpec, name: str, na
         rows = load_contents(session, course.id if course else None)
         resolution = resolve_course(session, spec, namespace, _pins(rows))
     say(f"fetching {spec.assignments.url} ({spec.assignments.branch})")
-    branch = _Branch(settings, spec.assignments, creds.assignments, "assignments", spec.path)
+    branch = _Branch(settings, spec.assignments, creds.assignments, "assignments",
+                     f"course/{namespace}/{name}", spec.path)
     branch.fetch()
     versions = deploy.VersionTrees(settings.cache_dir, object_store(settings),
                                    settings.upload_workers)

@@ -28,6 +28,7 @@ from controller.store.db.library import (
     ExampleRepository,
     ExampleVersion,
 )
+from controller.tenancy import Visibility, use_problem
 
 
 @dataclass(frozen=True)
@@ -52,9 +53,11 @@ def _repositories(session: Session, course: CourseSpec, namespace: str,
         if repo is None:
             problems.append(Problem(f"exampleRepositories[{i}]", "", (
                 f"repository {name} is not in the library (not synced yet?)")))
-        elif repo.namespace != namespace and repo.visibility == "private":
-            problems.append(Problem(f"exampleRepositories[{i}]", "", (
-                f"repository {name} is private to namespace {repo.namespace}")))
+            continue
+        refused = use_problem(namespace, name, Visibility.of(repo.visibility,
+                                                             repo.allowed_namespaces))
+        if refused:
+            problems.append(Problem(f"exampleRepositories[{i}]", "", refused))
 
 
 def _candidates(session: Session, course: CourseSpec) -> list[Candidate]:

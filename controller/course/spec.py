@@ -29,6 +29,7 @@ from controller import yamltext
 from controller.course import paths
 from controller.course.errors import Problem, SpecError
 from controller.meta.versions import VersionError, parse_constraint
+from controller.tenancy import GIT_URL_PATTERN, git_url_problem, spec_url_problems
 
 Kind = Literal["unit", "assignment"]
 Strategy = Literal["keep", "overwrite", "merge"]
@@ -50,6 +51,7 @@ MAX_ID_BYTES = 2048
 _EXPLAIN: dict[str, Callable[[str], str | None]] = {
     paths.LTREE_PATTERN: paths.ltree_problem,
     paths.DIRECTORY_PATTERN: paths.directory_problem,
+    GIT_URL_PATTERN: git_url_problem,
 }
 
 
@@ -211,6 +213,10 @@ def _schema_problems(spec: Mapping[str, Any]) -> tuple[list[Problem], set[tuple[
         if problem not in problems:  # a too-long label fails both pattern and maxLength
             problems.append(problem)
         bad_nodes.add(tuple(node_parts) if node_parts else ())
+    for fld, message in spec_url_problems(spec).items():  # also what a pattern lets through
+        if not any(p.field == fld for p in problems):
+            problems.append(Problem("spec", fld, message))
+            bad_nodes.add(())
     return problems, bad_nodes
 
 

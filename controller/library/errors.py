@@ -19,6 +19,12 @@ class SourceUnreachable(SyncError):
     """The Git server / S3 source / directory could not be read (or the ref does not exist)."""
 
 
+class SourceRefused(SourceUnreachable):
+    """exlib does not use this address (a local path, credentials in the URL): fix the spec."""
+
+    retryable = False
+
+
 class AuthenticationFailed(SourceUnreachable):
     """The source refused the credentials: fix the secret, retrying will not help."""
 

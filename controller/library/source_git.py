@@ -11,7 +11,7 @@ import pygit2
 from pygit2.enums import FileMode
 
 from controller.config import Settings
-from controller.library.errors import AuthenticationFailed, SourceUnreachable
+from controller.library.errors import AuthenticationFailed, SourceRefused, SourceUnreachable
 from controller.library.source import (
     DIR_MODE,
     EXEC_MODE,
@@ -22,6 +22,7 @@ from controller.library.source import (
     SourceSpec,
 )
 from controller.store import git
+from controller.tenancy import git_url_problem
 
 _MODES = {FileMode.TREE: DIR_MODE, FileMode.BLOB: FILE_MODE,
           FileMode.BLOB_EXECUTABLE: EXEC_MODE, FileMode.LINK: LINK_MODE}
@@ -67,14 +68,26 @@ class GitSnapshot(Snapshot):
         return git.read_blob(self._repo, handle)
 
 
-class GitSource:
-    """The mirror of one repository URL: fetch once, then take snapshots of refs."""
+def check_url(url: str) -> None:
+    """Refuse a Git URL the tenancy rules do not allow, before anything is fetched or stored."""
+    problem = git_url_problem(url)
+    if problem:
+        raise SourceRefused(f"Git URL {problem}")
 
-    def __init__(self, spec: SourceSpec, settings: Settings) -> None:
+
+class GitSource:
+    """The mirror of one repository URL: fetch once, then take snapshots of refs.
+
+    The mirror belongs to the library repository (namespace, name) alone (tenancy).
+    """
+
+    def __init__(self, spec: SourceSpec, settings: Settings, *, namespace: str,
+                 name: str) -> None:
+        check_url(spec.url)
         self.spec = spec
         self._cache = settings.cache_dir
         try:
-            self.repo = git.open_cache(self._cache, spec.url)
+            self.repo = git.open_cache(self._cache, spec.url, f"repository/{namespace}/{name}")
         except (pygit2.GitError, OSError) as err:
             raise SourceUnreachable(f"cannot open the Git cache in {self._cache}: {err}") from err
         self.default_branch: str | None = None

@@ -27,22 +27,28 @@ from controller.store.db.library import (
     ExampleVersion,
     SyncResult,
 )
+from controller.tenancy import Visibility
 
 KEEP_SYNC_RESULTS = 20
 
 
 def repository(session: Session, namespace: str, name: str, source: SourceSpec,
-               visibility: str = "private") -> ExampleRepository:
-    """The repository row for (namespace, name), created on first sync."""
+               visibility: Visibility | None = None) -> ExampleRepository:
+    """The repository row for (namespace, name), created (private) on first sync.
+
+    `visibility` None keeps what is stored, so an `exlib sync` without `--visibility` never
+    opens up, nor closes, a repository whose visibility its ExampleRepository set.
+    """
     row = session.scalar(sa.select(ExampleRepository).filter_by(namespace=namespace, name=name))
     if row is None:
         row = ExampleRepository(id=uuid.uuid4(), namespace=namespace, name=name,
                                 source_kind=source.kind, source_url=source.describe(),
-                                visibility="private")
+                                visibility="private", allowed_namespaces=[])
         session.add(row)
     row.source_kind, row.source_url = source.kind, source.describe()
     row.ref, row.path = source.ref, source.path or None
-    row.visibility = visibility
+    if visibility is not None:
+        row.visibility, row.allowed_namespaces = visibility.kind, list(visibility.allowed)
     session.flush()
     return row
 

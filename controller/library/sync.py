@@ -6,7 +6,7 @@ committed after the last object is stored. The operator and `exlib sync` both ca
 
     sync_repository(settings, source, *, name, namespace="default", progress=None,
                     history=None) -> SyncReport
-    remote_revision(source, settings) -> str     # cheap: ls-remote / S3 etag index digest
+    remote_revision(source, settings, *, namespace, name) -> str  # cheap: ls-remote / S3
     archive_repository(settings, *, namespace, name) -> int   # ExampleRepository deleted
 
 Raises a `controller.library.errors.SyncError` subclass when the sync cannot run (nothing
@@ -49,7 +49,7 @@ from controller.library.report import ExampleReport, SyncReport
 from controller.library.scan import META, Found, Ignore, Scanned, discover, read_example
 from controller.library.source import Snapshot, SourceSpec
 from controller.library.source_dir import DirSnapshot
-from controller.library.source_git import GitSource
+from controller.library.source_git import GitSource, check_url
 from controller.library.source_s3 import S3Snapshot, s3_revision
 from controller.store.db import make_engine, session_scope
 from controller.store.db.library import ExampleRepository
@@ -61,6 +61,7 @@ from controller.store.objects import (
     ObjectStore,
     ObjectStoreError,
 )
+from controller.tenancy import Visibility
 
 #: progress(phase, done, total): phase is "fetch", "scan" (examples read), "upload"
 #: (versions whose files are queued for upload, while scanning) or "write" (versions
@@ -106,10 +107,11 @@ def object_store(settings: Settings) -> ObjectStore:
                        batch=settings.s3_batch_uploads)  # type: ignore[arg-type]
 
 
-def remote_revision(source: SourceSpec, settings: Settings) -> str:
+def remote_revision(source: SourceSpec, settings: Settings, *, namespace: str,
+                    name: str) -> str:
     """The revision a sync would see now, without fetching: compare with the last sync's."""
     if source.kind == "git":
-        return GitSource(source, settings).remote_revision()
+        return GitSource(source, settings, namespace=namespace, name=name).remote_revision()
     if source.kind == "s3":
         return s3_revision(source)
     return DirSnapshot(source).revision
@@ -406,9 +408,10 @@ def _pass(snapshot: Snapshot, store: ObjectStore, settings: Settings, engine: sa
     return decisions
 
 
-def _open(source: SourceSpec, settings: Settings) -> tuple[Snapshot, GitSource | None]:
+def _open(source: SourceSpec, settings: Settings, namespace: str, name: str
+          ) -> tuple[Snapshot, GitSource | None]:
     if source.kind == "git":
-        git = GitSource(source, settings)
+        git = GitSource(source, settings, namespace=namespace, name=name)
         git.fetch()
         return git.snapshot(), git
     if source.kind == "s3":
@@ -439,19 +442,22 @@ def _one_sync(settings: Settings, namespace: str, name: str, wait: float,
 
 def sync_repository(settings: Settings, source: SourceSpec, *, name: str,
                     namespace: str = "default", progress: Progress | None = None,
-                    history: str | None = None, visibility: str = "private",
+                    history: str | None = None, visibility: Visibility | None = None,
                     wait: float = 0.0, on_wait: Callable[[], None] | None = None) -> SyncReport:
     """Sync one repository into the library and return what happened to every example.
 
     One sync of a repository runs at a time: when another holds it, `on_wait()` is called
     and this one waits up to `wait` seconds, then raises SyncRunning.
 
-    `visibility` (public, private, restricted) is recorded on the repository so courses in
-    other namespaces can be refused or allowed (the operator checks `allowedNamespaces`).
+    `visibility` is recorded on the repository, so courses in other namespaces are refused
+    or allowed by the same rule wherever they are planned; None keeps what is stored (a new
+    repository is private).
 
     `history="tags:<glob>"` (Git only) first imports the tree of every matching tag as a
     version, so releases made before the library existed can be pinned.
     """
+    if source.kind == "git":
+        check_url(source.url)  # before the URL is stored in the repository row
     progress = progress or _no_progress
     started = datetime.now(UTC)
     store = object_store(settings)
@@ -459,7 +465,7 @@ def sync_repository(settings: Settings, source: SourceSpec, *, name: str,
         with _database(), session_scope(engine) as session:
             repo = state.repository(session, namespace, name, source, visibility)
         progress("fetch", 0, None)
-        snapshot, git = _open(source, settings)
+        snapshot, git = _open(source, settings, namespace, name)
         with _storage():
             store.ensure_bucket()
         report = SyncReport(repo.id, name, namespace, snapshot.revision, started, started, [])

@@ -10,11 +10,12 @@ from controller.course.apply import ApplyReport, apply_course, archive_course
 from controller.course.plan import Op
 from controller.course.spec import parse_spec
 from controller.operator import repository
-from controller.operator.inputs import git_credentials
+from controller.operator.inputs import destination_problems, git_credentials
 from controller.operator.loop import PassResult
 from controller.operator.metrics import COMMITS_PUSHED
 from controller.operator.status import Problem
 from controller.store.kube import Kube, SecretMissing
+from controller.tenancy import use_problem
 
 SCHEMA = "course-structure.schema.json"
 log = logging.getLogger("exlib.operator")
@@ -29,13 +30,6 @@ def _repo_refs(spec: dict[str, Any], namespace: str) -> list[tuple[str, str]]:
         ns, _, name = ref.rpartition("/")
         refs.append((ns or namespace, name))
     return refs
-
-
-def visible_to(info: dict[str, Any], repo_ns: str, namespace: str) -> bool:
-    """A repository's `visibility` decides which namespaces' courses may use it."""
-    if repo_ns == namespace or info["visibility"] == "public":
-        return True
-    return info["visibility"] == "restricted" and namespace in info["allowedNamespaces"]
 
 
 def repositories_moved(body: dict[str, Any], index: Any) -> str | None:
@@ -60,10 +54,9 @@ def _dependencies(kube: Kube, spec: dict[str, Any], namespace: str
                                     f"ExampleRepository {key} does not exist"))
             continue
         info = repository.readiness(obj)
-        if not visible_to(info, ns, namespace):
-            problems.append(Problem("Stalled", "RepositoryNotVisible",
-                                    f"ExampleRepository {key} is {info['visibility']} and does "
-                                    f"not allow namespace {namespace}"))
+        refused = use_problem(namespace, key, info["visibility"])
+        if refused:
+            problems.append(Problem("Stalled", "RepositoryNotVisible", refused))
         elif not info["ready"]:
             problems.append(Problem("DependencyNotReady", "RepositoryNotReady",
                                     f"ExampleRepository {key} is not Ready: {info['message']}"))
@@ -76,6 +69,9 @@ def run_pass(kube: Kube, body: dict[str, Any], reason: str) -> PassResult:
     meta, spec = body["metadata"], body.get("spec") or {}
     status = body.get("status") or {}
     ns, name = meta["namespace"], meta["name"]
+    refused = destination_problems(spec, repository.settings())
+    if refused:
+        return PassResult.problem("Stalled", "DestinationNotAllowed", "; ".join(refused))
     try:
         course = parse_spec(spec, ns)
     except errors.SpecError as err:

@@ -9,14 +9,21 @@ from __future__ import annotations
 
 import functools
 from typing import Any
-from urllib.parse import urlsplit
 
 import jsonschema
 
+from controller.config import Settings
 from controller.library.source import S3Credentials, SourceSpec
 from controller.operator.crds import load_schema
 from controller.store.git import Credentials
 from controller.store.kube import Kube, SecretMissing
+from controller.tenancy import (
+    destination_problem,
+    endpoint_host,
+    explain_schema_error,
+    git_host,
+    spec_url_problems,
+)
 
 
 @functools.cache
@@ -25,17 +32,35 @@ def _validator(schema: str) -> jsonschema.Draft202012Validator:
 
 
 def spec_errors(schema: str, spec: dict[str, Any]) -> list[str]:
-    """Every schema violation as `spec.field.path: message`, and credentials inside URLs."""
-    out = []
+    """Every schema violation as `spec.field.path: message`, and every Git URL exlib refuses.
+
+    The URL rule runs again here (not only through the schema's pattern) so a spec that
+    slipped past the API server never reaches a fetch.
+    """
+    out, fields = [], set()
     for err in sorted(_validator(schema).iter_errors(spec), key=lambda e: list(e.path)):
         where = "spec" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.path)
-        out.append(f"{where}: {err.message}")
-    for key in ("git", "assignments", "studentTemplate"):
-        url = (spec.get(key) or {}).get("url") if isinstance(spec.get(key), dict) else None
-        if isinstance(url, str) and urlsplit(url).password:
-            out.append(f"spec.{key}.url: contains a password or token; remove it from the URL "
-                       "and put it in the Secret named by secretRef")
+        out.append(f"{where}: {explain_schema_error(err)}")
+        fields.add(where)
+    out.extend(f"spec.{field}: {problem}" for field, problem in spec_url_problems(spec).items()
+               if f"spec.{field}" not in fields)
     return out
+
+
+def destination_problems(spec: dict[str, Any], settings: Settings) -> list[str]:
+    """The spec's hosts the administrator does not allow; checked before any network call,
+    so a Secret is never read for, nor sent to, a host outside the operator's settings."""
+    found = []
+    for key in ("git", "assignments", "studentTemplate"):
+        url = (spec.get(key) or {}).get("url")
+        if url:
+            found.append(destination_problem(*git_host(url), settings.allowed_git_hosts,
+                                             "EXLIB_ALLOWED_GIT_HOSTS", f"spec.{key}.url: Git"))
+    if spec.get("s3"):
+        found.append(destination_problem(*endpoint_host(spec["s3"]["endpoint"]),
+                                         settings.allowed_s3_endpoints,
+                                         "EXLIB_ALLOWED_S3_ENDPOINTS", "spec.s3.endpoint: S3"))
+    return [p for p in found if p]
 
 
 def git_credentials(kube: Kube, namespace: str, ref: dict[str, Any] | None) -> Credentials:

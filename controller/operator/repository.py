@@ -8,11 +8,12 @@ from typing import Any
 from controller.config import Settings
 from controller.library import errors
 from controller.library.sync import archive_repository, remote_revision, sync_repository
-from controller.operator.inputs import repository_source
+from controller.operator.inputs import destination_problems, repository_source
 from controller.operator.loop import PassResult
 from controller.operator.metrics import EXAMPLES_SYNCED
 from controller.operator.status import Problem, ready_of
 from controller.store.kube import Kube, SecretMissing, now_iso
+from controller.tenancy import Visibility
 
 SCHEMA = "example-repository.schema.json"
 MAX_INVALID_LISTED = 10
@@ -32,9 +33,12 @@ def readiness(body: dict[str, Any]) -> dict[str, Any]:
         and status.get("observedGeneration") == body["metadata"].get("generation"),
         "revision": (status.get("artifact") or {}).get("revision"),
         "message": ready.get("message", "not reconciled yet"),
-        "visibility": (body.get("spec") or {}).get("visibility", "private"),
-        "allowedNamespaces": list((body.get("spec") or {}).get("allowedNamespaces") or []),
+        "visibility": visibility_of(body.get("spec") or {}),
     }
+
+
+def visibility_of(spec: dict[str, Any]) -> Visibility:
+    return Visibility.of(spec.get("visibility"), spec.get("allowedNamespaces"))
 
 
 def failure(err: errors.SyncError) -> PassResult:
@@ -50,6 +54,9 @@ def run_pass(kube: Kube, body: dict[str, Any], reason: str) -> PassResult:
     meta, spec = body["metadata"], body.get("spec") or {}
     status = body.get("status") or {}
     ns, name = meta["namespace"], meta["name"]
+    refused = destination_problems(spec, settings())
+    if refused:
+        return PassResult.problem("Stalled", "DestinationNotAllowed", "; ".join(refused))
     try:
         source = repository_source(kube, ns, spec)
     except SecretMissing as err:
@@ -58,10 +65,10 @@ def run_pass(kube: Kube, body: dict[str, Any], reason: str) -> PassResult:
     try:
         if reason == "interval" and old_revision and ready_of(status.get(
                 "conditions"))[0] == "True" and (
-                remote_revision(source, settings()) == old_revision):
+                remote_revision(source, settings(), namespace=ns, name=name) == old_revision):
             return PassResult(skipped=True)
         report = sync_repository(settings(), source, name=name, namespace=ns,
-                                 visibility=spec.get("visibility", "private"))
+                                 visibility=visibility_of(spec))
     except errors.SyncError as err:
         return failure(err)
     counts = report.counts

@@ -3,8 +3,8 @@
 - `Credentials` + `callbacks()` turn a token, username/password or SSH key into libgit2
   callbacks. Credentials live only in memory: never in a URL, `.git/config`, or a log. A
   refused credential raises `GitAuthError` at once instead of letting libgit2 ask again.
-- `open_cache()` / `fetch()` keep one bare mirror per URL under a cache directory; fetching
-  updates `refs/heads/*` and `refs/tags/*` like `git clone --mirror` (no working tree).
+- `open_cache()` / `fetch()` keep one bare mirror per (owner, URL) under a cache directory;
+  fetching updates `refs/heads/*` and `refs/tags/*` like `git clone --mirror`.
 - `resolve()` turns a branch, tag or commit id into a commit; `walk()` lists a tree's blobs
   and `read_blob()` / `blob_size()` read the object database directly (no checkout).
 - `ls_remote()` is the cheap "did anything change" check; `push()` pushes refspecs.
@@ -94,9 +94,12 @@ def _remote_op(url: str, creds: Credentials | None, cache_dir: Path) -> Iterator
     """Translate libgit2 failures; for SSH with known_hosts, point libgit2's home at them."""
     try:
         if creds and creds.known_hosts:
-            home = cache_dir / "ssh-home" / hashlib.sha256(url.encode()).hexdigest()[:16]
-            (home / ".ssh").mkdir(parents=True, exist_ok=True)
-            (home / ".ssh" / "known_hosts").write_text(creds.known_hosts)
+            # keyed by the content: no Secret's known_hosts can replace another's
+            digest = hashlib.sha256(creds.known_hosts.encode()).hexdigest()[:24]
+            home = cache_dir / "ssh-home" / digest
+            if not (home / ".ssh" / "known_hosts").exists():
+                (home / ".ssh").mkdir(parents=True, exist_ok=True)
+                (home / ".ssh" / "known_hosts").write_text(creds.known_hosts)
             with _SSH_HOME_LOCK:  # libgit2 reads ~/.ssh/known_hosts from a process-wide home
                 old = pygit2.settings.homedir
                 pygit2.settings.homedir = str(home)
@@ -115,9 +118,14 @@ def _remote_op(url: str, creds: Credentials | None, cache_dir: Path) -> Iterator
         raise GitError(f"{url}: {text}") from err
 
 
-def open_cache(cache_dir: Path, url: str) -> pygit2.Repository:
-    """The bare mirror of `url` in `cache_dir/git/`, created empty when missing."""
-    path = cache_dir / "git" / (hashlib.sha256(url.encode()).hexdigest()[:24] + ".git")
+def open_cache(cache_dir: Path, url: str, scope: str) -> pygit2.Repository:
+    """The bare mirror of `url` for `scope` in `cache_dir/git/`, created empty when missing.
+
+    `scope` names the owner (e.g. `repository/<namespace>/<name>`): one namespace's objects
+    never sit in a mirror another namespace's object opens, even for the same URL.
+    """
+    key = hashlib.sha256(f"{scope}\0{url}".encode()).hexdigest()[:32]
+    path = cache_dir / "git" / f"{key}.git"
     if (path / "HEAD").exists():
         return pygit2.Repository(str(path))
     path.parent.mkdir(parents=True, exist_ok=True)

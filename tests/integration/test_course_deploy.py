@@ -115,7 +115,7 @@ class Remote:
 
     def __init__(self, url: str, creds: git.Credentials, cache: Path) -> None:
         self.url, self.creds, self.cache = url, creds, cache
-        self.repo = git.open_cache(cache, url)
+        self.repo = git.open_cache(cache, url, "reader")
 
     def head(self):
         return git.fetch_branch(self.repo, self.url, "main", self.creds, cache_dir=self.cache)

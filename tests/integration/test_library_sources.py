@@ -42,11 +42,11 @@ def test_s3_source_skips_unchanged_by_etag(stack: Stack, settings: Settings,
     source = s3_source(stack, s3_prefix + "src")
     first = sync_repository(settings, source, name="s3lib")
     assert {e.identifier: e.status for e in first.examples} == {"a": "new", "b": "new"}
-    assert first.revision == remote_revision(source, settings)
+    assert first.revision == remote_revision(source, settings, namespace="default", name="s3lib")
     store.put(f"{s3_prefix}src/group/b/main.py", b"x = 2\n")
     store.put(f"{s3_prefix}src/group/b/meta.yaml",
               example("b", "1.1")["meta.yaml"].encode())  # type: ignore[union-attr]
-    assert remote_revision(source, settings) != first.revision
+    assert remote_revision(source, settings, namespace="default", name="s3lib") != first.revision
     second = sync_repository(settings, source, name="s3lib")
     assert {e.identifier: e.status for e in second.examples} == {"a": "unchanged",
                                                                  "b": "changed"}

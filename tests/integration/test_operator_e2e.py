@@ -32,19 +32,6 @@ REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "manifests" / "samples" / "examples"
 
 
-@pytest.fixture(scope="module")
-def crds(stack: Stack) -> None:
-    kubectl = Kubectl(stack.kubectl, stack.env["KUBECONFIG"], "default")
-    kubectl("apply", "-k", str(REPO / "crds"))
-    kubectl("wait", "--for=condition=Established", "--timeout=60s",
-            "crd/examplerepositories.exlib.dev", "crd/coursestructures.exlib.dev")
-
-
-@pytest.fixture
-def kubectl(stack: Stack, namespace: str, crds: None) -> Kubectl:
-    return Kubectl(stack.kubectl, stack.env["KUBECONFIG"], namespace)
-
-
 @pytest.fixture
 def operator(stack: Stack, database_url: str, kubectl: Kubectl,
              tmp_path: Path) -> Iterator[Operator]:

@@ -8,9 +8,19 @@ from controller.operator.inputs import spec_errors
 def test_token_in_a_git_url_is_refused_without_echoing_it() -> None:
     errors = spec_errors("example-repository.schema.json",
                          {"git": {"url": "https://oauth2:s3cret@git.example.edu/x.git"}})
-    assert errors == ["spec.git.url: contains a password or token; remove it from the URL and "
-                      "put it in the Secret named by secretRef"]
-    assert "s3cret" not in errors[0]
+    assert len(errors) == 1 and errors[0].startswith(
+        "spec.git.url: `https://***@git.example.edu/x.git` contains a password or token")
+    assert "s3cret" not in errors[0] and "Secret named by secretRef" in errors[0]
+
+
+def test_every_git_url_of_a_course_is_checked() -> None:
+    spec = {"assignments": {"url": "/var/cache/exlib/git/victim.git"},
+            "studentTemplate": {"url": "https://tok@git.example.edu/t.git\n"}}
+    errors = [e for e in spec_errors("course-structure.schema.json", spec) if ".url" in e]
+    assert errors[0].startswith("spec.assignments.url: `/var/cache/exlib/git/victim.git` is a "
+                                "local path")
+    assert errors[1].startswith("spec.studentTemplate.url: `https://***@git.example.edu/t.git")
+    assert len(errors) == 2
 
 
 def test_schema_errors_name_the_field() -> None:
@@ -18,4 +28,4 @@ def test_schema_errors_name_the_field() -> None:
                          {"git": {"url": "https://git.example.edu/x.git"}, "interval": "often"})
     assert len(errors) == 1 and errors[0].startswith("spec.interval: 'often' does not match")
     assert spec_errors("example-repository.schema.json",
-                       {"git": {"url": "https://user@git.example.edu/x.git"}}) == []
+                       {"git": {"url": "git@git.example.edu:x.git"}}) == []

@@ -42,6 +42,9 @@ class ExampleRepository(Base):
     ref: Mapped[str | None] = mapped_column(sa.Text)
     path: Mapped[str | None] = mapped_column(sa.Text)
     visibility: Mapped[str] = mapped_column(sa.Text, default="private")
+    #: Namespaces a `restricted` repository also serves (controller.tenancy.use_problem).
+    allowed_namespaces: Mapped[list[str]] = mapped_column(
+        TextArray, default=list, server_default=sa.text("'{}'"))
     organization_id: Mapped[uuid.UUID | None] = mapped_column(
         sa.ForeignKey("organization.id", ondelete="SET NULL"))
     last_synced_revision: Mapped[str | None] = mapped_column(sa.Text)

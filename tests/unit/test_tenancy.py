@@ -1,0 +1,121 @@
+"""The tenancy rules: which Git URLs exlib uses, where it connects, who may use a repository."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from controller.operator.crds import SCHEMA_DIR
+from controller.tenancy import (
+    GIT_URL_PATTERN,
+    Visibility,
+    destination_problem,
+    endpoint_host,
+    git_host,
+    git_url_problem,
+    parse_globs,
+    redact,
+    use_problem,
+)
+
+GOOD = [
+    "https://git.example.edu/group/repo.git",
+    "http://127.0.0.1:8080/repos/abc.git",
+    "https://[::1]:8443/x",
+    "ssh://git@git.example.edu:2222/group/repo.git",
+    "ssh://git.example.edu/srv/repo.git",
+    "git@github.com:group/repo.git",
+    "deploy_user@git.example.edu:/srv/repo.git",
+]
+TOKEN = "glpat-Zx81ksLmQ0aBcDeFgHiJ"
+BAD = {
+    "/tmp/cache/git/0a1b2c.git": "local path",
+    "file:///var/cache/exlib/git/0a1b2c.git": "local path",
+    "./victim.git": "local path",
+    "../x": "local path",
+    "C:/repos/x.git": "local path",
+    "ftp://host/x": "ftp://",
+    "git://host/x": "git://",
+    f"https://{TOKEN}@git.example.edu/g/r.git": "user name",
+    f"https://oauth2:{TOKEN}@git.example.edu/g/r.git": "password or token",
+    f"ssh://git:{TOKEN}@git.example.edu/g/r.git": "password or token",
+    f"https://git.example.edu/g/r.git?private_token={TOKEN}": "query",
+    f"https://git.example.edu/g/r.git#{TOKEN}": "query or fragment",
+    f"{TOKEN}@git.example.edu:g/r.git": "login name",
+    f"ssh://{TOKEN}@git.example.edu/g/r.git": "login name",
+    "https://git.example.edu/a b": "not a Git URL",
+    "https://host/x\n": "not a Git URL",
+}
+
+
+@pytest.mark.parametrize("url", GOOD)
+def test_server_urls_are_accepted(url: str) -> None:
+    assert git_url_problem(url) is None
+    assert re.fullmatch(GIT_URL_PATTERN, url)
+
+
+@pytest.mark.parametrize(("url", "says"), BAD.items())
+def test_local_paths_other_schemes_and_credentials_are_refused(url: str, says: str) -> None:
+    problem = git_url_problem(url)
+    assert problem is not None and says in problem
+    assert not re.fullmatch(GIT_URL_PATTERN, url), "the schema must refuse what the rule refuses"
+    assert TOKEN not in problem, "a credential must never be echoed"
+    assert "Secret" in problem or "https://host/path" in problem  # says what to do
+
+
+def test_redact_keeps_host_and_path_only() -> None:
+    assert redact(f"https://a:{TOKEN}@h:1/p?t={TOKEN}") == "https://***@h:1/p"
+    assert redact(f"{TOKEN}@h:g/r.git") == "***@h:g/r.git"
+    assert redact("https://h/p") == "https://h/p"
+
+
+def test_every_git_url_field_in_the_schemas_uses_the_rule() -> None:
+    """ExampleRepository git.url, CourseStructure assignments.url and studentTemplate.url."""
+    repo = json.loads((SCHEMA_DIR / "example-repository.schema.json").read_text())
+    course = json.loads((SCHEMA_DIR / "course-structure.schema.json").read_text())
+    assert repo["properties"]["git"]["properties"]["url"]["pattern"] == GIT_URL_PATTERN
+    for key in ("assignments", "studentTemplate"):
+        assert course["properties"][key]["properties"]["url"]["pattern"] == GIT_URL_PATTERN
+
+
+def test_hosts_of_urls_and_endpoints() -> None:
+    assert git_host("https://Git.Example.edu:8443/x") == ("git.example.edu", 8443)
+    assert git_host("git@git.example.edu:g/r.git") == ("git.example.edu", None)
+    assert git_host("ssh://git@h.example.edu/r") == ("h.example.edu", None)
+    assert endpoint_host("minio.example.edu:9000") == ("minio.example.edu", 9000)
+    assert endpoint_host("https://s3.amazonaws.com") == ("s3.amazonaws.com", None)
+
+
+def test_allowed_destinations_are_globs_and_empty_allows_any() -> None:
+    allowed = parse_globs(" *.example.edu , minio.local:9000,")
+    assert allowed == ("*.example.edu", "minio.local:9000")
+    assert destination_problem("git.example.edu", None, allowed, "EXLIB_X", "Git") is None
+    assert destination_problem("minio.local", 9000, allowed, "EXLIB_X", "S3") is None
+    refused = destination_problem("minio.local", 9001, allowed, "EXLIB_X", "S3")
+    assert refused and "EXLIB_X" in refused and "minio.local" in refused
+    assert destination_problem("evil.example.com", None, allowed, "EXLIB_X", "Git")
+    assert destination_problem("anything", None, (), "EXLIB_X", "Git") is None
+
+
+@pytest.mark.parametrize(("visibility", "namespace", "allowed"), [
+    (Visibility.of("private"), "owner", True),
+    (Visibility.of("private"), "other", False),
+    (Visibility.of("restricted", ["b", "a"]), "a", True),
+    (Visibility.of("restricted", ["a"]), "other", False),
+    (Visibility.of("restricted"), "other", False),
+    (Visibility.of("public"), "other", True),
+    (Visibility.of("something-else"), "other", False),
+])
+def test_one_rule_decides_who_may_use_a_repository(visibility: Visibility, namespace: str,
+                                                   allowed: bool) -> None:
+    problem = use_problem(namespace, "owner/basics", visibility)
+    assert (problem is None) is allowed
+    if problem:
+        assert "owner/basics" in problem and namespace in problem
+
+
+def test_allowed_namespaces_only_count_when_restricted() -> None:
+    assert Visibility.of("public", ["x"]) == Visibility("public", ())
+    assert Visibility.of("restricted", ["b", "a", "b"]).allowed == ("a", "b")
