@@ -38,6 +38,8 @@ GIT_URL_PATTERN = (rf"^(https?://{_HOST}{_PORT}(/{_PATH}*)?"
                    rf"|ssh://({_USER}@)?{_HOST}{_PORT}/{_PATH}*"
                    rf"|{_USER}@{_HOST}:{_PATH}+)$")
 _GIT_URL = re.compile(GIT_URL_PATTERN)
+#: An S3 endpoint is `host[:port]` (no scheme, no user information), in the schema too.
+S3_ENDPOINT_PATTERN = rf"^{_HOST}{_PORT}$"
 _SCP = re.compile(r"^(?P<user>[^@/:]+)@(?P<host>[^@/:]+):(?P<path>.*)$")
 _ACCEPTED = ("write it as https://host/path, ssh://git@host/path or git@host:path")
 _CREDENTIALS_HINT = ("remove it from the URL and put the token or password in the Secret "

@@ -10,6 +10,7 @@ import pytest
 from controller.operator.crds import SCHEMA_DIR
 from controller.tenancy import (
     GIT_URL_PATTERN,
+    S3_ENDPOINT_PATTERN,
     Visibility,
     destination_problem,
     endpoint_host,
@@ -78,6 +79,11 @@ def test_every_git_url_field_in_the_schemas_uses_the_rule() -> None:
     assert repo["properties"]["git"]["properties"]["url"]["pattern"] == GIT_URL_PATTERN
     for key in ("assignments", "studentTemplate"):
         assert course["properties"][key]["properties"]["url"]["pattern"] == GIT_URL_PATTERN
+    s3 = repo["properties"]["s3"]["properties"]["endpoint"]["pattern"]
+    assert s3 == S3_ENDPOINT_PATTERN
+    assert re.fullmatch(s3, "minio.example.edu:9000") and re.fullmatch(s3, "[::1]:9000")
+    for bad in ("user:secret@minio:9000", "https://minio:9000", "/var/cache"):
+        assert not re.fullmatch(s3, bad)
 
 
 def test_hosts_of_urls_and_endpoints() -> None:
