@@ -69,7 +69,7 @@ from controller.store import git
 url, cache, token = sys.argv[1:4]
 settings = Settings.from_env()
 start = time.perf_counter()
-repo = git.open_cache(Path(cache), url)
+repo = git.open_cache(Path(cache), url, "bench")
 git.fetch(repo, url, git.Credentials(token=token), cache_dir=Path(cache))
 store = object_store(settings)
 prefix = f"bench-baseline/{uuid.uuid4()}/"
