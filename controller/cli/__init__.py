@@ -15,8 +15,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from controller.cli import output
 from controller.config import ConfigError
 
-GROUPS = ("controller.cli.db", "controller.cli.library", "controller.cli.course",
-          "controller.cli.operator")
+GROUPS = ("controller.cli.db", "controller.cli.library", "controller.cli.gc",
+          "controller.cli.course", "controller.cli.operator")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -19,10 +19,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal, TypeVar
 
 import urllib3
 from minio import Minio
+from minio.deleteobjects import DeleteObject
 from minio.error import MinioException, S3Error
 
 T = TypeVar("T")
@@ -57,6 +59,7 @@ class ObjectInfo:
     key: str
     etag: str
     size: int
+    modified: datetime | None = None  # last-modified, as the server reports it
 
 
 class ObjectStore:
@@ -181,4 +184,18 @@ class ObjectStore:
             obj = self._call(lambda: next(it, None))
             if obj is None:
                 return
-            yield ObjectInfo(obj.object_name or "", (obj.etag or "").strip('"'), obj.size or 0)
+            yield ObjectInfo(obj.object_name or "", (obj.etag or "").strip('"'), obj.size or 0,
+                             obj.last_modified)
+
+    def delete_many(self, keys: Sequence[str]) -> None:
+        """Delete objects (the client sends up to 1,000 per request); a missing one is no
+        error. Raises ObjectStoreError naming the first object the server did not delete."""
+        if not keys:
+            return
+        failed = self._call(lambda: list(self._client.remove_objects(
+            self.bucket, (DeleteObject(k) for k in keys))))
+        if failed:
+            first = failed[0]
+            raise ObjectStoreUnavailable(
+                f"S3 endpoint {self.endpoint}, bucket {self.bucket}: {len(failed)} object(s) "
+                f"not deleted, e.g. {first.name}: {first.code}: {first.message}")
