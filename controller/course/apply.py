@@ -11,6 +11,10 @@ lecturer's concurrent commit is kept; then write the rows in one transaction (a 
 push and write is healed by the next pass, which adopts what it finds); then the student
 template, committed only when its tree changed.
 
+Nothing is pushed that the rows cannot hold: the spec's values are checked when it is parsed,
+and right before each push the pass writes its rows and rolls them back, so anything else
+the database refuses stops the pass while the branch is still untouched.
+
 Updates of customised directories (docs/updates.md): the planner asks `deploy.BranchTrees`
 for three-way merges and whether an update branch was merged; a conflicting merge is pushed
 to its update branch after the pass's commit, on top of the head the pass ends with.
@@ -25,6 +29,7 @@ from typing import Any
 
 import pygit2
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from controller.config import Settings
 from controller.course import branches, deploy
@@ -248,9 +253,14 @@ class _Branch:
 
 
 def _deploy(branch: _Branch, spec: CourseSpec, resolution: Resolution, rows: list[Content],
-            versions: deploy.VersionTrees, dry_run: bool, say: Progress
-            ) -> tuple[Plan, str | None]:
-    """Plan and push the assignments commit; returns the plan and the new commit (if any)."""
+            owner: str, recorded: str | None, versions: deploy.VersionTrees, dry_run: bool,
+            say: Progress, rehearse: Callable[[Plan, str], None]) -> tuple[Plan, str | None]:
+    """Plan and push the assignments commit; returns the plan and the new commit (if any).
+
+    `recorded` is the last commit whose rows were written: directories the passes of
+    `owner` (the CourseStructure, "namespace/name") pushed after it without rows are healed
+    (plan.py's module doc).
+    """
     properties = {d.node.id: d.node.properties for d in resolution.desired}
     built: dict[str, str] = {}
     base = spec.assignments.path
@@ -263,13 +273,16 @@ def _deploy(branch: _Branch, spec: CourseSpec, resolution: Resolution, rows: lis
                                     versions)
         result = plan(resolution.desired, rows, deploy.head_lookup(branch.repo, branch.tree, base),
                       built, prune=spec.prune, trees=trees.at(branch.head),
-                      course_path=spec.path)
+                      course_path=spec.path,
+                      orphans=deploy.unrecorded_deploys(branch.head, recorded, owner))
         if not result.dir_ops:
             return result, None
         tree = deploy.apply_dir_ops(branch.repo, branch.tree, result.dir_ops, base)
-        commit = branch.commit(tree, result.commit_message(spec.path))
+        commit = branch.commit(tree, result.commit_message(spec.path) + deploy.deployed_trailers(
+            branch.repo, tree, result.dir_ops, base, owner))
         if commit is None or dry_run:
             return result, commit
+        rehearse(result, commit)
         say(f"pushing {commit[:12]} (attempt {attempt})")
         if branch.push(commit):
             branch.head = branch.repo[commit].peel(pygit2.Commit)
@@ -327,6 +340,7 @@ def _pass(settings: Settings, engine: sa.Engine, spec: CourseSpec, name: str, na
         course_id = str(course.id) if course else None
         moved = (Action(Op.MOVE_COURSE, spec.path, "", course_id or "", from_path=course.path),
                  ) if course is not None and course.path != spec.path else ()
+        recorded = course.assignments_commit if course else None
         rows = load_contents(session, course.id if course else None)
         resolution = resolve_course(session, spec, namespace, _pins(rows))
     say(f"fetching {spec.assignments.url} ({spec.assignments.branch})")
@@ -335,7 +349,16 @@ def _pass(settings: Settings, engine: sa.Engine, spec: CourseSpec, name: str, na
     branch.fetch()
     versions = deploy.VersionTrees(settings.cache_dir, object_store(settings),
                                    settings.upload_workers)
-    result, commit = _deploy(branch, spec, resolution, rows, versions, dry_run, say)
+
+    def rehearse(result: Plan, commit: str) -> None:
+        """Write the rows and roll back: the database refuses before the push, not after."""
+        with _database(), Session(engine) as session, session.begin() as transaction:
+            save_plan(session, save_course(session, spec, namespace, name), result, commit)
+            session.flush()
+            transaction.rollback()
+
+    result, commit = _deploy(branch, spec, resolution, rows, f"{namespace}/{name}", recorded,
+                             versions, dry_run, say, rehearse)
     if result.branches and not dry_run:
         pushed = deploy.push_update_branches(branch.repo, branch.head, spec.assignments.path,
                                              result.branches, branch.update_tip,

@@ -31,6 +31,13 @@ from controller.store.db.library import ExampleVersion
 from controller.store.objects import ObjectStore
 
 TEMPLATE_MODE = 0o100644
+#: Trailers of a pass's commit: its CourseStructure ("namespace/name"), and each assignment
+#: directory it put there with the tree, so the next pass recognises directories of a pass
+#: that never wrote its rows.
+COURSE_TRAILER = "Exlib-Course"
+DEPLOYED_TRAILER = "Exlib-Deployed"
+#: Commits looked at, back from the head, for the last pass that wrote its rows.
+HEAL_HORIZON = 100
 
 
 #: {relative path: (git file mode, bytes)}, as the library loads a version.
@@ -130,6 +137,43 @@ def head_lookup(repo: pygit2.Repository, tree: pygit2.Tree | None, base: str
         return memo[path]
 
     return lookup
+
+
+def deployed_trailers(repo: pygit2.Repository, tree_id: str, ops: Iterable[DirOp],
+                      base: str, owner: str) -> str:
+    """The trailers for a pass's commit of `tree_id` (appended to its message)."""
+    lookup = head_lookup(repo, repo[tree_id].peel(pygit2.Tree), base)
+    lines = [f"{COURSE_TRAILER}: {owner}"]
+    for op in ops:
+        if op.op == "put" and not op.merge and (tree := lookup(op.path)) is not None:
+            lines.append(f"{DEPLOYED_TRAILER}: {op.path} {tree}")
+    return "\n" + "\n".join(lines) + "\n"
+
+
+def unrecorded_deploys(head: pygit2.Commit | None, recorded: str | None,
+                       owner: str) -> dict[str, str]:
+    """Directories the passes of `owner` put on the branch after `recorded`, the last commit
+    whose rows were written (None: no pass ever wrote them): content path -> tree.
+
+    First parents only, newest first; nothing when `recorded` is not within HEAL_HORIZON
+    commits of the head (then no directory is judged a leftover).
+    """
+    found: dict[str, str] = {}
+    commit = head
+    for _ in range(HEAL_HORIZON):
+        if commit is None or str(commit.id) == recorded:
+            return found
+        lines = commit.message.splitlines()
+        if f"{COURSE_TRAILER}: {owner}" in lines:
+            for line in lines:
+                key, _, value = line.partition(": ")
+                path, _, tree = value.partition(" ")
+                if key == DEPLOYED_TRAILER and tree:
+                    found.setdefault(path, tree)
+        if not commit.parents:
+            return found if recorded is None else {}
+        commit = commit.parents[0]
+    return {}
 
 
 def apply_dir_ops(repo: pygit2.Repository, tree: pygit2.Tree | None, ops: Iterable[DirOp],

@@ -27,6 +27,13 @@ unless the node's update strategy says so (DESIGN §7.5, docs/updates.md):
   caller's `TreeOps.merged` says that branch reached the assignments branch, the new version
   is recorded as deployed (customised when the directory differs from its tree).
 
+A pass that pushed its commit and then failed to write its rows leaves directories no row
+knows of. The caller finds them in exlib's own commits since the last recorded pass
+(`orphans`: content path -> the tree that pass put there) and the planner heals them: a node
+that wants the path gets it (replaced if its version changed meanwhile), and a directory no
+node wants is removed — in both cases only while it still holds exactly what exlib put
+there, so a lecturer's edits are never taken for leftovers.
+
 Git work (merging trees, diffing, ancestry) is behind `TreeOps`; the planner only decides.
 """
 
@@ -242,6 +249,7 @@ class NoTreeOps:
 UPDATE_BRANCH_PREFIX = "exlib/update"
 NO_DIRECTORY = "no directory"
 REPLACES_CUSTOMISED = "replaces the customised directory"
+LEFT_BY_A_FAILED_PASS = "left by a pass that failed before writing its rows"
 MAX_FILES_NAMED = 10
 
 
@@ -331,14 +339,16 @@ def needs_build(desired: Sequence[Desired], rows: Sequence[Content]) -> list[str
 def plan(desired: Sequence[Desired], rows: Sequence[Content], head: HeadLookup,
          built: Mapping[str, str], *, prune: bool = True,
          new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
-         trees: TreeOps | None = None, course_path: str = "") -> Plan:
+         trees: TreeOps | None = None, course_path: str = "",
+         orphans: Mapping[str, str] | None = None) -> Plan:
     """Compare desired and actual state; see the module docstring for the result's order.
 
     `trees` answers the Git questions of updates (merge, diff, "was the update branch
-    merged?"); `course_path` names the update branches.
+    merged?"); `course_path` names the update branches; `orphans` are the directories
+    passes pushed without writing their rows (content path -> tree id).
     """
     return _Planner(desired, rows, head, built, prune, new_id, trees or NoTreeOps(),
-                    course_path).run()
+                    course_path, orphans or {}).run()
 
 
 DELETED = "the directory was deleted from the branch"
@@ -360,8 +370,9 @@ def version_label(tag: str | None, digest: str | None) -> str:
 class _Planner:
     def __init__(self, desired: Sequence[Desired], rows: Sequence[Content], head: HeadLookup,
                  built: Mapping[str, str], prune: bool, new_id: Callable[[], str],
-                 trees: TreeOps, course_path: str) -> None:
+                 trees: TreeOps, course_path: str, orphans: Mapping[str, str]) -> None:
         self.desired = desired
+        self.orphans = orphans
         self.head = head
         self.built = built
         self.prune = prune
@@ -408,6 +419,7 @@ class _Planner:
             self.node(d)
         for row in self.removed:
             self.remove(row)
+        self.heal()
         self.unit_takes.sort(key=lambda op: -op.path.count("."))
         self.unit_puts.sort(key=lambda op: op.path.count("."))
         ops = (*self.takes, *self.unit_takes, *self.unit_puts, *self.puts, *self.deploys)
@@ -507,6 +519,11 @@ class _Planner:
                 return fresh, True
             if current == tree:
                 self.act(Op.ADOPT, fresh, detail=label)
+                return fresh, True
+            if current == self.orphans.get(after.path):  # exlib's own, from a failed pass
+                self.deploys.append(DirOp("put", after.path, tree=tree))
+                self.act(Op.DEPLOY, fresh,
+                         detail=f"{label}; replaces what was {LEFT_BY_A_FAILED_PASS}")
                 return fresh, True
             message = ("the directory already holds content exlib did not deploy; move it away "
                        "or choose another path")
@@ -632,6 +649,15 @@ class _Planner:
         if not same or base.state != State.UPDATE_CONFLICT.value or base.message != message:
             self.act(Op.CONFLICT, row, detail=message)
         return row, False
+
+    def heal(self) -> None:
+        """Remove what failed passes left where no node and no row is (see module doc)."""
+        held = {c.path for c in self.contents} | {r.path for r in self.live.values()}
+        for path, tree in sorted(self.orphans.items()):
+            if path not in held and self.head(path) == tree:
+                self.takes.append(DirOp("delete", path))
+                self.actions.append(Action(Op.REMOVE_DIRECTORY, path, "", "",
+                                           detail=LEFT_BY_A_FAILED_PASS))
 
     def remove(self, row: Content) -> None:
         after = replace(row, archived=True, state=State.ARCHIVED.value, message=None)

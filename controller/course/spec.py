@@ -41,7 +41,7 @@ _UUID = re.compile(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{4,64}$")
 
 #: Nodes in one course, nesting of the spec's JSON, and one node's `properties` as JSON:
-#: bounds on what one pass handles (docs/course-structure.md).
+#: bounds on what one pass handles (docs/limits.md).
 MAX_NODES = 5000
 MAX_SPEC_DEPTH = 64
 MAX_PROPERTIES_BYTES = 64 * 1024

@@ -18,16 +18,16 @@ from controller.cli import main as cli_main
 from controller.course.errors import DatabaseFailed, SpecError
 from controller.store.db import make_engine
 from tests.conftest import Stack, unique
+from tests.integration import test_course_deploy as deploy_tests
+from tests.integration import test_operator_e2e as e2e_tests
 from tests.integration.operator_harness import Kubectl, Operator, condition, wait_condition
-from tests.integration.test_course_deploy import Env, env, live_rows, seed  # noqa: F401
-from tests.integration.test_operator_e2e import (  # noqa: F401
-    course_setup,
-    crds,
-    kubectl,
-    manifests,
-    operator,
-    remote_head,
-)
+from tests.integration.test_course_deploy import Env, live_rows, seed
+from tests.integration.test_operator_e2e import manifests, remote_head
+
+# The fixtures of the deploy and operator tests, shared rather than copied.
+env = deploy_tests.env
+crds, kubectl, operator, course_setup = (e2e_tests.crds, e2e_tests.kubectl, e2e_tests.operator,
+                                         e2e_tests.course_setup)
 
 LONG = "x" * 300
 

@@ -190,3 +190,23 @@ def test_commit_message_lists_directory_changes() -> None:
     assert message.startswith("exlib: org.fam.course: 2 change(s)")
     assert "- deploy a (hello 1.0.0)" in message and "- deploy b" in message
     assert p.actions[0].op is Op.CREATE
+
+
+def test_directories_a_failed_pass_left_are_healed_only_when_untouched() -> None:
+    """`orphans`: what passes pushed without writing rows. Unwanted and unchanged: removed;
+    changed since (a lecturer's edit) or held by a row: left alone; wanted by a node whose
+    version moved on meanwhile: replaced instead of blocked."""
+    desired = [unit("week1"), task("week1.hello", version="2")]
+    rows = [deployed(unit("week1"), "r1", "")]
+    head = {"week1": "W", "week1.gone": "T9", "week1.edited": "EDITED",
+            "week1.hello": "T1"}.get
+    orphans = {"week1.gone": "T9", "week1.edited": "T8", "week1.hello": "T1"}
+    p = plan(desired, rows, head, {"week1.hello": "T2"}, new_id=ids(), orphans=orphans)
+    assert ("remove-directory", "week1.gone") in ops(p)
+    assert not any(path == "week1.edited" for _, path in ops(p))
+    assert DirOp("delete", "week1.gone") in p.dir_ops
+    assert DirOp("put", "week1.hello", tree="T2") in p.dir_ops
+    assert p.contents[-1].state == State.DEPLOYED
+    without = plan(desired, rows, head, {"week1.hello": "T2"}, new_id=ids())
+    assert without.contents[-1].state == State.BLOCKED  # not known as exlib's: never taken
+    assert DirOp("delete", "week1.gone") not in without.dir_ops

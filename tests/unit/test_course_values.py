@@ -14,7 +14,7 @@ from controller.course import paths
 from controller.course.errors import SpecError
 from controller.course.spec import load_manifest, parse_spec
 
-#: The documented limits (docs/course-structure.md).
+#: The documented limits (docs/limits.md).
 MAX_LABEL, MAX_PATH, MAX_LEVELS, MAX_DIRECTORY = 255, 1024, 16, 1024
 MAX_NODES, MAX_PROPERTIES_BYTES = 5000, 64 * 1024
 
