@@ -10,7 +10,7 @@ from typing import Any
 
 import kopf
 
-from controller.operator import course, repository
+from controller.operator import course, metrics, repository
 from controller.operator.loop import run_loop
 from controller.store.kube import GROUP, VERSION, Kube
 
@@ -57,9 +57,11 @@ async def course_daemon(body: kopf.Body, stopped: kopf.DaemonStopped,
 
 @kopf.on.delete(GROUP, VERSION, "examplerepositories")
 def repository_deleted(namespace: str, name: str, **_: Any) -> None:
+    metrics.forget("ExampleRepository", namespace, name)
     repository.on_delete(namespace, name)
 
 
 @kopf.on.delete(GROUP, VERSION, "coursestructures")
 def course_deleted(namespace: str, name: str, spec: kopf.Spec, **_: Any) -> None:
+    metrics.forget("CourseStructure", namespace, name)
     course.on_delete(namespace, name, dict(spec))

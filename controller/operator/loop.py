@@ -78,7 +78,6 @@ async def run_loop(kube: Kube, kind: str, schema: str, body: Any, stopped: Any,
             await loop.run_in_executor(PASSES, _one_pass, kube, kind, schema, snapshot, reason,
                                        mem, pass_fn)
         await asyncio.sleep(POLL_SECONDS)
-    metrics.forget(kind, body["metadata"]["namespace"], body["metadata"]["name"])  # deleted
 
 
 def _plain(body: Any) -> dict[str, Any]:

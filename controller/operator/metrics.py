@@ -50,7 +50,7 @@ def set_conditions(kind: str, namespace: str, name: str, conds: list[dict[str, A
 
 
 def forget(kind: str, namespace: str, name: str) -> None:
-    """The object is deleted (or no longer handled here): remove all its series."""
+    """The object is deleted: remove all its series."""
     key = (kind, namespace, name)
     with _lock:
         for type_ in _exported.pop(key, set()):

@@ -6,9 +6,11 @@ What a course team does with kubectl, and what they see back in status, events a
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,10 @@ import pygit2
 import pytest
 import sqlalchemy as sa
 
+from controller.config import Settings
+from controller.library.source import SourceSpec
 from controller.store.db import upgrade
+from controller.store.git import Credentials
 from tests.conftest import Stack, unique
 from tests.integration.operator_harness import (
     Kubectl,
@@ -27,6 +32,7 @@ from tests.integration.operator_harness import (
     wait_condition,
     wait_for,
 )
+from tests.integration.test_sync_lock import HeldSync
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "manifests" / "samples" / "examples"
@@ -402,14 +408,22 @@ def test_deleting_a_repository_archives_its_examples(stack: Stack, kubectl: Kube
     assert versions == 3  # versions are never deleted: courses may pin them
 
 
-def test_metrics_are_served(stack: Stack, kubectl: Kubectl, database_url: str, namespace: str,
-                            course_setup: dict[str, str], tmp_path: Path) -> None:
-    import socket
-    import urllib.request
-
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+        return s.getsockname()[1]
+
+
+def condition_series(port: int, name: str) -> list[str]:
+    """The operator's `exlib_condition` series of object `name`, as scraped."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read()
+    return [line for line in text.decode().splitlines()
+            if line.startswith("exlib_condition{") and f'name="{name}"' in line]
+
+
+def test_metrics_are_served(stack: Stack, kubectl: Kubectl, database_url: str, namespace: str,
+                            course_setup: dict[str, str], tmp_path: Path) -> None:
+    port = free_port()
     upgrade(database_url)
     env = {**stack.env, "DATABASE_URL": database_url, "EXLIB_CACHE_DIR": str(tmp_path / "c")}
     op = start_operator(env, namespace, tmp_path / "op.log", "--metrics-port", str(port))
@@ -426,6 +440,43 @@ def test_metrics_are_served(stack: Stack, kubectl: Kubectl, database_url: str, n
     assert 'exlib_examples_synced_total{status="new"} 3.0' in body
     assert (f'exlib_condition{{kind="ExampleRepository",name="basics",namespace="{namespace}",'
             'status="True",type="Ready"} 1.0') in body
+
+
+def test_pass_finding_a_sync_running_retries_and_metric_series_follow(
+        stack: Stack, kubectl: Kubectl, settings: Settings, namespace: str,
+        course_setup: dict[str, str], tmp_path: Path) -> None:
+    """An `exlib sync` of the repository is running when the operator's pass starts: the
+    pass says so and is retried once that sync is done; the ReconcileFailed series goes when
+    the object recovers, and every series of the object goes when it is deleted."""
+    source = SourceSpec("git", course_setup["examples"], path="examples",
+                        credentials=Credentials(token=stack.git_token))
+    held = HeldSync(settings, source, name="basics", namespace=namespace)
+    port = free_port()
+    env = {**stack.env, "DATABASE_URL": settings.database_url,
+           "EXLIB_CACHE_DIR": str(tmp_path / "c")}
+    op = start_operator(env, namespace, tmp_path / "op.log", "--metrics-port", str(port))
+    try:
+        kubectl.apply(*manifests(stack, course_setup["examples"], course_setup["assignments"],
+                                 course_setup["template"])[:2])
+        repo = wait_condition(kubectl, "exrepo", "basics", "Ready", "False", op)
+        ready = condition(repo, "Ready")
+        assert ready["reason"] == "SyncRunning"
+        assert f"a sync of {namespace}/basics is running" in ready["message"]
+        assert any('status="True",type="ReconcileFailed"} 1.0' in line
+                   for line in condition_series(port, "basics"))
+
+        assert held.finish().counts["new"] == 3
+        wait_condition(kubectl, "exrepo", "basics", "Ready", "True", op)
+        series = condition_series(port, "basics")
+        assert any('status="True",type="Ready"} 1.0' in line for line in series)
+        assert [line for line in series if "ReconcileFailed" in line] == []
+
+        kubectl("delete", "exrepo", "basics", "--timeout=60s")
+        assert condition_series(port, "basics") == []
+    finally:
+        held.release.set()
+        kubectl("delete", "examplerepositories", "--all", "--timeout=60s", check=False)
+        op.stop()
 
 
 def edit_file(url: str, token: str, path: str, data: bytes) -> None:

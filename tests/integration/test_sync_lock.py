@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from controller.config import Settings
 from controller.library.report import SyncReport
+from controller.library.source import SourceSpec
 from controller.library.sync import sync_repository
 from tests.conftest import Stack
 from tests.integration.library_support import GitRemote, example, under
@@ -42,12 +43,13 @@ def remote(stack: Stack, git_repo: str, tmp_path: Path) -> GitRemote:
 class HeldSync:
     """Sync A on a thread, held at its first scanned example until `finish()`."""
 
-    def __init__(self, settings: Settings, remote: GitRemote) -> None:
+    def __init__(self, settings: Settings, source: SourceSpec, name: str = "lib",
+                 namespace: str = "default") -> None:
         self.inside, self.release = threading.Event(), threading.Event()
         self.report: SyncReport | None = None
         self.error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(settings, remote),
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(settings, source, name,
+                                                                namespace), daemon=True)
         self._thread.start()
         assert self.inside.wait(BOUND), "sync A never reached its scan"
 
@@ -56,9 +58,9 @@ class HeldSync:
             self.inside.set()
             assert self.release.wait(BOUND), "sync A was never released"
 
-    def _run(self, settings: Settings, remote: GitRemote) -> None:
+    def _run(self, settings: Settings, source: SourceSpec, name: str, namespace: str) -> None:
         try:
-            self.report = sync_repository(settings, remote.source(), name="lib",
+            self.report = sync_repository(settings, source, name=name, namespace=namespace,
                                           progress=self._progress)
         except BaseException as err:  # reported by the test
             self.error = err
@@ -76,7 +78,7 @@ class HeldSync:
 
 @pytest.fixture
 def held_sync(settings: Settings, remote: GitRemote) -> Iterator[HeldSync]:
-    held = HeldSync(settings, remote)
+    held = HeldSync(settings, remote.source())
     yield held
     held.release.set()
 
