@@ -38,6 +38,14 @@ def _choice(name: str, allowed: tuple[str, ...], default: str) -> str:
     return value
 
 
+def _positive(name: str, default: int) -> int:
+    raw = (os.environ.get(name) or str(default)).strip()
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(f"environment variable {name} is `{raw}`; use a whole number of "
+                          "at least 1")
+    return int(raw)
+
+
 @dataclass(frozen=True)
 class ExampleLimits:
     """What one example may hold; beyond it the example is invalid, the sync goes on
@@ -72,6 +80,9 @@ class Settings:
     #: Where the operator may connect (and send Secrets): host globs, empty = anywhere.
     allowed_git_hosts: tuple[str, ...] = ()
     allowed_s3_endpoints: tuple[str, ...] = ()
+    #: Operator: passes of one namespace running at once (of 8 pass threads), so a namespace
+    #: whose remotes hang cannot hold every thread.
+    passes_per_namespace: int = 2
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -89,4 +100,5 @@ class Settings:
             s3_batch_uploads=_choice("EXLIB_S3_BATCH_UPLOADS", ("auto", "on", "off"), "auto"),
             allowed_git_hosts=parse_globs(os.environ.get("EXLIB_ALLOWED_GIT_HOSTS")),
             allowed_s3_endpoints=parse_globs(os.environ.get("EXLIB_ALLOWED_S3_ENDPOINTS")),
+            passes_per_namespace=_positive("EXLIB_PASSES_PER_NAMESPACE", 2),
         )

@@ -22,6 +22,7 @@ from controller.library.sync import sync_repository, validate
 from controller.store.db import make_engine, session_scope
 from controller.store.git import Credentials
 from controller.tenancy import Visibility
+from controller.timeouts import DEFAULT_TIMEOUT, parse_duration
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -48,6 +49,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--allow-namespace", action="append", default=[], metavar="NAMESPACE",
                    help="with --visibility restricted: a namespace that may use the examples "
                    "(repeatable)")
+    p.add_argument("--timeout", default="60s", metavar="DURATION",
+                   help="bound of each network step: Git fetch, S3 request, database "
+                   "statement (default 60s)")
     p.add_argument("--history", metavar="tags:GLOB",
                    help="also import every Git tag matching GLOB as a version")
     p.add_argument("--wait", type=float, default=600, metavar="SECONDS",
@@ -83,12 +87,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _source(args: argparse.Namespace) -> SourceSpec:
     ignore = tuple(args.ignore)
+    try:
+        timeout = parse_duration(args.timeout, DEFAULT_TIMEOUT)
+    except ValueError as err:
+        raise ConfigError(f"--timeout: {err}") from None
     if args.git:
         creds = Credentials(token=os.environ.get(args.token_env) or None,
                             username=args.username,
                             password=os.environ.get("EXLIB_GIT_PASSWORD") or None)
         return SourceSpec("git", args.git, ref=args.ref, path=args.path, ignore=ignore,
-                          credentials=creds)
+                          credentials=creds, timeout=timeout)
     if args.s3:
         bucket, _, prefix = args.s3.partition("/")
         endpoint = args.s3_endpoint or os.environ.get("EXLIB_S3_ENDPOINT")
@@ -100,7 +108,7 @@ def _source(args: argparse.Namespace) -> SourceSpec:
         secure = env("EXLIB_S3_SECURE", "").lower() in {"1", "true", "yes", "on"}
         return SourceSpec("s3", endpoint, path=f"{prefix.strip('/')}/{args.path}".strip("/"),
                           bucket=bucket, insecure=not secure, ignore=ignore,
-                          s3_credentials=keys)
+                          s3_credentials=keys, timeout=timeout)
     return SourceSpec("dir", args.dir, path=args.path, ignore=ignore)
 
 

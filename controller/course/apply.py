@@ -58,6 +58,7 @@ from controller.store import git
 from controller.store.db import make_engine, session_scope
 from controller.store.db.base import utcnow
 from controller.store.db.locks import LockKind, advisory_lock
+from controller.timeouts import DEFAULT_TIMEOUT, parse_duration
 
 MAX_PUSH_ATTEMPTS = 5
 Progress = Callable[[str], None]
@@ -174,8 +175,9 @@ class _Branch:
     """
 
     def __init__(self, settings: Settings, target: GitTarget, creds: git.Credentials | None,
-                 what: str, owner: str, course_path: str = "") -> None:
+                 what: str, owner: str, course_path: str = "", *, timeout: float) -> None:
         self.settings, self.target, self.creds, self.what = settings, target, creds, what
+        self.timeout = timeout  # of each fetch and push (spec.timeout)
         self.repo = git.open_cache(settings.cache_dir, target.url, f"{owner}/{what}")
         self.head: pygit2.Commit | None = None
         self.owner, self.course_path = owner, course_path
@@ -192,7 +194,8 @@ class _Branch:
     def fetch(self) -> None:
         try:
             self.head = git.fetch_branch(self.repo, self.target.url, self.target.branch,
-                                         self.creds, cache_dir=self.settings.cache_dir)
+                                         self.creds, cache_dir=self.settings.cache_dir,
+                                         timeout=self.timeout)
         except git.GitError as err:
             raise FetchFailed(f"{self.what} repository: {err}") from err
 
@@ -208,7 +211,7 @@ class _Branch:
             prefix = f"refs/heads/{UPDATE_BRANCH_PREFIX}/{self.course_path}"
             try:
                 git.fetch(self.repo, self.target.url, self.creds, (f"+{prefix}/*:{prefix}/*",),
-                          cache_dir=self.settings.cache_dir)
+                          cache_dir=self.settings.cache_dir, timeout=self.timeout)
             except git.GitError as err:
                 raise FetchFailed(f"{self.what} repository (update branches): {err}") from err
             self._updates_fetched = True
@@ -218,17 +221,17 @@ class _Branch:
     def push_update(self, name: str, commit: str) -> None:
         """Push an update branch (never forced; raises git.GitError)."""
         git.push_branch(self.repo, self.target.url, name, commit, self.creds,
-                        cache_dir=self.settings.cache_dir)
+                        cache_dir=self.settings.cache_dir, timeout=self.timeout)
 
     def tips(self, names: list[str]) -> dict[str, pygit2.Commit]:
         """The remote tips of the named branches, fetched (absent ones are left out)."""
         remote = git.ls_remote(self.repo, self.target.url, self.creds,
-                               cache_dir=self.settings.cache_dir)
+                               cache_dir=self.settings.cache_dir, timeout=self.timeout)
         present = [n for n in names if f"refs/heads/{n}" in remote]
         if present:
             git.fetch(self.repo, self.target.url, self.creds,
                       tuple(f"+refs/heads/{n}:refs/heads/{n}" for n in present),
-                      cache_dir=self.settings.cache_dir)
+                      cache_dir=self.settings.cache_dir, timeout=self.timeout)
         return {n: self.repo.references[f"refs/heads/{n}"].peel(pygit2.Commit)
                 for n in present}
 
@@ -237,13 +240,13 @@ class _Branch:
         if not name.startswith(f"{UPDATE_BRANCH_PREFIX}/") or name == self.target.branch:
             raise ValueError(f"refusing to delete {name}: not an update branch")
         git.delete_branch(self.repo, self.target.url, name, self.creds,
-                          cache_dir=self.settings.cache_dir)
+                          cache_dir=self.settings.cache_dir, timeout=self.timeout)
 
     def push(self, commit: str) -> bool:
         """Push a commit; False when the branch moved on (then fetched again)."""
         try:
             git.push_branch(self.repo, self.target.url, self.target.branch, commit, self.creds,
-                            cache_dir=self.settings.cache_dir)
+                            cache_dir=self.settings.cache_dir, timeout=self.timeout)
         except git.PushRejected:
             self.fetch()
             return False
@@ -298,7 +301,8 @@ def _student_template(settings: Settings, spec: CourseSpec, creds: git.Credentia
     target = spec.student_template
     if target is None:
         return None
-    branch = _Branch(settings, target, creds, "student-template", source.owner)
+    branch = _Branch(settings, target, creds, "student-template", source.owner,
+                     timeout=source.timeout)
     branch.fetch()
     files = deploy.student_template_files(source.repo, source.tree, contents,
                                           spec.assignments.path)
@@ -323,18 +327,21 @@ def apply_course(settings: Settings, spec: Mapping[str, Any], *, name: str, name
     say = progress or (lambda _message: None)
     course_spec = parse_spec(spec, namespace)
     creds = _credentials(credentials)
-    engine = make_engine(settings.database_url)
+    timeout = parse_duration(spec.get("timeout"), DEFAULT_TIMEOUT)  # format checked by schema
+    engine = make_engine(settings.database_url, timeout)
     try:
         # one pass per course at a time (operator and CLI may race)
         with _database(), (nullcontext() if dry_run else
                            advisory_lock(engine, LockKind.COURSE, course_spec.path)):
-            return _pass(settings, engine, course_spec, name, namespace, creds, dry_run, say)
+            return _pass(settings, engine, course_spec, name, namespace, creds, dry_run, say,
+                         timeout)
     finally:
         engine.dispose()
 
 
 def _pass(settings: Settings, engine: sa.Engine, spec: CourseSpec, name: str, namespace: str,
-          creds: CourseCredentials, dry_run: bool, say: Progress) -> ApplyReport:
+          creds: CourseCredentials, dry_run: bool, say: Progress, timeout: float
+          ) -> ApplyReport:
     with _database(), session_scope(engine) as session:
         course = find_course(session, spec, namespace, name)
         course_id = str(course.id) if course else None
@@ -345,9 +352,9 @@ def _pass(settings: Settings, engine: sa.Engine, spec: CourseSpec, name: str, na
         resolution = resolve_course(session, spec, namespace, _pins(rows))
     say(f"fetching {spec.assignments.url} ({spec.assignments.branch})")
     branch = _Branch(settings, spec.assignments, creds.assignments, "assignments",
-                     f"course/{namespace}/{name}", spec.path)
+                     f"course/{namespace}/{name}", spec.path, timeout=timeout)
     branch.fetch()
-    versions = deploy.VersionTrees(settings.cache_dir, object_store(settings),
+    versions = deploy.VersionTrees(settings.cache_dir, object_store(settings, timeout),
                                    settings.upload_workers)
 
     def rehearse(result: Plan, commit: str) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from controller.store.git import Credentials
+from controller.timeouts import DEFAULT_TIMEOUT
 
 Kind = Literal["git", "s3", "dir"]
 DIR_MODE, FILE_MODE, EXEC_MODE, LINK_MODE = 0o040000, 0o100644, 0o100755, 0o120000
@@ -33,6 +34,7 @@ class SourceSpec:
     s3:  `url` = endpoint (`host:port`), `bucket`, `path` = key prefix, `insecure`, `region`.
     dir: `url` = a local directory (tests, `exlib validate`, `exlib sync DIR`).
     `ignore` holds gitignore-syntax patterns, relative to `path`.
+    `timeout` bounds each network step of a sync, in seconds (spec.timeout).
     """
 
     kind: Kind
@@ -45,6 +47,7 @@ class SourceSpec:
     ignore: tuple[str, ...] = ()
     credentials: Credentials = field(default_factory=Credentials)
     s3_credentials: S3Credentials = field(default_factory=S3Credentials)
+    timeout: float = DEFAULT_TIMEOUT
 
     def describe(self) -> str:
         """Human form for messages and the repository row (never includes credentials)."""

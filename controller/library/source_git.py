@@ -95,7 +95,7 @@ class GitSource:
     def fetch(self) -> None:
         with _translate():
             self.default_branch = git.fetch(self.repo, self.spec.url, self.spec.credentials,
-                                            cache_dir=self._cache)
+                                            cache_dir=self._cache, timeout=self.spec.timeout)
 
     def snapshot(self, ref: str | None = None) -> GitSnapshot:
         name = ref or self.spec.ref or self.default_branch or "main"
@@ -113,7 +113,7 @@ class GitSource:
         """The commit the ref points at on the server (ls-remote; nothing is fetched)."""
         with _translate():
             heads = git.ls_remote(self.repo, self.spec.url, self.spec.credentials,
-                                  cache_dir=self._cache)
+                                  cache_dir=self._cache, timeout=self.spec.timeout)
         ref = self.spec.ref
         candidates = ([f"refs/tags/{ref}^{{}}", f"refs/tags/{ref}", f"refs/heads/{ref}"]
                       if ref else ["HEAD"])

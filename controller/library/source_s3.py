@@ -18,7 +18,7 @@ from controller.store.objects import ObjectStore, ObjectStoreDenied, ObjectStore
 def _store(spec: SourceSpec) -> ObjectStore:
     return ObjectStore(spec.url, spec.s3_credentials.access_key,
                        spec.s3_credentials.secret_key, spec.bucket or "",
-                       secure=not spec.insecure, region=spec.region)
+                       secure=not spec.insecure, region=spec.region, timeout=spec.timeout)
 
 
 def _fail(spec: SourceSpec, err: ObjectStoreError) -> SourceUnreachable:

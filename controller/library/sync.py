@@ -62,6 +62,7 @@ from controller.store.objects import (
     ObjectStoreError,
 )
 from controller.tenancy import Visibility
+from controller.timeouts import DEFAULT_TIMEOUT
 
 #: progress(phase, done, total): phase is "fetch", "scan" (examples read), "upload"
 #: (versions whose files are queued for upload, while scanning) or "write" (versions
@@ -100,11 +101,12 @@ def _storage() -> Iterator[None]:
         raise StorageUnavailable(f"the library's object store is unavailable: {err}") from err
 
 
-def object_store(settings: Settings) -> ObjectStore:
+def object_store(settings: Settings, timeout: float = DEFAULT_TIMEOUT) -> ObjectStore:
     return ObjectStore(settings.s3_endpoint, settings.s3_access_key, settings.s3_secret_key,
                        settings.s3_bucket, secure=settings.s3_secure, region=settings.s3_region,
                        workers=settings.upload_workers,
-                       batch=settings.s3_batch_uploads)  # type: ignore[arg-type]
+                       batch=settings.s3_batch_uploads,  # type: ignore[arg-type]
+                       timeout=timeout)
 
 
 def remote_revision(source: SourceSpec, settings: Settings, *, namespace: str,
@@ -423,11 +425,11 @@ def _open(source: SourceSpec, settings: Settings, namespace: str, name: str
 
 @contextmanager
 def _one_sync(settings: Settings, namespace: str, name: str, wait: float,
-              on_wait: Callable[[], None] | None) -> Iterator[sa.Engine]:
-    """A database engine, holding the repository's lock for the block: two syncs never
-    plan from the same state and then both insert what they found new (the operator and
-    `exlib sync` may race)."""
-    engine = make_engine(settings.database_url)
+              on_wait: Callable[[], None] | None, timeout: float) -> Iterator[sa.Engine]:
+    """A database engine (statements bounded by `timeout`), holding the repository's lock
+    for the block: two syncs never plan from the same state and then both insert what they
+    found new (the operator and `exlib sync` may race)."""
+    engine = make_engine(settings.database_url, timeout)
     try:
         with _database(), advisory_lock(engine, LockKind.REPOSITORY, f"{namespace}/{name}",
                                         wait=wait, on_wait=on_wait):
@@ -460,8 +462,8 @@ def sync_repository(settings: Settings, source: SourceSpec, *, name: str,
         check_url(source.url)  # before the URL is stored in the repository row
     progress = progress or _no_progress
     started = datetime.now(UTC)
-    store = object_store(settings)
-    with _one_sync(settings, namespace, name, wait, on_wait) as engine:
+    store = object_store(settings, source.timeout)
+    with _one_sync(settings, namespace, name, wait, on_wait, source.timeout) as engine:
         with _database(), session_scope(engine) as session:
             repo = state.repository(session, namespace, name, source, visibility)
         progress("fetch", 0, None)

@@ -13,7 +13,7 @@ from controller.operator import repository
 from controller.operator.inputs import destination_problems, git_credentials
 from controller.operator.loop import PassResult
 from controller.operator.metrics import COMMITS_PUSHED
-from controller.operator.status import Problem
+from controller.operator.status import Problem, failure_reason
 from controller.store.kube import Kube, SecretMissing
 from controller.tenancy import use_problem
 
@@ -91,7 +91,7 @@ def run_pass(kube: Kube, body: dict[str, Any], reason: str) -> PassResult:
         return PassResult.problem("Stalled", "InvalidSpec", _one_line(err))
     except errors.CourseError as err:
         kind = next((v for k, v in _FAILED.items() if isinstance(err, k)), "CommitFailed")
-        return PassResult(problems=(Problem(kind, type(err).__name__, str(err)),))
+        return PassResult(problems=(Problem(kind, failure_reason(err), str(err)),))
     return _result(report, status, revisions, course.path)
 
 

@@ -11,11 +11,12 @@ from typing import Any
 import kopf
 
 from controller.operator import course, metrics, repository
-from controller.operator.loop import run_loop
+from controller.operator.loop import NamespaceSlots, run_loop
 from controller.store.kube import GROUP, VERSION, Kube
 
 FINALIZER = "exlib.dev/finalizer"
 _kube: Kube | None = None
+_slots: NamespaceSlots | None = None
 
 
 def kube() -> Kube:
@@ -23,6 +24,14 @@ def kube() -> Kube:
     if _kube is None:
         _kube = Kube.connect()
     return _kube
+
+
+def slots() -> NamespaceSlots:
+    """One limit of concurrent passes per namespace, shared by both kinds."""
+    global _slots
+    if _slots is None:
+        _slots = NamespaceSlots(repository.settings().passes_per_namespace)
+    return _slots
 
 
 @kopf.on.startup()
@@ -45,14 +54,15 @@ def repositories(namespace: str, name: str, body: kopf.Body, **_: Any) -> dict[A
 @kopf.daemon(GROUP, VERSION, "examplerepositories", cancellation_timeout=30)
 async def repository_daemon(body: kopf.Body, stopped: kopf.DaemonStopped, **_: Any) -> None:
     await run_loop(kube(), "ExampleRepository", repository.SCHEMA, body, stopped,
-             repository.run_pass)
+                   repository.run_pass, slots())
 
 
 @kopf.daemon(GROUP, VERSION, "coursestructures", cancellation_timeout=30)
 async def course_daemon(body: kopf.Body, stopped: kopf.DaemonStopped,
                         repositories: kopf.Index, **_: Any) -> None:
     await run_loop(kube(), "CourseStructure", course.SCHEMA, body, stopped, course.run_pass,
-             trigger=lambda snapshot: course.repositories_moved(snapshot, repositories))
+                   slots(), trigger=lambda snapshot: course.repositories_moved(snapshot,
+                                                                                repositories))
 
 
 @kopf.on.delete(GROUP, VERSION, "examplerepositories")

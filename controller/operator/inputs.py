@@ -24,6 +24,7 @@ from controller.tenancy import (
     git_host,
     spec_url_problems,
 )
+from controller.timeouts import DEFAULT_TIMEOUT, parse_duration
 
 
 @functools.cache
@@ -81,12 +82,13 @@ def git_credentials(kube: Kube, namespace: str, ref: dict[str, Any] | None) -> C
 def repository_source(kube: Kube, namespace: str, spec: dict[str, Any]) -> SourceSpec:
     ignore = tuple(line.strip() for line in (spec.get("ignore") or "").splitlines()
                    if line.strip() and not line.lstrip().startswith("#"))
+    timeout = parse_duration(spec.get("timeout"), DEFAULT_TIMEOUT)  # format checked by schema
     if "git" in spec:
         git = spec["git"]
         ref = git.get("ref") or {}
         return SourceSpec(kind="git", url=git["url"],
                           ref=ref.get("commit") or ref.get("tag") or ref.get("branch"),
-                          path=git.get("path", "").strip("/"), ignore=ignore,
+                          path=git.get("path", "").strip("/"), ignore=ignore, timeout=timeout,
                           credentials=git_credentials(kube, namespace, git.get("secretRef")))
     s3 = spec["s3"]
     keys = S3Credentials()
@@ -98,4 +100,5 @@ def repository_source(kube: Kube, namespace: str, spec: dict[str, Any]) -> Sourc
         keys = S3Credentials(access_key=data["accesskey"], secret_key=data["secretkey"])
     return SourceSpec(kind="s3", url=s3["endpoint"], bucket=s3["bucket"],
                       path=s3.get("prefix", "").strip("/"), region=s3.get("region"),
-                      insecure=bool(s3.get("insecure")), ignore=ignore, s3_credentials=keys)
+                      insecure=bool(s3.get("insecure")), ignore=ignore, s3_credentials=keys,
+                      timeout=timeout)

@@ -18,15 +18,34 @@ from typing import Any
 
 from controller.operator import metrics
 from controller.operator.inputs import spec_errors
-from controller.operator.schedule import REQUESTED_AT, Memory, due, parse_duration, record
+from controller.operator.schedule import REQUESTED_AT, Memory, due, record
 from controller.operator.status import Observation, Problem, ready_of, summarise
 from controller.store.kube import Kube, now_iso
+from controller.timeouts import parse_duration
 
 log = logging.getLogger("exlib.operator")
 DEFAULT_INTERVAL = 300.0
 SETTLED = {"UpdateConflict"}
 POLL_SECONDS = 0.25  # how often the loop looks at its (in-memory) object; no API calls
 PASSES = ThreadPoolExecutor(max_workers=8, thread_name_prefix="exlib-pass")
+
+
+class NamespaceSlots:
+    """At most `limit` passes of one namespace at a time, so no namespace holds the pool.
+
+    An object whose namespace is at its limit waits here, in the event loop, before it asks
+    the pool for a thread: while one namespace's passes hang on a silent server, the other
+    threads serve other namespaces.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._slots: dict[str, asyncio.Semaphore] = {}
+
+    def __call__(self, namespace: str) -> asyncio.Semaphore:
+        if namespace not in self._slots:
+            self._slots[namespace] = asyncio.Semaphore(self.limit)
+        return self._slots[namespace]
 
 
 @dataclass
@@ -49,12 +68,13 @@ PassFn = Callable[[Kube, dict[str, Any], str], PassResult]
 
 
 async def run_loop(kube: Kube, kind: str, schema: str, body: Any, stopped: Any,
-                   pass_fn: PassFn,
+                   pass_fn: PassFn, slots: NamespaceSlots,
                    trigger: Callable[[dict[str, Any]], str | None] | None = None) -> None:
     """Loop until Kopf stops the daemon (object deleted, operator exiting).
 
     The loop itself is async and cheap; passes run in a small shared thread pool, so a
-    thousand objects do not need a thousand threads. `trigger` lets a kind add its own
+    thousand objects do not need a thousand threads, taking a slot of their namespace
+    first (`slots`) so one namespace cannot occupy the pool. `trigger` lets a kind add its own
     reasons to act (a course whose repositories moved); it is consulted only while the
     object is healthy or waiting for a dependency, and the same trigger acts once.
     """
@@ -75,8 +95,11 @@ async def run_loop(kube: Kube, kind: str, schema: str, body: Any, stopped: Any,
             await loop.run_in_executor(PASSES, _show_suspended, kube, kind, snapshot)
         shown_suspended = suspended
         if not suspended and reason is not None:
-            await loop.run_in_executor(PASSES, _one_pass, kube, kind, schema, snapshot, reason,
-                                       mem, pass_fn)
+            async with slots(snapshot["metadata"]["namespace"]):
+                snapshot = _plain(body)  # fresh: waiting for the slot may have taken a while
+                if not (snapshot.get("spec") or {}).get("suspend"):
+                    await loop.run_in_executor(PASSES, _one_pass, kube, kind, schema, snapshot,
+                                               reason, mem, pass_fn)
         await asyncio.sleep(POLL_SECONDS)
 
 

@@ -11,7 +11,7 @@ from controller.library.sync import archive_repository, remote_revision, sync_re
 from controller.operator.inputs import destination_problems, repository_source
 from controller.operator.loop import PassResult
 from controller.operator.metrics import EXAMPLES_SYNCED
-from controller.operator.status import Problem, ready_of
+from controller.operator.status import Problem, failure_reason, ready_of
 from controller.store.kube import Kube, SecretMissing, now_iso
 from controller.tenancy import Visibility
 
@@ -46,7 +46,7 @@ def failure(err: errors.SyncError) -> PassResult:
     kind = {errors.StorageUnavailable: "StorageFailed",
             errors.DatabaseUnavailable: "DatabaseFailed",
             errors.SyncRunning: "ReconcileFailed"}.get(type(err), "FetchFailed")
-    return PassResult(problems=(Problem(kind, type(err).__name__, str(err)),),
+    return PassResult(problems=(Problem(kind, failure_reason(err), str(err)),),
                       slow_retry=not err.retryable)
 
 

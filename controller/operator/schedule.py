@@ -8,24 +8,11 @@ changes, so a bad spec or a wrong password never turns into a retry storm.
 from __future__ import annotations
 
 import random
-import re
 from dataclasses import dataclass
 from typing import Any
 
 REQUESTED_AT = "exlib.dev/requestedAt"
 MIN_BACKOFF, MAX_BACKOFF = 2.0, 300.0
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
-_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
-def parse_duration(text: str | None, default: float) -> float:
-    """Seconds in a Go-style duration (`5m`, `1h30m`, `90s`); `default` when absent."""
-    if not text:
-        return default
-    parts = _DURATION.findall(text)
-    if not parts or "".join(n + u for n, u in parts) != text:
-        raise ValueError(f"{text!r} is not a duration like 30s, 5m or 1h")
-    return sum(float(n) * _UNIT[u] for n, u in parts)
 
 
 def jitter(seconds: float, rng: random.Random | None = None) -> float:

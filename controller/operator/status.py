@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from controller.timeouts import timed_out
+
 DETAIL_TYPES = ("FetchFailed", "StorageFailed", "DatabaseFailed", "CommitFailed",
                 "DependencyNotReady", "UpdateConflict", "ReconcileFailed")
 READY, RECONCILING, STALLED = "Ready", "Reconciling", "Stalled"
@@ -76,6 +78,12 @@ def summarise(previous: list[dict[str, Any]], obs: Observation, now: str) -> lis
     else:
         out.insert(0, cond(READY, "True", "Succeeded", obs.ready_message))
     return out
+
+
+def failure_reason(err: BaseException) -> str:
+    """The reason of a pass that could not run: `Timeout` when a server did not answer in
+    time (however the error was wrapped), else the error's class name."""
+    return "Timeout" if timed_out(err) else type(err).__name__
 
 
 def ready_of(conditions: list[dict[str, Any]] | None) -> tuple[str, str]:

@@ -8,12 +8,16 @@
 - `resolve()` turns a branch, tag or commit id into a commit; `walk()` lists a tree's blobs
   and `read_blob()` / `blob_size()` read the object database directly (no checkout).
 - `ls_remote()` is the cheap "did anything change" check; `push()` pushes refspecs.
+- Every network operation takes a `timeout` (spec.timeout): its callbacks end it once the
+  time is up, and libgit2's socket timeouts end a wait on a server that stopped answering;
+  either way it raises `GitTimeout`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,6 +25,8 @@ from pathlib import Path
 
 import pygit2
 from pygit2.enums import FileMode, ObjectType
+
+from controller.timeouts import DEFAULT_TIMEOUT, TimedOut, format_duration
 
 MIRROR_REFSPECS = ("+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
 
@@ -33,6 +39,55 @@ class GitError(RuntimeError):
 
 class GitAuthError(GitError):
     """The server refused the credentials (or asked for some and none were given)."""
+
+
+class GitTimeout(GitError, TimedOut):
+    """The server did not answer, or the operation did not finish, within its timeout."""
+
+
+def _timeout_error(url: str, timeout: float) -> GitTimeout:
+    return GitTimeout(f"{url}: no answer within {format_duration(timeout)} (spec.timeout); "
+                      "check that the Git server is up and reachable from the operator, or "
+                      "raise spec.timeout for a slow server")
+
+
+#: libgit2 waits at least this long on a silent server. Its socket timeouts are shared by
+#: every operation in flight (`_SocketTimeouts`), and Git servers send a keep-alive every 5 s
+#: while preparing a pack, so a shorter shared bound could fail a healthy fetch elsewhere.
+MIN_SOCKET_TIMEOUT = 10.0
+
+
+class _SocketTimeouts:
+    """libgit2's connect and read timeouts: process-wide, read when a connection opens.
+
+    They are kept at the smallest timeout of the operations in flight (not below
+    MIN_SOCKET_TIMEOUT), so no operation waits on a silent server longer than its own
+    timeout allows; a server that keeps talking is bounded by the callbacks' deadline.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._active: list[float] = []
+
+    @contextmanager
+    def bound(self, seconds: float) -> Iterator[None]:
+        with self._lock:
+            self._active.append(seconds)
+            self._apply()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._active.remove(seconds)
+                self._apply()
+
+    def _apply(self) -> None:
+        ms = int(max(MIN_SOCKET_TIMEOUT, min(self._active)) * 1000) if self._active else 0
+        pygit2.settings.server_connect_timeout = ms
+        pygit2.settings.server_timeout = ms
+
+
+_SOCKET_TIMEOUTS = _SocketTimeouts()
 
 
 @dataclass(frozen=True, repr=False)
@@ -53,16 +108,34 @@ class Credentials:
 
 
 class _Callbacks(pygit2.RemoteCallbacks):
-    """Offers the credentials once; a second request means they were refused."""
+    """Offers the credentials once (a second request means they were refused), and ends the
+    operation from any callback once its timeout is up (pygit2 re-raises the error)."""
 
-    def __init__(self, creds: Credentials | None, url: str) -> None:
+    def __init__(self, creds: Credentials | None, url: str, timeout: float) -> None:
         super().__init__()
         self._creds = creds or Credentials()
         self._url = url
         self._asked = 0
+        self._timeout = timeout
+        self._deadline = time.monotonic() + timeout
+
+    def _in_time(self) -> None:
+        if time.monotonic() > self._deadline:
+            raise _timeout_error(self._url, self._timeout)
+
+    def sideband_progress(self, string: str) -> None:
+        self._in_time()
+
+    def transfer_progress(self, stats: pygit2.remotes.TransferProgress) -> None:
+        self._in_time()
+
+    def push_transfer_progress(self, objects_pushed: int, total_objects: int,
+                               bytes_pushed: int) -> None:
+        self._in_time()
 
     def credentials(self, url: str, username_from_url: str | None, allowed_types: int
                     ) -> pygit2.UserPass | pygit2.KeypairFromMemory:
+        self._in_time()
         self._asked += 1
         c = self._creds
         if self._asked > 1:
@@ -81,16 +154,28 @@ class _Callbacks(pygit2.RemoteCallbacks):
                            "SSH identity")
 
     def certificate_check(self, certificate: None, valid: bool, host: bytes) -> bool:
+        self._in_time()
         return valid  # never accept a TLS certificate or SSH host key the library rejected
 
 
-def callbacks(creds: Credentials | None, url: str) -> pygit2.RemoteCallbacks:
+def callbacks(creds: Credentials | None, url: str,
+              timeout: float = DEFAULT_TIMEOUT) -> pygit2.RemoteCallbacks:
     """Remote callbacks for one operation on `url` (make a new one per operation)."""
-    return _Callbacks(creds, url)
+    return _Callbacks(creds, url, timeout)
 
 
 @contextmanager
-def _remote_op(url: str, creds: Credentials | None, cache_dir: Path) -> Iterator[None]:
+def _remote_op(url: str, creds: Credentials | None, cache_dir: Path,
+               timeout: float) -> Iterator[None]:
+    """One network operation: libgit2's socket waits bounded by `timeout`, failures
+    translated, and for SSH with known_hosts, libgit2's home pointed at them."""
+    with _SOCKET_TIMEOUTS.bound(timeout), _translated(url, creds, cache_dir, timeout):
+        yield
+
+
+@contextmanager
+def _translated(url: str, creds: Credentials | None, cache_dir: Path,
+                timeout: float) -> Iterator[None]:
     """Translate libgit2 failures; for SSH with known_hosts, point libgit2's home at them."""
     try:
         if creds and creds.known_hosts:
@@ -113,6 +198,8 @@ def _remote_op(url: str, creds: Credentials | None, cache_dir: Path) -> Iterator
         raise
     except (pygit2.GitError, KeyError, OSError) as err:
         text = str(err)
+        if "timed out" in text.lower():
+            raise _timeout_error(url, timeout) from err
         if any(s in text for s in ("401", "403", "authentication", "Unauthorized")):
             raise GitAuthError(f"{url}: the server refused access: {text}") from err
         raise GitError(f"{url}: {text}") from err
@@ -133,17 +220,18 @@ def open_cache(cache_dir: Path, url: str, scope: str) -> pygit2.Repository:
 
 
 def fetch(repo: pygit2.Repository, url: str, creds: Credentials | None,
-          refspecs: tuple[str, ...] = MIRROR_REFSPECS, *, cache_dir: Path) -> str | None:
+          refspecs: tuple[str, ...] = MIRROR_REFSPECS, *, cache_dir: Path,
+          timeout: float = DEFAULT_TIMEOUT) -> str | None:
     """Fetch `refspecs` from `url` into `repo` (pruning deleted refs).
 
     Returns the remote's default branch name (from its HEAD symref), when it advertises one.
     The URL is used as an anonymous remote, so nothing is written to the repository config.
     """
     remote = repo.remotes.create_anonymous(url)
-    with _remote_op(url, creds, cache_dir):
-        remote.fetch(list(refspecs), callbacks=callbacks(creds, url),
+    with _remote_op(url, creds, cache_dir, timeout):
+        remote.fetch(list(refspecs), callbacks=callbacks(creds, url, timeout),
                      prune=pygit2.enums.FetchPrune.PRUNE)
-        heads = remote.list_heads(callbacks=callbacks(creds, url), connect=False)
+        heads = remote.list_heads(callbacks=callbacks(creds, url, timeout), connect=False)
     for head in heads:
         if head.name == "HEAD" and head.symref_target:
             return head.symref_target.removeprefix("refs/heads/")
@@ -151,16 +239,16 @@ def fetch(repo: pygit2.Repository, url: str, creds: Credentials | None,
 
 
 def ls_remote(repo: pygit2.Repository, url: str, creds: Credentials | None, *,
-              cache_dir: Path) -> dict[str, str]:
+              cache_dir: Path, timeout: float = DEFAULT_TIMEOUT) -> dict[str, str]:
     """Ref name -> object id as advertised by the remote, without fetching objects."""
     remote = repo.remotes.create_anonymous(url)
-    with _remote_op(url, creds, cache_dir):
-        heads = remote.list_heads(callbacks=callbacks(creds, url))
+    with _remote_op(url, creds, cache_dir, timeout):
+        heads = remote.list_heads(callbacks=callbacks(creds, url, timeout))
     return {h.name: str(h.oid) for h in heads if h.name}
 
 
 def push(repo: pygit2.Repository, url: str, refspecs: list[str], creds: Credentials | None,
-         *, cache_dir: Path) -> None:
+         *, cache_dir: Path, timeout: float = DEFAULT_TIMEOUT) -> None:
     """Push `refspecs` to `url`; a rejected (non-fast-forward) update raises GitError."""
     remote = repo.remotes.create_anonymous(url)
     rejected: list[str] = []
@@ -170,8 +258,8 @@ def push(repo: pygit2.Repository, url: str, refspecs: list[str], creds: Credenti
             if message:
                 rejected.append(f"{refname}: {message}")
 
-    with _remote_op(url, creds, cache_dir):
-        remote.push(refspecs, callbacks=_Push(creds, url))
+    with _remote_op(url, creds, cache_dir, timeout):
+        remote.push(refspecs, callbacks=_Push(creds, url, timeout))
     if rejected:
         raise GitError(f"{url}: push rejected: {'; '.join(rejected)}")
 
@@ -235,21 +323,23 @@ class PushRejected(GitError):
 
 
 def fetch_branch(repo: pygit2.Repository, url: str, branch: str, creds: Credentials | None,
-                 *, cache_dir: Path) -> pygit2.Commit | None:
+                 *, cache_dir: Path, timeout: float = DEFAULT_TIMEOUT) -> pygit2.Commit | None:
     """Fetch one branch into `refs/heads/<branch>`; its head commit, None if it has none yet."""
-    fetch(repo, url, creds, (f"+refs/heads/{branch}:refs/heads/{branch}",), cache_dir=cache_dir)
+    fetch(repo, url, creds, (f"+refs/heads/{branch}:refs/heads/{branch}",), cache_dir=cache_dir,
+          timeout=timeout)
     ref = repo.references.get(f"refs/heads/{branch}")
     return ref.peel(pygit2.Commit) if ref is not None else None
 
 
 def push_branch(repo: pygit2.Repository, url: str, branch: str, commit_id: str,
-                creds: Credentials | None, *, cache_dir: Path) -> None:
+                creds: Credentials | None, *, cache_dir: Path,
+                timeout: float = DEFAULT_TIMEOUT) -> None:
     """Fast-forward the remote `branch` to `commit_id` (never forced); PushRejected if it moved."""
     repo.references.create(f"refs/heads/{branch}", commit_id, force=True)
     try:
         push(repo, url, [f"refs/heads/{branch}:refs/heads/{branch}"], creds,
-             cache_dir=cache_dir)
-    except GitAuthError:
+             cache_dir=cache_dir, timeout=timeout)
+    except (GitAuthError, GitTimeout):
         raise
     except GitError as err:
         text = str(err).lower()
@@ -260,9 +350,9 @@ def push_branch(repo: pygit2.Repository, url: str, branch: str, commit_id: str,
 
 
 def delete_branch(repo: pygit2.Repository, url: str, branch: str, creds: Credentials | None,
-                  *, cache_dir: Path) -> None:
+                  *, cache_dir: Path, timeout: float = DEFAULT_TIMEOUT) -> None:
     """Delete the remote `branch` (a push of `:refs/heads/<branch>`) and its local ref."""
-    push(repo, url, [f":refs/heads/{branch}"], creds, cache_dir=cache_dir)
+    push(repo, url, [f":refs/heads/{branch}"], creds, cache_dir=cache_dir, timeout=timeout)
     ref = repo.references.get(f"refs/heads/{branch}")
     if ref is not None:
         ref.delete()

@@ -27,6 +27,8 @@ from minio import Minio
 from minio.deleteobjects import DeleteObject
 from minio.error import MinioException, S3Error
 
+from controller.timeouts import DEFAULT_TIMEOUT, TimedOut, format_duration
+
 T = TypeVar("T")
 
 #: (key, bytes, content type)
@@ -50,6 +52,10 @@ class ObjectStoreUnavailable(ObjectStoreError):
     """The server did not answer (down, network) or answered with a server error."""
 
 
+class ObjectStoreTimeout(ObjectStoreUnavailable, TimedOut):
+    """The server did not answer one request within the timeout."""
+
+
 class ObjectStoreDenied(ObjectStoreError):
     """The server refused the credentials or the operation, or the bucket does not exist."""
 
@@ -63,15 +69,21 @@ class ObjectInfo:
 
 
 class ObjectStore:
-    """One bucket on one S3-compatible endpoint, with a connection pool sized for `workers`."""
+    """One bucket on one S3-compatible endpoint, with a connection pool sized for `workers`.
+
+    `timeout` bounds the wait for each request's answer; a request that timed out is not
+    sent again, so a server that stopped answering costs one timeout, not four.
+    """
 
     def __init__(self, endpoint: str, access_key: str | None, secret_key: str | None,
                  bucket: str, *, secure: bool = False, region: str | None = None,
-                 workers: int = 8, batch: BatchMode = "auto") -> None:
+                 workers: int = 8, batch: BatchMode = "auto",
+                 timeout: float = DEFAULT_TIMEOUT) -> None:
+        self._timeout = timeout
         self._http = http = urllib3.PoolManager(
             maxsize=workers + 2,
-            timeout=urllib3.Timeout(connect=5, read=60),
-            retries=urllib3.Retry(total=3, backoff_factor=0.2,
+            timeout=urllib3.Timeout(connect=min(5.0, timeout), read=timeout),
+            retries=urllib3.Retry(total=3, read=0, backoff_factor=0.2,
                                   status_forcelist=[500, 502, 503, 504]),
         )
         self.endpoint = endpoint
@@ -92,6 +104,12 @@ class ObjectStore:
                 raise ObjectStoreDenied(f"{where}: {err.code}: {err.message}") from err
             raise ObjectStoreUnavailable(f"{where}: {err.code}: {err.message}") from err
         except (MinioException, urllib3.exceptions.HTTPError, OSError) as err:
+            if isinstance(err, urllib3.exceptions.TimeoutError) or isinstance(
+                    getattr(err, "reason", None), urllib3.exceptions.TimeoutError):
+                raise ObjectStoreTimeout(
+                    f"{where}: no answer within {format_duration(self._timeout)} "
+                    "(spec.timeout); check that the server is up and reachable, or raise "
+                    "spec.timeout for a slow server") from err
             raise ObjectStoreUnavailable(f"{where} is unreachable: {err}") from err
 
     def ensure_bucket(self) -> None:

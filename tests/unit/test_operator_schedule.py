@@ -9,9 +9,9 @@ from controller.operator.schedule import (
     Memory,
     backoff,
     due,
-    parse_duration,
     record,
 )
+from controller.timeouts import parse_duration
 
 
 def obj(gen: int = 1, requested: str | None = None, handled: str | None = None,

@@ -11,8 +11,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
+
+from controller.timeouts import TimedOut
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -20,9 +23,31 @@ if TYPE_CHECKING:
 MIGRATIONS = Path(__file__).resolve().parents[3] / "migrations"
 
 
-def make_engine(url: str) -> sa.Engine:
-    """An engine whose pool notices dead connections (the operator outlives DB restarts)."""
-    return sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+class DatabaseTimeout(sa.exc.OperationalError, TimedOut):
+    """A statement ran into statement_timeout or lock_timeout (the pass's spec.timeout)."""
+
+
+def make_engine(url: str, timeout: float | None = None) -> sa.Engine:
+    """An engine whose pool notices dead connections (the operator outlives DB restarts).
+
+    With `timeout` (seconds), connecting, every statement and every lock wait are bounded by
+    it, and running into the bound raises `DatabaseTimeout`.
+    """
+    if timeout is None:
+        return sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+    ms = max(1, round(timeout * 1000))
+    engine = sa.create_engine(url, pool_pre_ping=True, connect_args={
+        "connect_timeout": max(2, min(10, round(timeout))),
+        "options": f"-c statement_timeout={ms} -c lock_timeout={ms}"})
+    sa.event.listen(engine, "handle_error", _timeouts)
+    return engine
+
+
+def _timeouts(context: sa.engine.ExceptionContext) -> None:
+    """Re-raise a cancelled statement or lock wait as a `DatabaseTimeout`."""
+    orig = context.original_exception
+    if isinstance(orig, (psycopg.errors.QueryCanceled, psycopg.errors.LockNotAvailable)):
+        raise DatabaseTimeout(context.statement, context.parameters, orig) from orig
 
 
 @contextmanager

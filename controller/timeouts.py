@@ -1,0 +1,49 @@
+"""Time limits (pure): Go-style durations, and telling a timeout from other failures.
+
+`spec.timeout` of both resources bounds each network step of a pass: every Git fetch,
+ls-remote and push, every S3 request and every database statement. A step that runs out of
+time raises an error that is also a `TimedOut`, so the operator can report reason `Timeout`
+however deep the error was wrapped.
+"""
+
+from __future__ import annotations
+
+import re
+
+#: The bound of one network step when spec.timeout is not set (as Flux's GitRepository).
+DEFAULT_TIMEOUT = 60.0
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(text: str | None, default: float) -> float:
+    """Seconds in a Go-style duration (`5m`, `1h30m`, `90s`); `default` when absent."""
+    if not text:
+        return default
+    parts = _DURATION.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise ValueError(f"{text!r} is not a duration like 30s, 5m or 1h")
+    return sum(float(n) * _UNIT[u] for n, u in parts)
+
+
+def format_duration(seconds: float) -> str:
+    """The short form people write in a spec: `90s`, `5m`, `1.5s`."""
+    if seconds >= 60 and seconds % 60 == 0:
+        return f"{seconds / 60:g}m"
+    return f"{seconds:g}s"
+
+
+class TimedOut(Exception):
+    """Marks an error as "a server did not answer within the timeout"."""
+
+
+def timed_out(err: BaseException | None) -> bool:
+    """Whether `err`, or an error it was raised from, is a timeout."""
+    seen: set[int] = set()
+    while err is not None and id(err) not in seen:
+        if isinstance(err, TimedOut):
+            return True
+        seen.add(id(err))
+        err = err.__cause__
+    return False
