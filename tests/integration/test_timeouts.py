@@ -66,20 +66,22 @@ class HangingServer:
         return f"http://127.0.0.1:{self._sock.getsockname()[1]}/hang/repo.git"
 
     def _serve(self) -> None:
-        while not self._stop.is_set() and time.monotonic() < self._until:
-            try:
-                conn, _ = self._sock.accept()
-            except TimeoutError:
-                continue
-            self._held.append(conn)  # keep it open, never read or write
-            self.accepted += 1
-        self.close()
+        try:
+            while not self._stop.is_set() and time.monotonic() < self._until:
+                try:
+                    conn, _ = self._sock.accept()
+                except TimeoutError:
+                    continue
+                self._held.append(conn)  # keep it open, never read or write
+                self.accepted += 1
+        finally:
+            for conn in self._held:
+                conn.close()
+            self._sock.close()
 
     def close(self) -> None:
         self._stop.set()
-        for conn in self._held:
-            conn.close()
-        self._sock.close()
+        self._thread.join(5)
 
 
 @pytest.fixture
@@ -202,7 +204,7 @@ def test_hanging_repositories_in_one_namespace_do_not_starve_another(
            "EXLIB_PASSES_PER_NAMESPACE": "2"}
     # more hanging repositories than the whole pass pool (8 threads)
     hung = [f"hang{i}" for i in range(10)]
-    kubectl.apply(*(exrepo(n, hanging.url, "20s") for n in hung))
+    kubectl.apply(*(exrepo(n, hanging.url, "10s") for n in hung))
     op = start_operator(env, kubectl.namespace, tmp_path / "operator.log",
                         "--namespace", second_namespace)
     try:
@@ -219,7 +221,7 @@ def test_hanging_repositories_in_one_namespace_do_not_starve_another(
                                  timeout=HANG_BOUND)
             ready = condition(obj, "Ready")
             assert ready is not None and ready["reason"] == "Timeout", ready
-            assert hanging.url in ready["message"] and "20s" in ready["message"]
+            assert hanging.url in ready["message"] and "10s" in ready["message"]
             assert "spec.timeout" in ready["message"]
             fetch = condition(obj, "FetchFailed")
             assert fetch is not None and fetch["reason"] == "Timeout"
