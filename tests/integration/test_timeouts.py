@@ -111,7 +111,7 @@ def bounded(fn: Callable[[], Any], bound: float = HANG_BOUND) -> BaseException |
 
 def test_git_fetch_ls_remote_and_push_end_with_a_timeout(hanging: HangingServer,
                                                          tmp_path: Path) -> None:
-    repo = git.open_cache(tmp_path, "hang")
+    repo = git.open_cache(tmp_path, "hang", "test/hang")
     tree = repo.TreeBuilder().write()
     sig = pygit2.Signature("t", "t@exlib.dev")
     repo.create_commit("refs/heads/main", sig, sig, "m", tree, [])
