@@ -8,7 +8,7 @@ from controller.cli import output
 from controller.config import ConfigError, Settings
 from controller.library.errors import SyncError
 from controller.library.gc import DEFAULT_GRACE, DEFAULT_WAIT, GcReport, collect_garbage
-from controller.operator.schedule import parse_duration
+from controller.timeouts import parse_duration
 
 
 def register(sub: argparse._SubParsersAction) -> None:
