@@ -26,8 +26,7 @@ from tests.integration.test_operator_e2e import manifests, remote_head
 
 # The fixtures of the deploy and operator tests, shared rather than copied.
 env = deploy_tests.env
-crds, kubectl, operator, course_setup = (e2e_tests.crds, e2e_tests.kubectl, e2e_tests.operator,
-                                         e2e_tests.course_setup)
+operator, course_setup = e2e_tests.operator, e2e_tests.course_setup
 
 LONG = "x" * 300
 
