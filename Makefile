@@ -4,9 +4,6 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
-# `make test`'s own stack (state dir, ports), apart from the demo's (.devstack/); the tests'
-# session fixture uses the same directory when started without a stack (tests/conftest.py).
-TEST_STACK ?= $(CURDIR)/.devstack-test
 
 .PHONY: venv test lint unit demo stack-up stack-down stack-wipe crds bench clean
 
@@ -21,14 +18,17 @@ $(VENV)/.installed: pyproject.toml
 lint: venv
 	$(BIN)/ruff check .
 
-# Runs every test on a new stack of its own (TEST_STACK: own state, own ports), deleted
-# afterwards, also on failure or Ctrl-C; a running demo stack and its operator are left alone.
+# Recipe prefix: what follows runs on a new stack of the target's own (state in
+# .devstack-TARGET/, own ports), deleted afterwards, also on failure or Ctrl-C; a running demo
+# stack (.devstack/) and its operator are left alone. The tests' session fixture uses
+# .devstack-test/ too when pytest starts without a stack (tests/conftest.py).
+ON_OWN_STACK = set -o pipefail; export EXLIB_DEVSTACK_DIR='$(CURDIR)/.devstack-$@'; \
+	hack/devstack down --wipe 2>/dev/null; trap 'hack/devstack down --wipe' EXIT; \
+	stack_env=$$(hack/devstack up) || exit 1; eval "$$stack_env";
+
 # pytest's exit code 5 ("no tests collected") is a failure, not a pass.
 test: venv lint
-	@set -o pipefail; export EXLIB_DEVSTACK_DIR='$(TEST_STACK)'; \
-	hack/devstack down --wipe 2>/dev/null; \
-	trap 'hack/devstack down --wipe' EXIT; \
-	stack_env=$$(hack/devstack up) || exit 1; eval "$$stack_env"; \
+	@$(ON_OWN_STACK) \
 	status=0; $(BIN)/pytest $(PYTEST_ARGS) || status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$status
@@ -53,9 +53,9 @@ crds: venv
 	$(BIN)/exlib crds
 
 bench: venv
-	@eval "$$(hack/devstack up)" && for b in bench/*_bench.py; do echo "== $$b"; $(BIN)/python $$b; done
+	@$(ON_OWN_STACK) for b in bench/*_bench.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	hack/devstack down --wipe
-	EXLIB_DEVSTACK_DIR='$(TEST_STACK)' hack/devstack down --wipe
-	rm -rf $(VENV) .devstack '$(TEST_STACK)'
+	for dir in .devstack .devstack-test .devstack-bench; do \
+	  EXLIB_DEVSTACK_DIR="$(CURDIR)/$$dir" hack/devstack down --wipe; rm -rf "$$dir"; done
+	rm -rf $(VENV)
