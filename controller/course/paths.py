@@ -16,14 +16,17 @@ import re
 LABEL = re.compile(r"^[a-z0-9_]+$")
 #: PostgreSQL 15's ltree holds labels of at most 255 characters (and 65,535 labels a path).
 MAX_LABEL = 255
-#: Labels in one path, and characters in one path: keeps every path within what a btree
-#: index row holds (2,704 bytes: 10 labels of 255 characters would not fit).
+#: Labels in one path, and characters in one path. Keeps every path within what a btree
+#: index row holds (2,704 bytes: 10 labels of 255 characters would not fit), and a full path
+#: is one name in an update branch (`exlib/update/<course path>/<path>`): file systems hold
+#: at most 255 bytes in one name.
 MAX_LEVELS = 16
-MAX_PATH = 1024
+MAX_PATH = 255
 LTREE_PATTERN = r"^[a-z0-9_]{1,255}(\.[a-z0-9_]{1,255})*$"
 
-#: Characters in `assignments.path`; one segment's characters.
+#: Characters in `assignments.path`, and in one of its segments (a file system's name limit).
 MAX_DIRECTORY = 1024
+MAX_SEGMENT = 255
 _SEGMENT = re.compile(r"^[A-Za-z0-9._-]+$")
 #: A segment of [A-Za-z0-9._-] that is not `.`, `..` or `.git` in any case, spelled out.
 _SEGMENT_PATTERN = (
@@ -96,6 +99,9 @@ def directory_problem(path: str) -> str | None:
                     "inside the repository; write the path from the repository's root")
         if segment.lower() == ".git":
             return f"`{short(path)}` may not contain `.git`: Git keeps its own data there"
+        if len(segment) > MAX_SEGMENT:
+            return (f"the segment `{short(segment)}` has {len(segment)} characters; a "
+                    f"directory name may have at most {MAX_SEGMENT}")
         if not _SEGMENT.match(segment):
             return (f"the segment {short(segment)!r} may only hold letters, digits, `.`, "
                     "`_` and `-` (no spaces, backslashes or control characters)")

@@ -45,8 +45,6 @@ _DIGEST = re.compile(r"^sha256:[0-9a-f]{4,64}$")
 MAX_NODES = 5000
 MAX_SPEC_DEPTH = 64
 MAX_PROPERTIES_BYTES = 64 * 1024
-#: A node's id (the default one is the parent's id and the label) is indexed: bytes.
-MAX_ID_BYTES = 2048
 #: Schema patterns whose failures are explained in words rather than as a regex.
 _EXPLAIN: dict[str, Callable[[str], str | None]] = {
     paths.LTREE_PATTERN: paths.ltree_problem,
@@ -447,11 +445,6 @@ class _Builder:
             return None
         node_id = raw.get("id") or (f"{parent_id}.{full.rsplit('.', 1)[-1]}" if parent_id
                                     else full)
-        if len(node_id.encode("utf-8")) > MAX_ID_BYTES:
-            self.fail(where, "id", f"the id `{paths.short(node_id)}` would be longer than "
-                                   f"{MAX_ID_BYTES} bytes; give the node or its parent a "
-                                   "shorter `id`")
-            return None
         return Node(id=node_id, path=full, type=raw["type"], kind=kind, title=raw.get("title"),
                     position=float(raw.get("position", raw["_position"])), example=example,
                     version=version, update_strategy=strategy,
@@ -526,6 +519,9 @@ def parse_spec(spec: Mapping[str, Any], namespace: str = "default") -> CourseSpe
         if problem is not None:
             builder.fail("spec", f"course.{fld}", problem)
             break
+    directory = paths.directory_problem(spec["assignments"].get("path", ""))
+    if directory and not any(p.field == "assignments.path" for p in builder.problems):
+        builder.fail("spec", "assignments.path", directory)  # what the pattern cannot say
     if builder.problems:
         raise SpecError(builder.problems)
 
