@@ -20,6 +20,7 @@ from typing import Any
 
 import pygit2
 import pytest
+import sqlalchemy as sa
 
 from controller.config import Settings
 from controller.course.apply import apply_course
@@ -28,7 +29,8 @@ from controller.library.errors import SourceUnreachable
 from controller.library.source import SourceSpec
 from controller.library.sync import sync_repository
 from controller.store import git
-from controller.store.db import upgrade
+from controller.store.db import DatabaseTimeout, make_engine, upgrade
+from controller.store.objects import ObjectStore, ObjectStoreTimeout
 from controller.timeouts import timed_out
 from tests.conftest import Stack, unique
 from tests.integration.library_support import exlib
@@ -128,6 +130,31 @@ def test_git_fetch_ls_remote_and_push_end_with_a_timeout(hanging: HangingServer,
         assert timed_out(err)
         assert hanging.url in str(err) and "1.5s" in str(err), str(err)
         assert "spec.timeout" in str(err)
+
+
+def test_s3_requests_to_a_hanging_server_end_with_a_timeout(hanging: HangingServer) -> None:
+    endpoint = hanging.url.split("/")[2]
+    store = ObjectStore(endpoint, "key", "secret", "bucket", timeout=1.5, batch="off")
+    err = bounded(lambda: store.put("k", b"data"))
+    assert isinstance(err, ObjectStoreTimeout) and timed_out(err), repr(err)
+    assert endpoint in str(err) and "1.5s" in str(err)
+
+
+def test_database_statements_and_lock_waits_end_with_a_timeout(database_url: str) -> None:
+    engine = make_engine(database_url, timeout=1.0)
+    other = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            err = bounded(lambda: conn.execute(sa.text("SELECT pg_sleep(30)")))
+        assert isinstance(err, DatabaseTimeout) and timed_out(err), repr(err)
+        with other.connect() as holder:
+            holder.execute(sa.text("SELECT pg_advisory_lock(42)"))
+            with engine.connect() as conn:
+                err = bounded(lambda: conn.execute(sa.text("SELECT pg_advisory_lock(42)")))
+            assert isinstance(err, DatabaseTimeout) and timed_out(err), repr(err)
+    finally:
+        engine.dispose()
+        other.dispose()
 
 
 def test_library_sync_of_a_hanging_git_server_times_out(hanging: HangingServer,
