@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from controller.config import Settings
-from controller.course import branches, deploy
+from controller.course import branches, deploy, paths
 from controller.course.catalog import Resolution, resolve_course
 from controller.course.errors import CommitFailed, DatabaseFailed, FetchFailed
 from controller.course.plan import (
@@ -435,6 +435,9 @@ def archive_course(settings: Settings, spec: Mapping[str, Any], *, namespace: st
 
 def course_status(settings: Settings, course_path: str) -> list[dict[str, Any]]:
     """Every live content of a course as `exlib status` shows it; LookupError if unknown."""
+    problem = paths.ltree_problem(course_path)
+    if problem is not None:
+        raise LookupError(f"no course at path {course_path}: {problem}")
     engine = make_engine(settings.database_url)
     try:
         with _database(), session_scope(engine) as session:
