@@ -511,6 +511,6 @@ def archive_repository(settings: Settings, *, namespace: str, name: str,
     to life), then raises SyncRunning; raises DatabaseUnavailable when PostgreSQL cannot be
     reached.
     """
-    with (_one_sync(settings, namespace, name, wait, None) as engine,
+    with (_one_sync(settings, namespace, name, wait, None, DEFAULT_TIMEOUT) as engine,
           session_scope(engine) as session):
         return state.archive_examples(session, namespace, name, datetime.now(UTC))
