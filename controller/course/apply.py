@@ -181,7 +181,6 @@ class _Branch:
         self.repo = git.open_cache(settings.cache_dir, target.url, f"{owner}/{what}")
         self.head: pygit2.Commit | None = None
         self.owner, self.course_path = owner, course_path
-        self._updates_fetched = False
 
     @property
     def tree(self) -> pygit2.Tree | None:
@@ -191,11 +190,18 @@ class _Branch:
     def head_id(self) -> str | None:
         return str(self.head.id) if self.head is not None else None
 
+    @property
+    def _updates(self) -> str:
+        return f"refs/heads/{UPDATE_BRANCH_PREFIX}/{self.course_path}/"
+
     def fetch(self) -> None:
+        """Fetch the branch and, in a course's assignments repository, the course's update
+        branches (same round trip; branches deleted on the server are pruned)."""
+        extra = (f"+{self._updates}*:{self._updates}*",) if self.course_path else ()
         try:
             self.head = git.fetch_branch(self.repo, self.target.url, self.target.branch,
                                          self.creds, cache_dir=self.settings.cache_dir,
-                                         timeout=self.timeout)
+                                         timeout=self.timeout, extra=extra)
         except git.GitError as err:
             raise FetchFailed(f"{self.what} repository: {err}") from err
 
@@ -206,17 +212,14 @@ class _Branch:
         return git.commit_tree(self.repo, tree_id, self.head_id, message)
 
     def update_tip(self, name: str) -> pygit2.Commit | None:
-        """The remote tip of an update branch; this course's ones are fetched once a pass."""
-        if not self._updates_fetched:
-            prefix = f"refs/heads/{UPDATE_BRANCH_PREFIX}/{self.course_path}"
-            try:
-                git.fetch(self.repo, self.target.url, self.creds, (f"+{prefix}/*:{prefix}/*",),
-                          cache_dir=self.settings.cache_dir, timeout=self.timeout)
-            except git.GitError as err:
-                raise FetchFailed(f"{self.what} repository (update branches): {err}") from err
-            self._updates_fetched = True
+        """The tip of an update branch as fetched with the branch (None: not on the server)."""
         ref = self.repo.references.get(f"refs/heads/{name}")
         return ref.peel(pygit2.Commit) if ref is not None else None
+
+    def update_branches(self) -> list[str]:
+        """This course's update branches on the server (as fetched with the branch)."""
+        return sorted(r.removeprefix("refs/heads/") for r in self.repo.references
+                      if r.startswith(self._updates))
 
     def push_update(self, name: str, commit: str) -> None:
         """Push an update branch (never forced; raises git.GitError)."""
@@ -377,7 +380,8 @@ def _pass(settings: Settings, engine: sa.Engine, spec: CourseSpec, name: str, na
             save_plan(session, row, result, commit or branch.head_id)
             course_id = str(row.id)
     cleaned = branches.prune(branch.repo, branch.head, spec.assignments.path,
-                             branches.finished(rows, result.contents), branch.tips,
+                             branches.finished(rows, result.contents,
+                                               branch.update_branches()), branch.tips,
                              None if dry_run else branch.delete_update, say)
     template = _student_template(settings, spec, creds.student_template, branch,
                                  result.contents, dry_run, say)

@@ -11,12 +11,13 @@ path). A finished branch is deleted when
 
 A finished branch that carries someone else's commits not merged into the assignments branch
 (a lecturer resolving on it) is never deleted. Branches are deleted after the pass's rows
-are written, so a crash in between leaves a branch the next pass still recognises.
+are written, so a crash in between leaves a branch the next pass still recognises; the
+next pass then finds it among the course's branches on the server and deletes it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import pygit2
@@ -28,24 +29,38 @@ from controller.store import git
 
 @dataclass(frozen=True)
 class Finished:
-    """An update branch a live row pointed at before the pass, which no conflict needs now."""
+    """An update branch no conflict needs after the pass."""
 
     branch: str
-    before: Content  # the row as it was (its path is where the branch holds the directory)
-    after_path: str | None  # where the content is after the pass; None: archived
+    path: str  # the content path where the branch holds the directory
+    after_path: str | None  # where that content is after the pass; None: archived or unknown
+    spec_id: str = ""
+    row_id: str = ""
 
 
-def finished(before: Sequence[Content], after: Sequence[Content]) -> list[Finished]:
-    """The update branches this pass finished (pure: rows before and contents after)."""
+def finished(before: Sequence[Content], after: Sequence[Content], listed: Iterable[str] = (),
+             ) -> list[Finished]:
+    """The update branches no conflict needs after the pass (pure): those live rows pointed
+    at before it (the course may have moved since), and the course's branches found on the
+    server (`listed`, named `<prefix>/<course path>/<content path>`), e.g. left by a pass
+    that stopped between writing its rows and deleting."""
     wanted = {c.update_branch for c in after
               if c.state == State.UPDATE_CONFLICT.value and c.update_branch}
     live_after = {c.id: c.path for c in after if not c.archived}
+    by_path = {c.path: c for c in after if not c.archived}
     out: dict[str, Finished] = {}
     for row in before:
         name = row.update_branch
         if row.archived or not name or name in wanted or name in out:
             continue
-        out[name] = Finished(name, row, live_after.get(row.id))
+        out[name] = Finished(name, row.path, live_after.get(row.id), row.spec_id, row.id)
+    for name in listed:
+        if name in wanted or name in out:
+            continue
+        path = name.rsplit("/", 1)[-1]
+        content = by_path.get(path)
+        out[name] = Finished(name, path, path if content else None,
+                             content.spec_id if content else "", content.id if content else "")
     return list(out.values())
 
 
@@ -56,7 +71,7 @@ def verdict(repo: pygit2.Repository, head: pygit2.Commit | None, tip: pygit2.Com
         return "merged"
     if head is not None and done.after_path is not None:
         ours = git.entry_id(repo, head.tree, paths.directory(done.after_path, base))
-        theirs = git.entry_id(repo, tip.tree, paths.directory(done.before.path, base))
+        theirs = git.entry_id(repo, tip.tree, paths.directory(done.path, base))
         if ours is not None and ours == theirs:
             return "merged"
     return "superseded" if git.is_exlib_commit(tip) else None
@@ -94,6 +109,6 @@ def prune(repo: pygit2.Repository, head: pygit2.Commit | None, base: str,
                 say(f"could not delete {d.branch} ({err}); delete it by hand")
                 continue
             say(f"deleted update branch {d.branch} ({why})")
-        actions.append(Action(Op.DELETE_UPDATE_BRANCH, d.after_path or d.before.path,
-                              d.before.spec_id, d.before.id, detail=f"{d.branch} ({why})"))
+        actions.append(Action(Op.DELETE_UPDATE_BRANCH, d.after_path or d.path, d.spec_id,
+                              d.row_id, detail=f"{d.branch} ({why})"))
     return tuple(actions)

@@ -321,7 +321,7 @@ def merge_directories(repo: pygit2.Repository, base: str, ours: str | None, thei
 class BranchTrees:
     """`TreeOps` over the assignments repository's local cache, at the head being planned on.
 
-    `update_tip(branch)` gives the remote tip of an update branch (fetched once, lazily).
+    `update_tip(branch)` gives the remote tip of an update branch (fetched with the branch).
     Merges are memoised: a re-plan after a rejected push reuses them.
     """
 

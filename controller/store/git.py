@@ -323,10 +323,12 @@ class PushRejected(GitError):
 
 
 def fetch_branch(repo: pygit2.Repository, url: str, branch: str, creds: Credentials | None,
-                 *, cache_dir: Path, timeout: float = DEFAULT_TIMEOUT) -> pygit2.Commit | None:
-    """Fetch one branch into `refs/heads/<branch>`; its head commit, None if it has none yet."""
-    fetch(repo, url, creds, (f"+refs/heads/{branch}:refs/heads/{branch}",), cache_dir=cache_dir,
-          timeout=timeout)
+                 *, cache_dir: Path, timeout: float = DEFAULT_TIMEOUT,
+                 extra: tuple[str, ...] = ()) -> pygit2.Commit | None:
+    """Fetch one branch into `refs/heads/<branch>` (and `extra` refspecs in the same round
+    trip); its head commit, None if it has none yet."""
+    fetch(repo, url, creds, (f"+refs/heads/{branch}:refs/heads/{branch}", *extra),
+          cache_dir=cache_dir, timeout=timeout)
     ref = repo.references.get(f"refs/heads/{branch}")
     return ref.peel(pygit2.Commit) if ref is not None else None
 

@@ -21,8 +21,6 @@ from tests.integration.operator_harness import Kubectl, Operator, wait_condition
 from tests.integration.test_course_deploy import Env, env, live_rows, seed  # noqa: F401
 from tests.integration.test_operator_e2e import (  # noqa: F401
     course_setup,
-    crds,
-    kubectl,
     manifests,
     operator,
 )

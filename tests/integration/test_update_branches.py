@@ -76,11 +76,21 @@ def test_merged_update_branch_is_deleted(env: Env, how: str) -> None:
 
 def test_superseded_update_branch_is_deleted(env: Env) -> None:
     spec, lecturer, _ = conflict(env)
+    tip = lecturer.tip(BRANCH)
+    assert tip is not None
     spec["contents"][0]["contents"][0]["updateStrategy"] = "overwrite"
     report = env.apply(spec)  # the lecturer gives up their wording: the branch is moot
     assert [str(a.op) for a in report.actions] == ["update", "delete-update-branch"]
     assert report.actions[1].detail == f"{BRANCH} (superseded)"
     assert BRANCH not in lecturer.branches() and row(env).update_branch is None
+    # as if that pass had stopped after writing its rows, before deleting: the next pass
+    # finds the branch on the server and deletes it
+    lecturer.push_to(BRANCH, str(tip.id))
+    report = env.apply(spec)
+    assert [(str(a.op), a.detail) for a in report.actions] == [
+        ("delete-update-branch", f"{BRANCH} (superseded)")]
+    assert BRANCH not in lecturer.branches()
+    assert_idle(env, spec, lecturer)
 
 
 def test_superseded_update_branch_with_someones_unmerged_work_is_kept(env: Env) -> None:

@@ -48,8 +48,15 @@ def test_finished_branches_are_those_no_conflict_needs_after_the_pass() -> None:
     after = [replace(before[0], update_branch=None, state=State.DEPLOYED.value),
              before[1],  # still conflicting: wanted
              replace(before[2], archived=True, state=State.ARCHIVED.value)]
-    done = {(f.branch, f.before.path, f.after_path) for f in finished(before, after)}
+    done = {(f.branch, f.path, f.after_path) for f in finished(before, after)}
     assert done == {("exlib/update/c/w.a", "w.a", "w.a"), ("exlib/update/c/w.c", "w.c", None)}
+    # branches found on the server: those no conflict wants are finished too
+    listed = ["exlib/update/c/w.b", "exlib/update/c/w.a", "exlib/update/c/w.z"]
+    done = {(f.branch, f.path, f.after_path, f.row_id)
+            for f in finished(before, after, listed)}
+    assert done == {("exlib/update/c/w.a", "w.a", "w.a", "a"),
+                    ("exlib/update/c/w.c", "w.c", None, "c"),
+                    ("exlib/update/c/w.z", "w.z", None, "")}
     # a moved course: the same node's conflict now lives under the new course path
     moved = [replace(before[1], update_branch="exlib/update/c2/w.b")]
     assert [f.branch for f in finished(before[1:2], moved)] == ["exlib/update/c/w.b"]
