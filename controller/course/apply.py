@@ -259,14 +259,14 @@ class _Branch:
 
 
 def _deploy(branch: _Branch, spec: CourseSpec, resolution: Resolution, rows: list[Content],
-            owner: str, recorded: str | None, versions: deploy.VersionTrees, dry_run: bool,
+            recorded: str | None, versions: deploy.VersionTrees, dry_run: bool,
             say: Progress, rehearse: Callable[[Plan, str], None]) -> tuple[Plan, str | None]:
     """Plan and push the assignments commit; returns the plan and the new commit (if any).
 
-    `recorded` is the last commit whose rows were written: directories the passes of
-    `owner` (the CourseStructure, "namespace/name") pushed after it without rows are healed
-    (plan.py's module doc).
+    `recorded` is the last commit whose rows were written: directories this course's passes
+    pushed after it without rows are healed (plan.py's module doc).
     """
+    course = f"{branch.owner} {spec.path}"  # the trailer naming this course's passes
     properties = {d.node.id: d.node.properties for d in resolution.desired}
     built: dict[str, str] = {}
     base = spec.assignments.path
@@ -280,12 +280,12 @@ def _deploy(branch: _Branch, spec: CourseSpec, resolution: Resolution, rows: lis
         result = plan(resolution.desired, rows, deploy.head_lookup(branch.repo, branch.tree, base),
                       built, prune=spec.prune, trees=trees.at(branch.head),
                       course_path=spec.path,
-                      orphans=deploy.unrecorded_deploys(branch.head, recorded, owner))
+                      orphans=deploy.unrecorded_deploys(branch.head, recorded, course))
         if not result.dir_ops:
             return result, None
         tree = deploy.apply_dir_ops(branch.repo, branch.tree, result.dir_ops, base)
         commit = branch.commit(tree, result.commit_message(spec.path) + deploy.deployed_trailers(
-            branch.repo, tree, result.dir_ops, base, owner))
+            branch.repo, tree, result.dir_ops, base, course))
         if commit is None or dry_run:
             return result, commit
         rehearse(result, commit)
@@ -367,8 +367,8 @@ def _pass(settings: Settings, engine: sa.Engine, spec: CourseSpec, name: str, na
             session.flush()
             transaction.rollback()
 
-    result, commit = _deploy(branch, spec, resolution, rows, f"{namespace}/{name}", recorded,
-                             versions, dry_run, say, rehearse)
+    result, commit = _deploy(branch, spec, resolution, rows, recorded, versions, dry_run, say,
+                             rehearse)
     if result.branches and not dry_run:
         pushed = deploy.push_update_branches(branch.repo, branch.head, spec.assignments.path,
                                              result.branches, branch.update_tip,

@@ -31,9 +31,9 @@ from controller.store.db.library import ExampleVersion
 from controller.store.objects import ObjectStore
 
 TEMPLATE_MODE = 0o100644
-#: Trailers of a pass's commit: its CourseStructure ("namespace/name"), and each assignment
-#: directory it put there with the tree, so the next pass recognises directories of a pass
-#: that never wrote its rows.
+#: Trailers of a pass's commit: its course (the CourseStructure and the course path), and each
+#: assignment directory it put there with the tree, so the next pass recognises directories
+#: of a pass that never wrote its rows.
 COURSE_TRAILER = "Exlib-Course"
 DEPLOYED_TRAILER = "Exlib-Deployed"
 #: Commits looked at, back from the head, for the last pass that wrote its rows.
@@ -140,10 +140,10 @@ def head_lookup(repo: pygit2.Repository, tree: pygit2.Tree | None, base: str
 
 
 def deployed_trailers(repo: pygit2.Repository, tree_id: str, ops: Iterable[DirOp],
-                      base: str, owner: str) -> str:
+                      base: str, course: str) -> str:
     """The trailers for a pass's commit of `tree_id` (appended to its message)."""
     lookup = head_lookup(repo, repo[tree_id].peel(pygit2.Tree), base)
-    lines = [f"{COURSE_TRAILER}: {owner}"]
+    lines = [f"{COURSE_TRAILER}: {course}"]
     for op in ops:
         if op.op == "put" and not op.merge and (tree := lookup(op.path)) is not None:
             lines.append(f"{DEPLOYED_TRAILER}: {op.path} {tree}")
@@ -151,12 +151,13 @@ def deployed_trailers(repo: pygit2.Repository, tree_id: str, ops: Iterable[DirOp
 
 
 def unrecorded_deploys(head: pygit2.Commit | None, recorded: str | None,
-                       owner: str) -> dict[str, str]:
-    """Directories the passes of `owner` put on the branch after `recorded`, the last commit
+                       course: str) -> dict[str, str]:
+    """Directories the passes of `course` put on the branch after `recorded`, the last commit
     whose rows were written (None: no pass ever wrote them): content path -> tree.
 
-    First parents only, newest first; nothing when `recorded` is not within HEAL_HORIZON
-    commits of the head (then no directory is judged a leftover).
+    First parents only, newest first, at most HEAL_HORIZON commits; nothing when `recorded`
+    is not among them (then no directory is judged a leftover). The course names its path
+    too: a course recreated at another path never takes an old one's directories.
     """
     found: dict[str, str] = {}
     commit = head
@@ -164,7 +165,7 @@ def unrecorded_deploys(head: pygit2.Commit | None, recorded: str | None,
         if commit is None or str(commit.id) == recorded:
             return found
         lines = commit.message.splitlines()
-        if f"{COURSE_TRAILER}: {owner}" in lines:
+        if f"{COURSE_TRAILER}: {course}" in lines:
             for line in lines:
                 key, _, value = line.partition(": ")
                 path, _, tree = value.partition(" ")
@@ -173,7 +174,7 @@ def unrecorded_deploys(head: pygit2.Commit | None, recorded: str | None,
         if not commit.parents:
             return found if recorded is None else {}
         commit = commit.parents[0]
-    return {}
+    return found if recorded is None else {}
 
 
 def apply_dir_ops(repo: pygit2.Repository, tree: pygit2.Tree | None, ops: Iterable[DirOp],
