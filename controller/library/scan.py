@@ -74,17 +74,34 @@ def discover(snapshot: Snapshot, ignore: Ignore, limits: ExampleLimits,
     """Every directory below the root holding a meta.yaml, at any depth, in path order.
 
     Iterative, so no depth of directories can exhaust the stack. A malformed directory name
-    above an example is carried down and becomes that example's error."""
-    # (handle, path, enclosing example, problem with a directory above)
-    todo: list[tuple[Any, str, str | None, tuple[str, str] | None]] = [
-        (snapshot.root, "", None, None)]
+    above an example is carried down and becomes that example's error. A subtree seen
+    before (same Git tree id or S3 etag digest) that held no meta.yaml and nothing ignored is
+    not walked again, so a tree repeating one subtree many times over (a "Git bomb") costs
+    its distinct trees, not its paths."""
+    barren: set[str] = set()
+    clean: list[bool] = []  # per directory being walked: no meta.yaml, nothing ignored below
+    # ("dir", handle, path, enclosing example, problem with a directory above) or
+    # ("done", raw fingerprint): the directory's subtree has been walked
+    todo: list[tuple[Any, ...]] = [("dir", snapshot.root, "", None, None)]
     while todo:
-        handle, rel, inside, problem = todo.pop()
-        entries = [e for e in snapshot.children(handle)
-                   if not ignore(_join(rel, e.name), e.mode == DIR_MODE)]
+        item = todo.pop()
+        if item[0] == "done":
+            was_clean = clean.pop()
+            if was_clean and item[1] is not None:
+                barren.add(item[1])
+            elif clean:
+                clean[-1] = False
+            continue
+        _, handle, rel, inside, problem = item
+        raw = snapshot.fingerprint(handle)
+        if raw is not None and raw in barren:
+            continue
+        children = snapshot.children(handle)
+        entries = [e for e in children if not ignore(_join(rel, e.name), e.mode == DIR_MODE)]
+        clean.append(len(entries) == len(children) and all(e.name != META for e in children))
+        todo.append(("done", raw))
         if any(e.name == META and e.mode not in (DIR_MODE, 0) for e in entries):
             directory = shown(rel) or "."
-            raw = snapshot.fingerprint(handle)
             fp = fingerprint(raw, directory, ignore.digest, limits)
             yield Found(directory, handle, raw, fp, inside, problem)
             if fp is not None and inside is None and problem is None and is_known(fp):
@@ -94,7 +111,7 @@ def discover(snapshot: Snapshot, ignore: Ignore, limits: ExampleLimits,
             if e.mode == DIR_MODE:
                 path = _join(rel, e.name)
                 bad = name_problem(e.name)
-                todo.append((e.handle, path, inside,
+                todo.append(("dir", e.handle, path, inside,
                              problem or ((shown(path), bad) if bad else None)))
 
 

@@ -12,8 +12,11 @@ committed after the last object is stored. The operator and `exlib sync` both ca
 Raises a `controller.library.errors.SyncError` subclass when the sync cannot run (nothing
 in the database is changed then); invalid examples are reported in the SyncReport instead.
 
-Memory does not grow with the size of the files: every blob is read once, hashed and handed
-to the uploader, which holds at most 2 x upload_workers requests and UPLOAD_BUFFER bytes.
+Memory does not grow with the size of the files or of one example: files are read and hashed
+one at a time; up to KEEP_BYTES of an example's bytes wait for the upload, the rest are read
+again (and checked against their sha256) to be uploaded; requests hold at most BATCH_OBJECTS
+objects and BATCH_BYTES (one larger file goes alone), and the uploader holds at most
+2 x upload_workers requests and UPLOAD_BUFFER bytes.
 Planning is global (duplicates, dependencies, archival), so a little is kept per example
 until it is done: identity, digest, messages and the compressed metadata.json to write
 (2-3 KB). Files uploaded for an example that planning then rejects (duplicate identifier,
@@ -70,7 +73,7 @@ from controller.timeouts import DEFAULT_TIMEOUT
 Progress = Callable[[str, int, int | None], None]
 
 #: Bytes of file content in upload requests at most (one larger request still goes alone).
-UPLOAD_BUFFER = 64 * 1024 * 1024
+UPLOAD_BUFFER = 32 * 1024 * 1024
 #: Objects and bytes per upload request when the store takes batches (MinIO).
 BATCH_OBJECTS, BATCH_BYTES = ARCHIVE_OBJECTS, ARCHIVE_BYTES
 #: File bytes of one example kept from hashing to upload; the rest are read again, so a

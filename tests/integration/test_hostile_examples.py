@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,14 @@ class Deep:
         self.depth, self.leaf = depth, leaf
 
 
+class Bomb:
+    """A "Git bomb": `depth` levels of a tree whose two entries are the same subtree, so
+    2**depth paths from `depth` + 1 objects."""
+
+    def __init__(self, depth: int) -> None:
+        self.depth = depth
+
+
 class RawRemote:
     """Commits trees written object by object, so any entry name reaches the server."""
 
@@ -63,6 +72,12 @@ class RawRemote:
                 for _ in range(value.depth - 1):
                     oid = self.repo.odb.write(pygit2.enums.ObjectType.TREE,
                                               b"40000 d\0" + oid.raw)
+                mode, key = b"40000", name + b"/"
+            elif isinstance(value, Bomb):
+                oid = self._write({b"leaf.txt": b"1\n"})
+                for _ in range(value.depth):
+                    oid = self.repo.odb.write(pygit2.enums.ObjectType.TREE,
+                                              b"40000 a\0" + oid.raw + b"40000 b\0" + oid.raw)
                 mode, key = b"40000", name + b"/"
             elif isinstance(value, (dict, list)):
                 mode, oid, key = b"40000", self._write(value), name + b"/"
@@ -150,6 +165,25 @@ def test_malformed_trees_in_git_are_each_examples_own_error(settings: Settings,
     assert_invalid(got, "grp\\xff/inner", "grp\\xff", "not valid UTF-8")
     with session_scope(make_engine(settings.database_url)) as s:
         assert set(s.scalars(sa.select(Example.identifier))) == {"good"}
+
+
+def test_a_git_bomb_costs_its_objects_not_its_paths(settings: Settings,
+                                                    remote: RawRemote) -> None:
+    """2**40 paths, inside an example and beside the examples: the sync ends, the bomb's
+    example is invalid for its size, the others sync. Run in a thread: before the fix the
+    walk never ends, and a test must not hang."""
+    settings = replace(settings, limits=ExampleLimits(max_files=1000))
+    remote.commit({b"good": example("good"), b"bomb": example("bomb", d=Bomb(40)),
+                   b"attic": {b"old": Bomb(40)}})
+    done: list[SyncReport] = []
+    worker = threading.Thread(target=lambda: done.append(
+        sync_repository(settings, remote.source(), name="bomb")), daemon=True)
+    worker.start()
+    worker.join(timeout=120)
+    assert done, "the sync did not finish within 2 minutes"
+    got = entries(done[0])
+    assert got["good"]["status"] == "new"
+    assert_invalid(got, "bomb", "more than 1000")
 
 
 def test_an_example_that_turns_bad_keeps_its_version_and_courses_still_apply(
