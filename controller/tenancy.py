@@ -140,6 +140,12 @@ def git_host(url: str) -> tuple[str, int | None]:
     return (parts.hostname or "").lower(), parts.port
 
 
+def same_server(url: str, other: str) -> bool:
+    """Both URLs name one host and port (an omitted port counts as the scheme's default, so
+    an http -> https upgrade on the same host is the same server)."""
+    return git_host(url) == git_host(other)
+
+
 def endpoint_host(endpoint: str) -> tuple[str, int | None]:
     """(host, port) of an S3 endpoint written `host:port` or as a URL."""
     parts = urlsplit(endpoint if "://" in endpoint else f"//{endpoint}")

@@ -26,6 +26,7 @@ from pathlib import Path
 import pygit2
 from pygit2.enums import FileMode, ObjectType
 
+from controller.tenancy import redact, same_server
 from controller.timeouts import DEFAULT_TIMEOUT, TimedOut, format_duration
 
 MIRROR_REFSPECS = ("+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
@@ -138,6 +139,10 @@ class _Callbacks(pygit2.RemoteCallbacks):
         self._in_time()
         self._asked += 1
         c = self._creds
+        if not same_server(url, self._url):
+            raise GitAuthError(f"{redact(self._url)}: the server redirected to "
+                               f"{redact(url)}, another host; exlib sends credentials only to "
+                               "the host the URL names, so write the repository's own URL")
         if self._asked > 1:
             raise GitAuthError(f"{self._url}: the server refused the credentials; check the "
                                "token, password or SSH key in the secret")

@@ -8,7 +8,9 @@ the administrator did not allow, and a repository restricted to other namespaces
 from __future__ import annotations
 
 import hashlib
+import http.server
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ from controller.config import Settings
 from controller.library.errors import SourceUnreachable
 from controller.library.source import SourceSpec
 from controller.library.sync import sync_repository
+from controller.store import git
 from controller.store.db import upgrade
 from controller.store.git import Credentials
 from tests.conftest import Stack, unique
@@ -220,3 +223,39 @@ def test_a_restricted_repository_is_refused_by_the_cli_as_by_the_operator(
                                    "example_repository WHERE name = 'basics'")).one()
     engine.dispose()
     assert (row.visibility, list(row.allowed_namespaces)) == ("restricted", ["friends"])
+
+
+@pytest.fixture
+def redirector(stack: Stack, git_repo: str) -> Iterator[tuple[str, str]]:
+    """A Git URL on 127.0.0.1 whose server redirects to the real repository on `localhost`."""
+    target = git_repo.replace("://127.0.0.1:", "://localhost:")
+
+    class Redirect(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(302)
+            self.send_header("Location", target + self.path.split(".git", 1)[-1])
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            return None
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/examples.git", target
+    server.shutdown()
+    thread.join(10)
+
+
+def test_credentials_never_follow_a_redirect_to_another_host(
+        stack: Stack, redirector: tuple[str, str], tmp_path: Path) -> None:
+    """An allowed host that redirects elsewhere must not receive the Secret there."""
+    url, target = redirector
+    repo = git.open_cache(tmp_path, url, "test")
+    with pytest.raises(git.GitAuthError) as refused:
+        git.ls_remote(repo, url, Credentials(token=stack.git_token), cache_dir=tmp_path)
+    assert "localhost" in str(refused.value) and "redirect" in str(refused.value)
+    assert stack.git_token not in str(refused.value)
+    # the same server, named directly, gets the credentials
+    assert git.ls_remote(repo, target, Credentials(token=stack.git_token), cache_dir=tmp_path) \
+        is not None

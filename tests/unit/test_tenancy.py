@@ -18,6 +18,7 @@ from controller.tenancy import (
     git_url_problem,
     parse_globs,
     redact,
+    same_server,
     use_problem,
 )
 
@@ -92,6 +93,13 @@ def test_hosts_of_urls_and_endpoints() -> None:
     assert git_host("ssh://git@h.example.edu/r") == ("h.example.edu", None)
     assert endpoint_host("minio.example.edu:9000") == ("minio.example.edu", 9000)
     assert endpoint_host("https://s3.amazonaws.com") == ("s3.amazonaws.com", None)
+
+
+def test_same_server_is_host_and_port() -> None:
+    assert same_server("http://git.example.edu/a.git", "https://git.example.edu/a.git")
+    assert same_server("git@git.example.edu:a.git", "ssh://git@git.example.edu/a.git")
+    assert not same_server("http://127.0.0.1:8080/a.git", "http://localhost:8080/a.git")
+    assert not same_server("https://git.example.edu/a", "https://git.example.edu:8443/a")
 
 
 def test_allowed_destinations_are_globs_and_empty_allows_any() -> None:
