@@ -187,10 +187,10 @@ def _translated(url: str, creds: Credentials | None, cache_dir: Path,
             # keyed by the content: no Secret's known_hosts can replace another's
             digest = hashlib.sha256(creds.known_hosts.encode()).hexdigest()[:24]
             home = cache_dir / "ssh-home" / digest
-            if not (home / ".ssh" / "known_hosts").exists():
-                (home / ".ssh").mkdir(parents=True, exist_ok=True)
-                (home / ".ssh" / "known_hosts").write_text(creds.known_hosts)
             with _SSH_HOME_LOCK:  # libgit2 reads ~/.ssh/known_hosts from a process-wide home
+                if not (home / ".ssh" / "known_hosts").exists():
+                    (home / ".ssh").mkdir(parents=True, exist_ok=True)
+                    (home / ".ssh" / "known_hosts").write_text(creds.known_hosts)
                 old = pygit2.settings.homedir
                 pygit2.settings.homedir = str(home)
                 try:
