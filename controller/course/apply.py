@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from controller.config import Settings
 from controller.course import branches, deploy, paths
 from controller.course.catalog import Resolution, resolve_course
-from controller.course.errors import CommitFailed, DatabaseFailed, FetchFailed
+from controller.course.errors import CommitFailed, DatabaseFailed, FetchFailed, PassRunning
 from controller.course.plan import (
     UPDATE_BRANCH_PREFIX,
     Action,
@@ -57,7 +57,7 @@ from controller.library.sync import object_store
 from controller.store import git
 from controller.store.db import make_engine, session_scope
 from controller.store.db.base import utcnow
-from controller.store.db.locks import LockKind, advisory_lock
+from controller.store.db.locks import LockBusy, LockKind, advisory_lock
 from controller.timeouts import DEFAULT_TIMEOUT, parse_duration
 
 MAX_PUSH_ATTEMPTS = 5
@@ -333,13 +333,26 @@ def apply_course(settings: Settings, spec: Mapping[str, Any], *, name: str, name
     timeout = parse_duration(spec.get("timeout"), DEFAULT_TIMEOUT)  # format checked by schema
     engine = make_engine(settings.database_url, timeout)
     try:
-        # one pass per course at a time (operator and CLI may race)
         with _database(), (nullcontext() if dry_run else
-                           advisory_lock(engine, LockKind.COURSE, course_spec.path)):
+                           _one_pass(engine, course_spec.path, timeout, say)):
             return _pass(settings, engine, course_spec, name, namespace, creds, dry_run, say,
                          timeout)
     finally:
         engine.dispose()
+
+
+@contextmanager
+def _one_pass(engine: sa.Engine, path: str, wait: float, say: Progress) -> Iterator[None]:
+    """One pass per course at a time (the operator and `exlib apply` may race); another
+    pass is waited for up to the spec's timeout."""
+    running = f"a pass of course {path} is running (another `exlib apply` or the operator)"
+    try:
+        with advisory_lock(engine, LockKind.COURSE, path, wait=wait,
+                           on_wait=lambda: say(f"{running}; waiting up to {wait:g} s")):
+            yield
+    except LockBusy as err:
+        raise PassRunning(f"{running} and did not finish within {wait:g} s; nothing was "
+                          "changed") from err
 
 
 def _pass(settings: Settings, engine: sa.Engine, spec: CourseSpec, name: str, namespace: str,

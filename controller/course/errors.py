@@ -48,5 +48,9 @@ class StorageFailed(CourseError):
     """Example files could not be read from object storage."""
 
 
+class PassRunning(CourseError):
+    """Another pass of the course (`exlib apply` or the operator) held its lock too long."""
+
+
 class DatabaseFailed(CourseError):
     """The database could not be read or written."""

@@ -21,7 +21,8 @@ SCHEMA = "course-structure.schema.json"
 log = logging.getLogger("exlib.operator")
 MAX_CONTENTS_LISTED = 20
 _FAILED = {errors.FetchFailed: "FetchFailed", errors.CommitFailed: "CommitFailed",
-           errors.StorageFailed: "StorageFailed", errors.DatabaseFailed: "DatabaseFailed"}
+           errors.StorageFailed: "StorageFailed", errors.DatabaseFailed: "DatabaseFailed",
+           errors.PassRunning: "ReconcileFailed"}
 
 
 def _repo_refs(spec: dict[str, Any], namespace: str) -> list[tuple[str, str]]:

@@ -1,0 +1,103 @@
+"""Two passes of one course at once (issue 9, "Concurrency"): the real `exlib apply` while
+another pass of the course runs, against the real PostgreSQL, MinIO and Git server.
+
+Pass A runs in this process and is held at its first progress message (inside the pass);
+`exlib apply` B is started meanwhile and says that it waits; A is let go, or B gives up
+after the spec's `timeout` and says why.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from controller.config import Settings
+from controller.course.apply import ApplyReport, apply_course
+from controller.store import git
+from tests.conftest import Stack
+from tests.integration.test_course_deploy import Env, seed
+from tests.integration.test_sync_lock import BOUND
+
+COURSE = "uni.prog.py101"
+
+
+class HeldPass:
+    """Pass A on a thread, held at its first progress message until `finish()`."""
+
+    def __init__(self, env: Env, spec: dict) -> None:
+        self.inside, self.release = threading.Event(), threading.Event()
+        self.report: ApplyReport | None = None
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(env, spec), daemon=True)
+        self._thread.start()
+        assert self.inside.wait(BOUND), "pass A never started"
+
+    def _progress(self, _message: str) -> None:
+        if not self.inside.is_set():
+            self.inside.set()
+            assert self.release.wait(BOUND), "pass A was never released"
+
+    def _run(self, env: Env, spec: dict) -> None:
+        try:
+            self.report = apply_course(env.settings, spec, name="py101", namespace="default",
+                                       credentials=env.creds, progress=self._progress)
+        except BaseException as err:  # reported by the test
+            self.error = err
+
+    def finish(self) -> ApplyReport:
+        self.release.set()
+        self._thread.join(BOUND)
+        assert not self._thread.is_alive(), "pass A did not end"
+        if self.error is not None:
+            raise self.error
+        assert self.report is not None
+        return self.report
+
+
+@pytest.fixture
+def env(stack: Stack, settings: Settings, tmp_path: Path) -> Env:
+    return Env(stack, settings, tmp_path, git.Credentials(token=stack.git_token))
+
+
+def exlib_apply(env: Env, spec: dict) -> subprocess.Popen[str]:
+    manifest = env.tmp / "course.yaml"
+    manifest.write_text(json.dumps({"kind": "CourseStructure", "spec": spec,
+                                    "metadata": {"name": "py101", "namespace": "default"}}))
+    return subprocess.Popen(
+        [sys.executable, "-m", "controller.cli", "apply", "-f", str(manifest)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, **env.stack.env, "DATABASE_URL": env.settings.database_url,
+             "EXLIB_CACHE_DIR": str(env.tmp / "cache-b"), "EXLIB_GIT_TOKEN": env.creds.token})
+
+
+def test_apply_waits_for_a_running_pass_of_the_course(env: Env) -> None:
+    spec, _, _ = seed(env, template=False)
+    held = HeldPass(env, spec)
+    b = exlib_apply(env, spec)
+    assert b.stderr is not None
+    said = b.stderr.readline()  # B's first words: it waits
+    a = held.finish()
+    out, err = b.communicate(timeout=BOUND)
+    assert a.assignments.changed
+    assert f"a pass of course {COURSE} is running" in said and "waiting" in said
+    assert b.returncode == 0, err
+    assert "assignments: unchanged" in out  # B ran after A, on what A pushed
+    assert "Traceback" not in err
+
+
+def test_apply_that_cannot_wait_longer_says_a_pass_is_running(env: Env) -> None:
+    spec, _, _ = seed(env, template=False)
+    held = HeldPass(env, spec)
+    b = exlib_apply(env, {**spec, "timeout": "1s"})
+    _, err = b.communicate(timeout=BOUND)
+    assert held.finish().assignments.changed
+    assert b.returncode == 1
+    assert f"a pass of course {COURSE} is running" in err
+    assert "did not finish within 1 s; nothing was changed" in err
+    assert "Traceback" not in err and "lock timeout" not in err
