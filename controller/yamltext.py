@@ -112,11 +112,10 @@ class _Budget:
 def check(text: str | bytes, limits: Limits, *, loader: type[Any] = _FastLoader) -> None:
     """Refuse `text` (YamlRefused) if reading it would exceed `limits`; raises yaml.YAMLError
     for a syntax error. Linear in the size of the text; nothing is built."""
-    size = len(text)
-    if size > limits.max_bytes or (isinstance(text, str) and len(text.encode("utf-8", "replace"))
-                                   > limits.max_bytes):
-        raise YamlRefused(f"{limits.what} is too large ({_size(size)}; at most "
-                          f"{_size(limits.max_bytes)}); keep large content in separate files")
+    if len(text) > limits.max_bytes or (isinstance(text, str) and len(
+            text.encode("utf-8", "replace")) > limits.max_bytes):
+        raise YamlRefused(f"{limits.what} is too large (more than {_size(limits.max_bytes)}); "
+                          "keep large content in separate files")
     try:
         _walk(yaml.parse(text, Loader=loader), limits)
     except yaml.MarkedYAMLError as err:

@@ -12,6 +12,7 @@ import os
 import sys
 from pathlib import Path
 
+from controller import yamltext
 from controller.cli import output
 from controller.config import Settings
 from controller.course.apply import ApplyReport, apply_course, course_status
@@ -49,10 +50,19 @@ def _credentials() -> Credentials | None:
 
 def _run(args: argparse.Namespace) -> int:
     try:
-        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text()
+        # never more than the loader accepts (plus one character, so it can say "too large")
+        limit = yamltext.COURSE_LIMITS.max_bytes + 1
+        if args.file == "-":
+            text = sys.stdin.read(limit)
+        else:
+            with Path(args.file).open(encoding="utf-8") as file:
+                text = file.read(limit)
     except OSError as err:
         output.fail(f"cannot read {args.file}: {err.strerror}")
         return 1
+    except UnicodeDecodeError:
+        output.fail(f"{args.file} is not UTF-8 text; save it as UTF-8")
+        return 2
     try:
         manifest = load_manifest(text, source=args.file)
         namespace = args.namespace or manifest.namespace or "default"

@@ -168,3 +168,18 @@ def test_ordinary_yaml_still_parses(tmp_path: Path) -> None:
     assert run("course", text, tmp_path) == {"accepted": True, "messages": []}
     meta = "title: T\nversion: 1.10\nbase: &b {x: 1}\nmore: {<<: *b, y: 2}\n"
     assert run("meta", meta, tmp_path)["accepted"] is True
+
+
+def test_the_cli_refuses_a_huge_or_binary_manifest(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """`exlib plan -f` reads no more than the loader accepts, and says what is wrong."""
+    from controller.cli import main as cli_main
+
+    huge = tmp_path / "huge.yaml"
+    huge.write_text("a: " + "x" * (3 * 1024 * 1024))
+    assert cli_main(["plan", "-f", str(huge)]) == 2
+    assert "too large" in capsys.readouterr().err
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes(b"title: caf\xe9\n")
+    assert cli_main(["plan", "-f", str(latin)]) == 2
+    assert "not UTF-8" in capsys.readouterr().err
