@@ -31,6 +31,8 @@ from pathlib import Path
 
 import pygit2
 import sqlalchemy as sa
+from minio import Minio
+from minio.deleteobjects import DeleteObject
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -65,7 +67,8 @@ seconds = time.perf_counter() - start
 hwm = next(int(line.split()[1]) for line in open("/proc/self/status")
            if line.startswith("VmHWM:"))
 print(json.dumps({"seconds": seconds, "counts": report.counts, "files": report.uploaded_files,
-                  "errors": [e.errors for e in report.invalid], "rss_mb": hwm / 1024}))
+                  "errors": [e.errors for e in report.invalid], "rss_mb": hwm / 1024,
+                  "prefix": f"repositories/{report.repository_id}/"}))
 """
 
 BASELINE = """
@@ -93,7 +96,7 @@ else:
 seconds = time.perf_counter() - start
 hwm = next(int(line.split()[1]) for line in open("/proc/self/status")
            if line.startswith("VmHWM:"))
-print(json.dumps({"seconds": seconds, "files": n, "rss_mb": hwm / 1024}))
+print(json.dumps({"seconds": seconds, "files": n, "rss_mb": hwm / 1024, "prefix": prefix}))
 """
 
 
@@ -135,6 +138,17 @@ def many_files_repo(work: Path) -> pygit2.Repository:
     sig = pygit2.Signature("bench", "bench@exlib.dev")
     repo.create_commit("refs/heads/main", sig, sig, "bench", root.write(), [])
     return repo
+
+
+def remove(settings: Settings, prefixes: list[str]) -> None:
+    """Delete what a case stored (about 1.4 GB for the large example) from the shared MinIO."""
+    store = object_store(settings)
+    client = Minio(settings.s3_endpoint, settings.s3_access_key, settings.s3_secret_key,
+                   secure=settings.s3_secure, region=settings.s3_region)
+    for prefix in prefixes:
+        keys = [DeleteObject(o.key) for o in store.list(prefix)]
+        for error in client.remove_objects(settings.s3_bucket, keys):
+            print(f"could not delete {error.name}: {error.message}", file=sys.stderr)
 
 
 def child(code: str, *args: str, cwd: Path) -> dict:
@@ -182,6 +196,8 @@ def main() -> None:
                 print(f"{label}: sync {sync}", file=sys.stderr)
                 ok = sync["counts"]["new"] == 2 and sync["files"] >= files
                 rows.append((label, base, sync, ok))
+                remove(settings, [base["prefix"], sync["prefix"]] + ([url] if kind == "s3"
+                                                                     else []))
     finally:
         with admin.connect() as conn:
             for db_name in dbs:

@@ -58,8 +58,10 @@ def name_problem(name: str, *, link: bool = False) -> str | None:
     if name in ("", ".", ".."):
         return (f"`{name}` is not a valid name" if name else "an empty name (`//` in a path)")\
             + " for a file or directory in Git; rename or remove it"
-    if "/" in name or "\\" in name:
-        return "the name contains a slash or backslash; rename it"
+    if "/" in name:
+        return "the name contains a slash; rename it"
+    if "\\" in name:
+        return "the name contains a backslash, which Git on Windows refuses; rename it"
     if len(name.encode()) > MAX_NAME_BYTES:
         return f"the name is longer than {MAX_NAME_BYTES} bytes; shorten it"
     if _is(name, ".git", "git~1"):

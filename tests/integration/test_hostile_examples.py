@@ -154,7 +154,7 @@ def test_malformed_trees_in_git_are_each_examples_own_error(settings: Settings,
     assert_invalid(got, "dotgit-case", "sub/.GiT", "`.git`")
     assert_invalid(got, "dotdot", "dotdot/..", "not a valid name")
     assert_invalid(got, "dot", "dot/.", "not a valid name")
-    assert_invalid(got, "slash", "slash/a/b", "slash")
+    assert_invalid(got, "slash", "slash/a/b", "a slash")
     assert_invalid(got, "gitmodules", ".gitmodules")
     assert_invalid(got, "dupe", "dupe/main.py", "twice")
     assert_invalid(got, "deep", "deeper than 64")
@@ -184,6 +184,22 @@ def test_a_git_bomb_costs_its_objects_not_its_paths(settings: Settings,
     got = entries(done[0])
     assert got["good"]["status"] == "new"
     assert_invalid(got, "bomb", "more than 1000")
+
+
+def test_s3_keys_git_cannot_hold_are_their_examples_errors(stack: Stack, settings: Settings,
+                                                           s3_prefix: str) -> None:
+    store = object_store(settings)
+    src = s3_prefix + "src/"
+    for ident, bad in (("ok", None), ("ctl", "bell\x07.txt"), ("bs", "a\\b.txt"),
+                       ("dotgit", ".GIT/config")):
+        store.put(f"{src}{ident}/meta.yaml", meta(ident).encode())
+        if bad:
+            store.put(f"{src}{ident}/{bad}", b"1\n")
+    got = entries(sync_repository(settings, s3_source(stack, src), name="s3names"))
+    assert got["ok"]["status"] == "new"
+    assert_invalid(got, "ctl", "ctl/bell\\x07.txt", "control character")
+    assert_invalid(got, "bs", "bs/a\\b.txt", "backslash")
+    assert_invalid(got, "dotgit", "dotgit/.GIT", "`.git`")
 
 
 def test_an_example_that_turns_bad_keeps_its_version_and_courses_still_apply(
