@@ -32,7 +32,9 @@ def _gc(args: argparse.Namespace) -> int:
         raise ConfigError(f"--grace: {err}") from None
     try:
         report = collect_garbage(Settings.from_env(), grace=grace, dry_run=args.dry_run,
-                                 wait=args.wait)
+                                 wait=args.wait, on_wait=lambda repository: output.say(
+                                     f"a sync of {repository} is running; waiting up to "
+                                     f"{args.wait:g} s for it to finish", err=True))
     except SyncError as err:
         output.fail(str(err))
         return 1

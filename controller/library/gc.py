@@ -21,7 +21,7 @@ cannot be written by any sync (a new repository gets a new id).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -101,9 +101,12 @@ class GcReport:
 
 
 def collect_garbage(settings: Settings, *, grace: float = DEFAULT_GRACE, dry_run: bool = False,
-                    wait: float = DEFAULT_WAIT, now: datetime | None = None) -> GcReport:
+                    wait: float = DEFAULT_WAIT, now: datetime | None = None,
+                    on_wait: Callable[[str], None] | None = None) -> GcReport:
     """List the library's objects, then remove the unreferenced ones older than `grace`
     seconds, repository by repository under its sync lock (see the module docstring).
+    `on_wait(repository)` is called when a sync holds a repository's lock (gc then waits up
+    to `wait` seconds for it).
 
     Raises StorageUnavailable or DatabaseUnavailable when a server cannot be used.
     """
@@ -126,7 +129,7 @@ def collect_garbage(settings: Settings, *, grace: float = DEFAULT_GRACE, dry_run
                 else:
                     entry.young += 1
         for repo_id, entry in sorted(found.items()):
-            _collect(engine, store, entry, doomed.get(repo_id, []), dry_run, wait)
+            _collect(engine, store, entry, doomed.get(repo_id, []), dry_run, wait, on_wait)
             report.repositories.append(entry)
     finally:
         engine.dispose()
@@ -149,13 +152,15 @@ def _repository(engine: sa.Engine, repo_id: str) -> ExampleRepository | None:
 
 
 def _collect(engine: sa.Engine, store: ObjectStore, entry: Collected,
-             candidates: list[ObjectInfo], dry_run: bool, wait: float) -> None:
+             candidates: list[ObjectInfo], dry_run: bool, wait: float,
+             on_wait: Callable[[str], None] | None) -> None:
     """Remove `candidates` still unreferenced, holding the repository's sync lock."""
     repo = _repository(engine, entry.repository_id)
     lock: AbstractContextManager[None] = nullcontext()
     if repo is not None:
-        entry.repository = f"{repo.namespace}/{repo.name}"
-        lock = advisory_lock(engine, LockKind.REPOSITORY, entry.repository, wait=wait)
+        name = entry.repository = f"{repo.namespace}/{repo.name}"
+        lock = advisory_lock(engine, LockKind.REPOSITORY, name, wait=wait,
+                             on_wait=None if on_wait is None else lambda: on_wait(name))
     if not candidates:
         return
     try:

@@ -9,6 +9,7 @@ holds other tests' libraries, which this test's database does not know.
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -133,6 +134,47 @@ def test_a_repository_whose_sync_is_running_is_left_alone(own_bucket: Settings,
     (entry,) = report.repositories
     assert entry.skipped and "a sync of default/lib is running" in entry.skipped
     assert report.objects == 0 and keys(store) == before
+
+
+def test_an_orphan_a_sync_records_while_gc_waits_for_its_lock_is_kept(
+        own_bucket: Settings, tmp_path: Path) -> None:
+    """gc lists an old orphan, then finds the repository's sync running; the sync ends by
+    writing the version row for that prefix (it had re-uploaded the files). gc, reading the
+    rows again under the lock, keeps it."""
+    referenced = library(own_bucket, tmp_path)
+    store = object_store(own_bucket)
+    engine = make_engine(own_bucket.database_url)
+    with session_scope(engine) as session:
+        example = session.scalars(sa.select(ExampleVersion)).first()
+        assert example is not None
+        repo_prefix = example.storage_prefix.split("/", 2)[:2]
+        prefix = "/".join([*repo_prefix, str(example.example_id), "f" * 64]) + "/"
+    store.put(prefix + "files/main.py", b"c = 3\n")
+    waiting, result = threading.Event(), {}
+
+    def gc() -> None:
+        result["report"] = collect_garbage(own_bucket, wait=60, on_wait=lambda _r: waiting.set(),
+                                           now=datetime.now(UTC) + LATER)
+
+    try:
+        with advisory_lock(engine, LockKind.REPOSITORY, "default/lib"):  # the sync runs
+            worker = threading.Thread(target=gc)
+            worker.start()
+            assert waiting.wait(60), "gc never waited for the sync's lock"
+            with session_scope(engine) as session:  # the sync's last transaction
+                session.add(ExampleVersion(id=uuid.uuid4(), example_id=example.example_id,
+                                           digest="f" * 64, storage_prefix=prefix, meta={},
+                                           files=[]))
+        worker.join(60)
+        assert not worker.is_alive()
+    finally:
+        engine.dispose()
+    report = result["report"]
+    after = keys(store)
+    assert prefix + "files/main.py" in after  # recorded meanwhile: kept
+    assert set(referenced) <= set(after)
+    assert (report.objects, sum(len(c.versions) for c in report.repositories)) == (4, 2)
+    assert all(not v.startswith(prefix) for c in report.repositories for v in c.versions)
 
 
 def test_cli_gc_dry_run_then_gc_prints_counts_and_bytes(stack: Stack, own_bucket: Settings,
