@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -16,6 +17,7 @@ import yaml
 from controller.cli import main as cli_main
 from controller.course.apply import archive_course
 from controller.course.errors import SpecError
+from controller.store.db import upgrade
 from tests.conftest import Stack, unique
 from tests.integration.operator_harness import Kubectl, Operator, wait_condition
 from tests.integration.test_course_deploy import Env, env, live_rows, seed  # noqa: F401
@@ -150,3 +152,48 @@ def test_operator_moves_the_course_when_its_path_changes(
     engine.dispose()
     assert [(str(i), p) for i, p in rows] == [(first["status"]["courseId"],
                                                course["spec"]["course"]["path"])]
+
+
+def test_migration_keeps_the_newest_of_two_live_courses_of_one_course_structure(
+        database_url: str) -> None:
+    """Databases made before migration 0004 may hold two live courses for one
+    CourseStructure (a changed path): the most recently updated stays live, the other is
+    archived with its contents, and the database refuses a second live course from then on."""
+    upgrade(database_url, "0003")
+    engine = sa.create_engine(database_url)
+    ids = {"old": uuid.uuid4(), "new": uuid.uuid4()}
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO organization (id, path, created_at) "
+                             "VALUES (:o, 'uni', now())"), {"o": (org := uuid.uuid4())})
+        conn.execute(sa.text("INSERT INTO course_family (id, organization_id, path, created_at) "
+                             "VALUES (:f, :o, 'uni.prog', now())"),
+                     {"f": (family := uuid.uuid4()), "o": org})
+        for age, (key, course_id) in enumerate(ids.items()):
+            conn.execute(sa.text(
+                "INSERT INTO course (id, course_family_id, path, title, namespace, name, "
+                "assignments_url, assignments_branch, assignments_path, created_at, updated_at) "
+                "VALUES (:c, :f, :p, 't', 'default', 'py101', 'u', 'main', '', now(), "
+                "now() - make_interval(days => :age))"),
+                {"c": course_id, "f": family, "p": f"uni.prog.{key}", "age": 1 - age})
+            conn.execute(sa.text(
+                "INSERT INTO course_content_type (id, course_id, slug, kind_id) "
+                "VALUES (:t, :c, 'unit', 'unit')"), {"t": (ctype := uuid.uuid4()), "c": course_id})
+            conn.execute(sa.text(
+                "INSERT INTO course_content (id, course_id, spec_id, path, "
+                "course_content_type_id, title, position, properties, is_customized, "
+                "deployment_state, created_at, updated_at) VALUES (:i, :c, 'week1', 'week1', :t, "
+                "'Week 1', 0, '{}', false, 'Deployed', now(), now())"),
+                {"i": uuid.uuid4(), "c": course_id, "t": ctype})
+    upgrade(database_url)
+    with engine.connect() as conn:
+        courses = {r.path: r.archived_at for r in conn.execute(sa.text(
+            "SELECT path::text, archived_at FROM course"))}
+        contents = {r.path: (r.archived_at, r.deployment_state) for r in conn.execute(sa.text(
+            "SELECT c.path::text, x.archived_at, x.deployment_state FROM course_content x "
+            "JOIN course c ON c.id = x.course_id"))}
+    assert courses["uni.prog.new"] is None and courses["uni.prog.old"] is not None
+    assert contents["uni.prog.new"] == (None, "Deployed")
+    assert contents["uni.prog.old"][0] is not None and contents["uni.prog.old"][1] == "Archived"
+    with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+        conn.execute(sa.text("UPDATE course SET archived_at = NULL WHERE path = 'uni.prog.old'"))
+    engine.dispose()
