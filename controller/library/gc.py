@@ -33,7 +33,7 @@ from controller.config import Settings
 from controller.library.sync import _database, _storage, object_store
 from controller.store.db import make_engine, session_scope
 from controller.store.db.library import ExampleRepository, ExampleVersion
-from controller.store.db.locks import LockBusy, LockKind, advisory_lock
+from controller.store.db.locks import LockBusy, LockKind, advisory_lock, repository_key
 from controller.store.objects import ObjectInfo, ObjectStore
 
 ROOT = "repositories/"
@@ -158,7 +158,7 @@ def _collect(engine: sa.Engine, store: ObjectStore, entry: Collected,
     repo = _repository(engine, entry.repository_id)
     lock: AbstractContextManager[None] = nullcontext()
     if repo is not None:
-        name = entry.repository = f"{repo.namespace}/{repo.name}"
+        name = entry.repository = repository_key(repo.namespace, repo.name)
         lock = advisory_lock(engine, LockKind.REPOSITORY, name, wait=wait,
                              on_wait=None if on_wait is None else lambda: on_wait(name))
     if not candidates:

@@ -56,7 +56,7 @@ from controller.library.source_git import GitSource, check_url
 from controller.library.source_s3 import S3Snapshot, s3_revision
 from controller.store.db import make_engine, session_scope
 from controller.store.db.library import ExampleRepository
-from controller.store.db.locks import LockBusy, LockKind, advisory_lock
+from controller.store.db.locks import LockBusy, LockKind, advisory_lock, repository_key
 from controller.store.objects import (
     ARCHIVE_BYTES,
     ARCHIVE_OBJECTS,
@@ -433,13 +433,14 @@ def _one_sync(settings: Settings, namespace: str, name: str, wait: float,
     for the block: two syncs never plan from the same state and then both insert what they
     found new (the operator and `exlib sync` may race)."""
     engine = make_engine(settings.database_url, timeout)
+    key = repository_key(namespace, name)
     try:
-        with _database(), advisory_lock(engine, LockKind.REPOSITORY, f"{namespace}/{name}",
-                                        wait=wait, on_wait=on_wait):
+        with _database(), advisory_lock(engine, LockKind.REPOSITORY, key, wait=wait,
+                                        on_wait=on_wait):
             yield engine
     except LockBusy as err:
         waited = f" and did not finish within {wait:g} s" if wait else ""
-        raise SyncRunning(f"a sync of {namespace}/{name} is running (another `exlib sync` or "
+        raise SyncRunning(f"a sync of {key} is running (another `exlib sync` or "
                           f"the operator){waited}; nothing was changed") from err
     finally:
         engine.dispose()

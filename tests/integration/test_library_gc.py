@@ -26,7 +26,7 @@ from controller.library.sync import object_store, sync_repository
 from controller.library.versions import load_version_files
 from controller.store.db import make_engine, session_scope
 from controller.store.db.library import ExampleVersion
-from controller.store.db.locks import LockKind, advisory_lock
+from controller.store.db.locks import LockKind, advisory_lock, repository_key
 from controller.store.objects import ObjectStore
 from tests.conftest import Stack, unique
 from tests.integration.library_support import exlib, meta
@@ -127,7 +127,8 @@ def test_a_repository_whose_sync_is_running_is_left_alone(own_bucket: Settings,
     before = keys(store)
     engine = make_engine(own_bucket.database_url)
     try:
-        with advisory_lock(engine, LockKind.REPOSITORY, "default/lib"):  # a sync holds it
+        with advisory_lock(engine, LockKind.REPOSITORY, repository_key("default", "lib"),
+                           wait=0):  # a sync holds it
             report = collect_garbage(own_bucket, wait=0, now=datetime.now(UTC) + LATER)
     finally:
         engine.dispose()
@@ -157,7 +158,8 @@ def test_an_orphan_a_sync_records_while_gc_waits_for_its_lock_is_kept(
                                            now=datetime.now(UTC) + LATER)
 
     try:
-        with advisory_lock(engine, LockKind.REPOSITORY, "default/lib"):  # the sync runs
+        with advisory_lock(engine, LockKind.REPOSITORY, repository_key("default", "lib"),
+                           wait=0):  # the sync runs
             worker = threading.Thread(target=gc)
             worker.start()
             assert waiting.wait(60), "gc never waited for the sync's lock"

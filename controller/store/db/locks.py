@@ -19,13 +19,17 @@ import sqlalchemy as sa
 POLL_SECONDS = 0.5  # how often a bounded wait asks again
 
 _TRY = sa.text("SELECT pg_try_advisory_lock(:kind, hashtext(:key))")
-_LOCK = sa.text("SELECT pg_advisory_lock(:kind, hashtext(:key))")
 _UNLOCK = sa.text("SELECT pg_advisory_unlock(:kind, hashtext(:key))")
 
 
 class LockKind(IntEnum):
     COURSE = 1  # key: the course path
-    REPOSITORY = 2  # key: namespace/name of the example repository
+    REPOSITORY = 2  # key: repository_key(namespace, name)
+
+
+def repository_key(namespace: str, name: str) -> str:
+    """The REPOSITORY lock's key: the ExampleRepository's namespace and name."""
+    return f"{namespace}/{name}"
 
 
 class LockBusy(Exception):
@@ -33,27 +37,25 @@ class LockBusy(Exception):
 
 
 @contextmanager
-def advisory_lock(engine: sa.Engine, kind: LockKind, key: str, *, wait: float | None = None,
+def advisory_lock(engine: sa.Engine, kind: LockKind, key: str, *, wait: float,
                   on_wait: Callable[[], None] | None = None) -> Iterator[None]:
     """Hold the lock (kind, key) for the block.
 
-    When it is held elsewhere, `on_wait()` is called once, then this waits: as long as it
-    takes with `wait=None`, else at most `wait` seconds before raising LockBusy.
+    When it is held elsewhere, `on_wait()` is called once, then this waits at most `wait`
+    seconds (0: not at all) before raising LockBusy. The wait asks again and again rather
+    than blocking in PostgreSQL, so no statement or lock timeout of the engine cuts it short.
     """
     params = {"kind": int(kind), "key": key}
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         if not conn.scalar(_TRY, params):
             if on_wait is not None:
                 on_wait()
-            if wait is None:
-                conn.execute(_LOCK, params)
-            else:
-                deadline = time.monotonic() + wait
-                while not conn.scalar(_TRY, params):
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        raise LockBusy(f"{kind.name.lower()} {key}")
-                    time.sleep(min(POLL_SECONDS, left))
+            deadline = time.monotonic() + wait
+            while not conn.scalar(_TRY, params):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise LockBusy(f"{kind.name.lower()} {key}")
+                time.sleep(min(POLL_SECONDS, left))
         try:
             yield
         finally:
