@@ -75,6 +75,11 @@ def name_problem(name: str, *, link: bool = False) -> str | None:
     return None
 
 
+def folded(name: str) -> str:
+    """A name as a case-insensitive, normalising file system (macOS, Windows) sees it."""
+    return unicodedata.normalize("NFC", name).casefold()
+
+
 def shortened(path: str, keep: int = 3) -> str:
     """A long path for a message: its first `keep` segments, the count left out, the last."""
     parts = path.split("/")
@@ -110,6 +115,10 @@ def resolve_link(path: str, links: Mapping[str, str], files: set[str], dirs: set
     is a warning. Segments below a missing one are resolved by their text.
     """
     target = links[path]
+    if not target or any(0xD800 <= ord(c) <= 0xDFFF or unicodedata.category(c) == "Cc"
+                         for c in target):
+        return LinkVerdict(error=f"symlink to `{shown(target)}`: the target is empty, not "
+                                 "UTF-8 or holds control characters; point it at a file")
     if target.startswith("/"):
         return LinkVerdict(error=f"symlink to the absolute path `{shown(target)}`: it points "
                                  "outside the example; copy the file into the example instead")

@@ -17,7 +17,14 @@ import pathspec
 
 from controller.config import ExampleLimits
 from controller.library.digest import FileRecord, fingerprint, sha256, version_digest
-from controller.library.paths import LinkVerdict, judge_links, name_problem, shortened, shown
+from controller.library.paths import (
+    LinkVerdict,
+    folded,
+    judge_links,
+    name_problem,
+    shortened,
+    shown,
+)
 from controller.library.source import DIR_MODE, LINK_MODE, Snapshot
 from controller.meta import ExampleMeta, Issue, check_file_lists, parse_meta
 
@@ -148,7 +155,7 @@ def read_example(snapshot: Snapshot, found: Found, ignore: Ignore, limits: Examp
             error(rel, f"`{shown(rel)}/` contains another meta.yaml; examples cannot be "
                        "nested: move it out of this example")
             continue
-        names: set[str] = set()
+        names: dict[str, str] = {}  # folded -> as written
         subdirs: list[tuple[Any, str, int]] = []
         for e in children:
             path = _join(rel, e.name)
@@ -163,12 +170,17 @@ def read_example(snapshot: Snapshot, found: Found, ignore: Ignore, limits: Examp
                 subdirs.clear()
                 break
             problem = name_problem(e.name, link=e.mode == LINK_MODE)
-            if problem is None and e.name in names:
+            twin = names.get(folded(e.name))
+            if problem is None and twin == e.name:
                 problem = "this name appears twice in its directory; keep one"
             if problem is not None:
                 error(path, problem)
                 continue
-            names.add(e.name)
+            if twin is not None:
+                issues.append(Issue("warning", _join(found.directory, shown(path)), "",
+                                    f"differs from `{shown(twin)}` only in case or Unicode "
+                                    "form: the two collide in a checkout on macOS or Windows"))
+            names[folded(e.name)] = e.name
             if e.mode == DIR_MODE:
                 if depth >= limits.max_depth:
                     error(shortened(path), f"the directory is nested deeper than "

@@ -139,6 +139,7 @@ HOSTILE: Raw = {
     b"loop": example("loop", a=("link", "b"), b=("link", "a")),
     b"parent": example("parent", sub={b"up": ("link", "..")}),
     b"grp\xff": {b"inner": example("inner")},
+    b"case": example("case", {b"Main.py": b"1\n"}),
 }
 
 
@@ -148,6 +149,8 @@ def test_malformed_trees_in_git_are_each_examples_own_error(settings: Settings,
     remote.commit(HOSTILE)
     got = entries(sync_repository(settings, remote.source(), name="hostile"))
     assert got["good"]["status"] == "new"
+    assert got["case"]["status"] == "new"  # a warning: it collides only on some checkouts
+    assert any("case/main.py" in w and "`Main.py`" in w for w in got["case"]["warnings"])
     assert_invalid(got, "latin1", "caf\\xe9.txt", "not valid UTF-8")
     assert_invalid(got, "ctrl", "red\\x1b[31m.txt", "control character")
     assert_invalid(got, "dotgit", "dotgit/.git", "`.git`")
@@ -164,7 +167,7 @@ def test_malformed_trees_in_git_are_each_examples_own_error(settings: Settings,
     assert_invalid(got, "parent", "parent/sub/up", "contains the link")
     assert_invalid(got, "grp\\xff/inner", "grp\\xff", "not valid UTF-8")
     with session_scope(make_engine(settings.database_url)) as s:
-        assert set(s.scalars(sa.select(Example.identifier))) == {"good"}
+        assert set(s.scalars(sa.select(Example.identifier))) == {"good", "case"}
 
 
 def test_a_git_bomb_costs_its_objects_not_its_paths(settings: Settings,

@@ -77,6 +77,9 @@ def test_a_chain_that_climbs_out_is_caught_though_its_text_stays_inside() -> Non
     ({"data/up": ".."}, "data/up"),  # a parent directory
     ({"data/up": "../data"}, "data/up"),
     ({"l": "m", "m": "/abs"}, "l"),  # through a link to an absolute path
+    ({"empty": ""}, "empty"),
+    ({"odd": "caf\udce9"}, "odd"),  # not UTF-8
+    ({"esc": "a\x1b[2J"}, "esc"),
 ])
 def test_links_that_leave_or_loop_are_errors(links: dict[str, str], bad: str) -> None:
     assert judge_links(links, ("meta.yaml", "data/x.csv"))[bad].error is not None
