@@ -71,6 +71,31 @@ print(json.dumps({"seconds": seconds, "counts": report.counts, "files": report.u
                   "prefix": f"repositories/{report.repository_id}/"}))
 """
 
+LOAD = """
+import json, sys, time
+from dataclasses import replace
+from pathlib import Path
+import sqlalchemy as sa
+from controller.config import Settings
+from controller.course.deploy import VersionTrees
+from controller.library.sync import object_store
+from controller.store.db import make_engine, session_scope
+from controller.store.db.library import Example, ExampleVersion
+db, cache = sys.argv[1:3]
+settings = replace(Settings.from_env(), database_url=db)
+with session_scope(make_engine(db)) as s:
+    version = s.scalar(sa.select(ExampleVersion)
+                       .join(Example, Example.id == ExampleVersion.example_id)
+                       .where(Example.identifier == "bench.large"))
+    s.expunge(version)
+start = time.perf_counter()
+VersionTrees(Path(cache), object_store(settings), settings.upload_workers).prefetch([version])
+seconds = time.perf_counter() - start
+hwm = next(int(line.split()[1]) for line in open("/proc/self/status")
+           if line.startswith("VmHWM:"))
+print(json.dumps({"seconds": seconds, "rss_mb": hwm / 1024}))
+"""
+
 BASELINE = """
 import json, sys, time, uuid
 from pathlib import Path
@@ -171,6 +196,7 @@ def main() -> None:
     admin = sa.create_engine(settings.database_url, isolation_level="AUTOCOMMIT")
     dbs: list[str] = []
     rows = []
+    loads: list[dict] = []
     try:
         with tempfile.TemporaryDirectory() as tmp_:
             tmp = Path(tmp_)
@@ -196,6 +222,10 @@ def main() -> None:
                 print(f"{label}: sync {sync}", file=sys.stderr)
                 ok = sync["counts"]["new"] == 2 and sync["files"] >= files
                 rows.append((label, base, sync, ok))
+                if kind == "s3":  # a course pass loading the version into its Git cache
+                    loads.append(child(LOAD, db, str(tmp / f"{name}-versions"),
+                                       cwd=args.code))
+                    print(f"{label}: version load {loads[-1]}", file=sys.stderr)
                 remove(settings, [base["prefix"], sync["prefix"]] + ([url] if kind == "s3"
                                                                      else []))
     finally:
@@ -213,6 +243,10 @@ def main() -> None:
             f"{sync['rss_mb'] / base['rss_mb']:.2f} × | {sync['seconds']:.1f} s | "
             f"{base['seconds']:.1f} s | {sync['seconds'] / base['seconds']:.2f} × | "
             f"≤ 250 MB{'' if ok else ' (sync did not store the example!)'} |")
+    for load in loads:
+        text.append(f"\nA course pass loading the large example's version into its Git cache "
+                    f"(`VersionTrees.prefetch`, what `exlib apply` does first): peak RSS "
+                    f"{load['rss_mb']:.0f} MB, {load['seconds']:.1f} s.")
     table = "\n".join(text)
     print(table)
     if not args.no_record and args.code == REPO and not args.only:

@@ -24,7 +24,7 @@ from controller.course.plan import BranchOp, Conflict, Content, DirOp, Merge
 from controller.course.render import META, VENDOR_DIR, rewrite_meta
 from controller.course.template import assignment_template
 from controller.library.errors import IncompleteVersion, StorageUnavailable
-from controller.library.versions import load_version_files
+from controller.library.versions import version_files
 from controller.meta.parse import parse_meta
 from controller.store import git
 from controller.store.db.library import ExampleVersion
@@ -40,8 +40,6 @@ DEPLOYED_TRAILER = "Exlib-Deployed"
 HEAL_HORIZON = 100
 
 
-#: {relative path: (git file mode, bytes)}, as the library loads a version.
-Files = dict[str, tuple[int, bytes]]
 SHARED_VERSIONS = "exlib-versions.git"
 
 
@@ -77,9 +75,14 @@ class VersionTrees:
     def _ref(self, version: ExampleVersion) -> str:
         return f"refs/versions/{version.digest}"
 
-    def _load(self, version: ExampleVersion) -> Files:
+    def _write_blobs(self, version: ExampleVersion) -> list[tuple[str, int, str]]:
+        """Write a version's files as blobs, one file in memory at a time (a version may be
+        hundreds of MiB); (path, mode, blob id). Each worker writes through its own handle
+        on the cache: a libgit2 repository object is not shared between threads."""
+        repo = pygit2.Repository(self.repo.path)
         try:
-            return load_version_files(self._store, version)
+            return [(path, mode, str(repo.create_blob(data)))
+                    for path, mode, data in version_files(self._store, version)]
         except (StorageUnavailable, IncompleteVersion) as err:
             raise StorageFailed(str(err)) from err
 
@@ -87,10 +90,12 @@ class VersionTrees:
         """Store the trees of versions not cached yet, reading them in parallel."""
         todo = {v.digest: v for v in versions if self._ref(v) not in self.repo.references}
         with ThreadPoolExecutor(self._workers) as pool:
-            loaded = list(pool.map(self._load, todo.values()))  # then write: no GIL contention
-        for version, files in zip(todo.values(), loaded, strict=True):
-            tree = git.tree_from_files(self.repo, files)
-            self.repo.references.create(self._ref(version), tree, force=True)
+            written = list(pool.map(self._write_blobs, todo.values()))
+        for version, blobs in zip(todo.values(), written, strict=True):
+            editor = git.TreeEditor(self.repo, None)
+            for path, mode, blob in blobs:
+                editor.put(path, blob, mode)
+            self.repo.references.create(self._ref(version), editor.write(), force=True)
 
     def __call__(self, version: ExampleVersion) -> str:
         if self._ref(version) not in self.repo.references:

@@ -5,6 +5,7 @@
         a range ("^1.0", "~1.2", ">=1.0,<2") = the newest matching tag by semver;
         "sha256:<prefix>" = the version whose digest starts with the prefix.
         Raises VersionNotFound (message lists what exists) when nothing or several match.
+    version_files(store_or_settings, version) -> iterator of (relative path, mode, bytes)
     load_version_files(store_or_settings, version) -> {relative path: (mode, bytes)}
         Includes meta.yaml; mode 0o120000 means a symlink whose bytes are the target.
         Raises IncompleteVersion when the version's metadata.json is missing (never served),
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -68,8 +70,10 @@ def resolve_version(session: Session, example_id: uuid.UUID, spec: str | None
     return tags[best]
 
 
-def load_version_files(store: ObjectStore | Settings, version: ExampleVersion
-                       ) -> dict[str, tuple[int, bytes]]:
+def version_files(store: ObjectStore | Settings, version: ExampleVersion
+                  ) -> Iterator[tuple[str, int, bytes]]:
+    """(relative path, mode, bytes) of each file of a stored version, one at a time and
+    checked against its recorded sha256, so a large version never sits in memory whole."""
     if isinstance(store, Settings):
         store = object_store(store)
     prefix = version.storage_prefix
@@ -79,7 +83,6 @@ def load_version_files(store: ObjectStore | Settings, version: ExampleVersion
         except KeyError:
             raise IncompleteVersion(f"version {version.digest[:12]} has no metadata.json under "
                                     f"{prefix}; run a sync to complete it") from None
-        files: dict[str, tuple[int, bytes]] = {}
         for f in metadata["files"]:
             key = META if f["path"] == META else f"files/{f['path']}"
             try:
@@ -89,7 +92,13 @@ def load_version_files(store: ObjectStore | Settings, version: ExampleVersion
                                         "the version") from None
             if sha256(data) != f["sha256"]:
                 raise IncompleteVersion(f"{prefix}{key} does not match its recorded sha256")
-            files[f["path"]] = (int(f["mode"], 8), data)
-        return files
+            yield f["path"], int(f["mode"], 8), data
+            del data
     except ObjectStoreError as err:
         raise StorageUnavailable(f"the library's object store is unavailable: {err}") from err
+
+
+def load_version_files(store: ObjectStore | Settings, version: ExampleVersion
+                       ) -> dict[str, tuple[int, bytes]]:
+    """Every file of a small version at once (tests, tools); see `version_files`."""
+    return {path: (mode, data) for path, mode, data in version_files(store, version)}
