@@ -14,7 +14,10 @@ from __future__ import annotations
 import socket
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +27,7 @@ import sqlalchemy as sa
 
 from controller.config import Settings
 from controller.course.apply import apply_course
-from controller.course.errors import FetchFailed
+from controller.course.errors import CommitFailed, FetchFailed
 from controller.library.errors import SourceUnreachable
 from controller.library.source import SourceSpec
 from controller.library.sync import sync_repository
@@ -84,6 +87,64 @@ class HangingServer:
     def close(self) -> None:
         self._stop.set()
         self._thread.join(5)
+
+
+class PushHangingProxy:
+    """Forwards Git fetches to the stack's Git server; a push gets no answer at all.
+
+    So a course pass fetches its assignments branch, builds its commit, and then meets a
+    server that stopped answering at the push.
+    """
+
+    def __init__(self, upstream: str, lifetime: float = 300.0) -> None:
+        stop = self._stop = threading.Event()
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                return None
+
+            def do_GET(self) -> None:
+                self._forward()
+
+            def do_POST(self) -> None:
+                self._forward()
+
+            def _forward(self) -> None:
+                if "git-receive-pack" in self.path:
+                    stop.wait(lifetime)  # accept the push, never answer
+                    return
+                size = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(size) if size else None
+                headers = {k: v for k, v in self.headers.items()
+                           if k.lower() not in ("host", "connection", "content-length")}
+                req = urllib.request.Request(upstream + self.path, data=body, headers=headers,
+                                             method=self.command)
+                try:
+                    with urllib.request.urlopen(req, timeout=30) as resp:
+                        status, reply, data = resp.status, resp.headers, resp.read()
+                except urllib.error.HTTPError as err:
+                    status, reply, data = err.code, err.headers, err.read()
+                self.send_response(status)
+                for key, value in reply.items():
+                    if key.lower() not in ("transfer-encoding", "connection", "content-length"):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def url(self, upstream_url: str) -> str:
+        path = "/" + upstream_url.split("/", 3)[3]
+        return f"http://127.0.0.1:{self._server.server_address[1]}{path}"
+
+    def close(self) -> None:
+        self._stop.set()
+        self._server.shutdown()
+        self._server.server_close()
 
 
 @pytest.fixture
@@ -175,25 +236,53 @@ def test_cli_sync_of_a_hanging_git_server_says_it_timed_out(
     assert "Traceback" not in res.stderr
 
 
-def test_course_with_a_hanging_assignments_server_times_out(
-        hanging: HangingServer, settings: Settings, tmp_path: Path) -> None:
+def course_spec(tmp_path: Path, settings: Settings, assignments: str) -> dict[str, Any]:
+    """A one-assignment course (timeout 2s) on a library synced from a directory."""
     examples = tmp_path / "examples" / "hello"
     examples.mkdir(parents=True)
     (examples / "meta.yaml").write_text("slug: hello\nversion: 1.0.0\ntitle: Hello\n")
     (examples / "main.py").write_text("print('hi')\n")
     sync_repository(settings, SourceSpec("dir", str(tmp_path / "examples")), name="lib")
-    spec = {
+    return {
         "course": {"organization": {"path": "uni"}, "family": {"path": "uni.p"},
                    "path": unique("uni.p.c"), "title": "P"},
         "exampleRepositories": ["lib"],
-        "assignments": {"url": hanging.url, "branch": "main"},
+        "assignments": {"url": assignments, "branch": "main"},
         "contentTypes": [{"slug": "exercise", "kind": "assignment"}],
         "timeout": "2s",
         "contents": [{"path": "hello", "type": "exercise", "example": "hello"}],
     }
+
+
+def test_course_with_a_hanging_assignments_server_times_out(
+        hanging: HangingServer, settings: Settings, tmp_path: Path) -> None:
+    spec = course_spec(tmp_path, settings, hanging.url)
     err = bounded(lambda: apply_course(settings, spec, name="p", namespace="default"))
     assert isinstance(err, FetchFailed) and timed_out(err), repr(err)
     assert hanging.url in str(err) and "2s" in str(err)
+
+
+def test_course_whose_push_gets_no_answer_times_out_and_pushes_nothing(
+        stack: Stack, settings: Settings, git_repo: str, tmp_path: Path) -> None:
+    upstream = git_repo.split("/", 3)
+    proxy = PushHangingProxy(f"{upstream[0]}//{upstream[2]}")
+    try:
+        spec = course_spec(tmp_path, settings, proxy.url(git_repo))
+        creds = git.Credentials(token=stack.git_token)
+        err = bounded(lambda: apply_course(settings, spec, name="p", namespace="default",
+                                           credentials=creds))
+    finally:
+        proxy.close()
+    assert isinstance(err, CommitFailed) and timed_out(err), repr(err)
+    assert "no answer within 2s" in str(err)
+    assert git.ls_remote(git.open_cache(tmp_path, git_repo, "test/check"), git_repo, creds,
+                         cache_dir=tmp_path) == {}  # nothing reached the server
+    engine = make_engine(settings.database_url)
+    try:
+        with engine.connect() as conn:
+            assert conn.scalar(sa.text("SELECT count(*) FROM course_content")) == 0
+    finally:
+        engine.dispose()
 
 
 # --- the operator: one namespace's hanging remotes never starve another namespace ---
