@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from controller.cli import output
 from controller.config import ConfigError
+from controller.testing import killpoints
 
 GROUPS = ("controller.cli.db", "controller.cli.library", "controller.cli.gc",
           "controller.cli.course", "controller.cli.operator")
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    killpoints.warn_if_set()
     try:
         return int(args.func(args) or 0)
     except ConfigError as err:

@@ -58,6 +58,7 @@ from controller.store import git
 from controller.store.db import make_engine, session_scope
 from controller.store.db.base import utcnow
 from controller.store.db.locks import LockBusy, LockKind, advisory_lock
+from controller.testing import killpoints
 from controller.timeouts import DEFAULT_TIMEOUT, parse_duration
 
 MAX_PUSH_ATTEMPTS = 5
@@ -291,6 +292,7 @@ def _deploy(branch: _Branch, spec: CourseSpec, resolution: Resolution, rows: lis
         rehearse(result, commit)
         say(f"pushing {commit[:12]} (attempt {attempt})")
         if branch.push(commit):
+            killpoints.reach(killpoints.COURSE_AFTER_PUSH)
             branch.head = branch.repo[commit].peel(pygit2.Commit)
             return result, commit
         say("the branch moved on meanwhile: re-planning on the new head")
@@ -392,6 +394,7 @@ def _pass(settings: Settings, engine: sa.Engine, spec: CourseSpec, name: str, na
             row = save_course(session, spec, namespace, name)
             save_plan(session, row, result, commit or branch.head_id)
             course_id = str(row.id)
+        killpoints.reach(killpoints.COURSE_AFTER_ROWS)
     cleaned = branches.prune(branch.repo, branch.head, spec.assignments.path,
                              branches.finished(rows, result.contents,
                                                branch.update_branches()), branch.tips,

@@ -65,6 +65,7 @@ from controller.store.objects import (
     ObjectStoreError,
 )
 from controller.tenancy import Visibility
+from controller.testing import killpoints
 from controller.timeouts import DEFAULT_TIMEOUT
 
 #: progress(phase, done, total): phase is "fetch", "scan" (examples read), "upload"
@@ -365,6 +366,7 @@ def _complete(todo: list[Decision], stager: _Stager, uploader: _Uploader,
             batch.result()
         prefix = _prefix(repository_id, staged.example_id, d.scanned.digest)
         metadata = zlib.decompress(staged.metadata, _WBITS)
+        killpoints.reach(killpoints.SYNC_BEFORE_METADATA)
         uploader.add((prefix + "metadata.json", metadata, "application/json"))
         writer.add_version(d, state.version_row(d, json.loads(metadata), uuid.uuid4(), prefix,
                                                 now))
@@ -408,6 +410,7 @@ def _pass(snapshot: Snapshot, store: ObjectStore, settings: Settings, engine: sa
                                          key=lambda e: (e.directory, e.status))
             report.finished_at = datetime.now(UTC)
             writer.finish(decisions, report)  # committed when the block ends
+            killpoints.reach(killpoints.SYNC_BEFORE_ROWS)
     finally:
         uploader.close()
     return decisions

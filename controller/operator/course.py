@@ -16,6 +16,7 @@ from controller.operator.metrics import COMMITS_PUSHED
 from controller.operator.status import Problem, failure_reason
 from controller.store.kube import Kube, SecretMissing
 from controller.tenancy import use_problem
+from controller.testing import killpoints
 
 SCHEMA = "course-structure.schema.json"
 log = logging.getLogger("exlib.operator")
@@ -93,6 +94,7 @@ def run_pass(kube: Kube, body: dict[str, Any], reason: str) -> PassResult:
     except errors.CourseError as err:
         kind = next((v for k, v in _FAILED.items() if isinstance(err, k)), "CommitFailed")
         return PassResult(problems=(Problem(kind, failure_reason(err), str(err)),))
+    killpoints.reach(killpoints.COURSE_AFTER_TEMPLATE)
     return _result(report, status, revisions, course.path)
 
 

@@ -1,0 +1,1 @@
+"""Hooks for tests of the real process; inert in a normal deployment (see each module)."""
