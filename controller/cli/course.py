@@ -81,6 +81,10 @@ def _run(args: argparse.Namespace) -> int:
         output.emit_json(report.to_dict())
     else:
         _print(report)
+    if report.failed is not None:  # what happened is printed above; then what did not
+        output.fail(f"{type(report.failed.error).__name__} in step `{report.failed.step}`: "
+                    f"{report.failed.error}")
+        return 1
     return 0
 
 

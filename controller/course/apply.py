@@ -4,12 +4,23 @@
     plan_course(...)                                                -> ApplyReport (no changes)
     course_status(settings, course_path)                            -> rows for `exlib status`
 
-Order of a pass: validate and resolve (SpecError lists every problem); fetch the assignments
-branch; build the trees that must change; plan; build one commit from the head's tree; push
-without force — on rejection fetch, re-plan on the new head and retry (bounded), so a
-lecturer's concurrent commit is kept; then write the rows in one transaction (a crash between
-push and write is healed by the next pass, which adopts what it finds); then the student
-template, committed only when its tree changed.
+A pass is named steps (`Step`, methods of `_Pass`), each returning its outcome to the next;
+the spec is parsed once, by the caller or here:
+
+1. resolve: rows and the versions the spec asks for (SpecError lists every problem);
+2. deploy assignments: fetch, build the trees that must change, plan, one commit from the
+   head's tree, pushed without force — on rejection fetch, re-plan on the new head and retry
+   (bounded), so a lecturer's concurrent commit is kept;
+3. update branches: conflicting merges to `exlib/update/...`;
+4. record rows: one transaction (a kill between push and rows is healed by the next pass,
+   which adopts what it finds);
+5. delete finished update branches;
+6. student template: committed only when its tree changed;
+7. status: the caller's (the operator writes what the report says happened).
+
+Until the push nothing has happened, so a failing step raises; from the push on, the report
+carries the failed step (`ApplyReport.failed`) next to what did happen, so a status never
+hides a commit that landed.
 
 Nothing is pushed that the rows cannot hold: the spec's values are checked when it is parsed,
 and right before each push the pass writes its rows and rolls them back, so anything else
@@ -25,6 +36,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 import pygit2
@@ -34,7 +46,13 @@ from sqlalchemy.orm import Session
 from controller.config import Settings
 from controller.course import branches, deploy, paths
 from controller.course.catalog import Resolution, resolve_course
-from controller.course.errors import CommitFailed, DatabaseFailed, FetchFailed, PassRunning
+from controller.course.errors import (
+    CommitFailed,
+    CourseError,
+    DatabaseFailed,
+    FetchFailed,
+    PassRunning,
+)
 from controller.course.plan import (
     UPDATE_BRANCH_PREFIX,
     Action,
@@ -59,7 +77,6 @@ from controller.store.db import make_engine, session_scope
 from controller.store.db.base import utcnow
 from controller.store.db.locks import LockBusy, LockKind, advisory_lock
 from controller.testing import killpoints
-from controller.timeouts import DEFAULT_TIMEOUT, parse_duration
 
 MAX_PUSH_ATTEMPTS = 5
 Progress = Callable[[str], None]
@@ -77,6 +94,7 @@ class CourseCredentials:
 class RepoResult:
     commit: str | None  # the branch head after the pass
     changed: bool  # this pass made (or, planning, would make) a commit
+    landed: bool = False  # assignments: the head is a deployment exlib made (see _landed)
 
     def to_dict(self) -> dict[str, Any]:
         return {"commit": self.commit, "changed": self.changed}
@@ -91,6 +109,8 @@ class ApplyReport:
     actions: tuple[Action, ...]
     contents: tuple[dict[str, Any], ...]  # content_dict() of every live row, tree order
     dry_run: bool = False
+    recorded: bool = False  # the rows (so `contents` and `counts`) were written
+    failed: StepFailed | None = None  # the step after the push that stopped the pass
 
     @property
     def assignments_commit(self) -> str | None:
@@ -131,6 +151,8 @@ class ApplyReport:
             "actions": [a.to_dict() for a in self.actions],
             "contents": list(self.contents),
             "counts": self.counts,
+            "failed": {"step": str(self.failed.step), "error": type(self.failed.error).__name__,
+                       "message": str(self.failed.error)} if self.failed else None,
         }
 
 
@@ -259,86 +281,254 @@ class _Branch:
         return True
 
 
-def _deploy(branch: _Branch, spec: CourseSpec, resolution: Resolution, rows: list[Content],
-            recorded: str | None, versions: deploy.VersionTrees, dry_run: bool,
-            say: Progress, rehearse: Callable[[Plan, str], None]) -> tuple[Plan, str | None]:
-    """Plan and push the assignments commit; returns the plan and the new commit (if any).
+class Step(StrEnum):
+    """The named steps of a pass, in order (a status names the one that failed)."""
 
-    `recorded` is the last commit whose rows were written: directories this course's passes
-    pushed after it without rows are healed (plan.py's module doc).
+    RESOLVE = "resolve"
+    DEPLOY = "deploy assignments"
+    UPDATE_BRANCHES = "update branches"
+    RECORD = "record rows"
+    PRUNE_BRANCHES = "delete finished update branches"
+    STUDENT_TEMPLATE = "student template"
+
+
+@dataclass(frozen=True)
+class StepFailed:
+    """A step after the assignments push that failed: the pass stopped there, and what the
+    earlier steps did stands (a report, not an exception, so the status can show both)."""
+
+    step: Step
+    error: CourseError
+
+    def __str__(self) -> str:
+        return f"{self.step}: {self.error}"
+
+
+@dataclass(frozen=True)
+class _Resolved:
+    course_id: str | None
+    moved: tuple[Action, ...]  # the course's path changed: its row moves
+    recorded: str | None  # the last commit whose rows were written
+    rows: list[Content]
+    resolution: Resolution
+
+
+@dataclass(frozen=True)
+class _Deployed:
+    branch: _Branch
+    plan: Plan
+    commit: str | None  # the commit this pass pushed (planning: would push)
+
+
+class _Pass:
+    """One pass as named steps; each returns its outcome and the next one takes it.
+
+    Before the assignments push nothing has happened, so a failing step raises; from the
+    push on, a failing step ends the pass with a report that carries it (`StepFailed`).
     """
-    course = f"{branch.owner} {spec.path}"  # the trailer naming this course's passes
-    properties = {d.node.id: d.node.properties for d in resolution.desired}
-    built: dict[str, str] = {}
-    base = spec.assignments.path
-    trees = deploy.BranchTrees(branch.repo, base, branch.update_tip)
-    for attempt in range(1, MAX_PUSH_ATTEMPTS + 1):
-        missing = [i for i in needs_build(resolution.desired, rows) if i not in built]
-        if missing:
-            say(f"building {len(missing)} deployed director(ies)")
-        built |= deploy.build_trees(branch.repo, resolution.sources, properties, missing,
-                                    versions)
-        result = plan(resolution.desired, rows, deploy.head_lookup(branch.repo, branch.tree, base),
-                      built, prune=spec.prune, trees=trees.at(branch.head),
-                      course_path=spec.path,
-                      orphans=deploy.unrecorded_deploys(branch.head, recorded, course))
-        if not result.dir_ops:
-            return result, None
-        tree = deploy.apply_dir_ops(branch.repo, branch.tree, result.dir_ops, base)
-        commit = branch.commit(tree, result.commit_message(spec.path) + deploy.deployed_trailers(
-            branch.repo, tree, result.dir_ops, base, course))
-        if commit is None or dry_run:
-            return result, commit
-        rehearse(result, commit)
-        say(f"pushing {commit[:12]} (attempt {attempt})")
-        if branch.push(commit):
-            killpoints.reach(killpoints.COURSE_AFTER_PUSH)
-            branch.head = branch.repo[commit].peel(pygit2.Commit)
-            return result, commit
-        say("the branch moved on meanwhile: re-planning on the new head")
-    raise CommitFailed(f"assignments repository: push rejected {MAX_PUSH_ATTEMPTS} times; the "
-                       "branch keeps moving, retrying later")
+
+    def __init__(self, settings: Settings, engine: sa.Engine, spec: CourseSpec, name: str,
+                 namespace: str, creds: CourseCredentials, dry_run: bool, say: Progress,
+                 timeout: float) -> None:
+        self.settings, self.engine, self.spec = settings, engine, spec
+        self.name, self.namespace, self.creds = name, namespace, creds
+        self.dry_run, self.say, self.timeout = dry_run, say, timeout
+
+    def run(self) -> ApplyReport:
+        resolved = self.resolve()
+        deployed = self.deploy_assignments(resolved)
+        result, course_id = deployed.plan, resolved.course_id
+        cleaned: tuple[Action, ...] = ()
+        template: RepoResult | None = None
+        failed: StepFailed | None = None
+        recorded = False
+        step = Step.UPDATE_BRANCHES
+        try:
+            result = self.update_branches(deployed)
+            step = Step.RECORD
+            course_id = self.record_rows(deployed.branch, result, deployed.commit) or course_id
+            recorded = not self.dry_run
+            step = Step.PRUNE_BRANCHES
+            cleaned = self.prune_branches(deployed.branch, resolved.rows, result)
+            step = Step.STUDENT_TEMPLATE
+            template = self.student_template(deployed.branch, result.contents)
+        except CourseError as err:
+            failed = StepFailed(step, err)
+        head = deployed.commit or deployed.branch.head_id
+        actions = resolved.moved + result.actions + cleaned
+        if template is not None and template.changed:
+            actions += (Action(Op.STUDENT_TEMPLATE, "", "", "",
+                               detail=f"commit {template.commit}"),)
+        assignments = RepoResult(head, deployed.commit is not None,
+                                 landed=_landed(result, head, deployed.commit))
+        return ApplyReport(course_id, self.spec.path, assignments, template, actions,
+                           tuple(content_dict(c) for c in result.contents), self.dry_run,
+                           recorded=recorded, failed=failed)
+
+    def resolve(self) -> _Resolved:
+        """The course's rows and the versions its spec asks for (SpecError lists all)."""
+        spec = self.spec
+        with _database(), session_scope(self.engine) as session:
+            course = find_course(session, spec, self.namespace, self.name)
+            course_id = str(course.id) if course else None
+            moved = (Action(Op.MOVE_COURSE, spec.path, "", course_id or "",
+                            from_path=course.path),
+                     ) if course is not None and course.path != spec.path else ()
+            rows = load_contents(session, course.id if course else None)
+            resolution = resolve_course(session, spec, self.namespace, _pins(rows))
+            return _Resolved(course_id, moved, course.assignments_commit if course else None,
+                             rows, resolution)
+
+    def deploy_assignments(self, resolved: _Resolved) -> _Deployed:
+        """Plan on the branch head and push one commit, never forced; on rejection re-plan on
+        the new head (bounded), so a lecturer's concurrent commit is kept.
+
+        Directories this course's passes pushed after the last recorded commit without rows
+        are healed (plan.py's module doc); the rows are rehearsed before the push, so the
+        database refuses before the branch changes, not after.
+        """
+        spec, say = self.spec, self.say
+        base = spec.assignments.path
+        say(f"fetching {spec.assignments.url} ({spec.assignments.branch})")
+        branch = _Branch(self.settings, spec.assignments, self.creds.assignments,
+                         "assignments", f"course/{self.namespace}/{self.name}", spec.path,
+                         timeout=self.timeout)
+        branch.fetch()
+        versions = deploy.VersionTrees(self.settings.cache_dir,
+                                       object_store(self.settings, self.timeout),
+                                       self.settings.upload_workers)
+        course = f"{branch.owner} {spec.path}"  # the trailer naming this course's passes
+        desired, rows = resolved.resolution.desired, resolved.rows
+        properties = {d.node.id: d.node.properties for d in desired}
+        built: dict[str, str] = {}
+        trees = deploy.BranchTrees(branch.repo, base, branch.update_tip)
+        for attempt in range(1, MAX_PUSH_ATTEMPTS + 1):
+            missing = [i for i in needs_build(desired, rows) if i not in built]
+            if missing:
+                say(f"building {len(missing)} deployed director(ies)")
+            built |= deploy.build_trees(branch.repo, resolved.resolution.sources, properties,
+                                        missing, versions)
+            result = plan(desired, rows, deploy.head_lookup(branch.repo, branch.tree, base),
+                          built, prune=spec.prune, trees=trees.at(branch.head),
+                          course_path=spec.path,
+                          orphans=deploy.unrecorded_deploys(branch.head, resolved.recorded,
+                                                            course))
+            if not result.dir_ops:
+                return _Deployed(branch, result, None)
+            tree = deploy.apply_dir_ops(branch.repo, branch.tree, result.dir_ops, base)
+            commit = branch.commit(tree, result.commit_message(spec.path)
+                                   + deploy.deployed_trailers(branch.repo, tree,
+                                                              result.dir_ops, base, course))
+            if commit is None or self.dry_run:
+                return _Deployed(branch, result, commit)
+            self._rehearse(result, commit)
+            say(f"pushing {commit[:12]} (attempt {attempt})")
+            if branch.push(commit):
+                killpoints.reach(killpoints.COURSE_AFTER_PUSH)
+                branch.head = branch.repo[commit].peel(pygit2.Commit)
+                return _Deployed(branch, result, commit)
+            say("the branch moved on meanwhile: re-planning on the new head")
+        raise CommitFailed(f"assignments repository: push rejected {MAX_PUSH_ATTEMPTS} times; "
+                           "the branch keeps moving, retrying later")
+
+    def _rehearse(self, result: Plan, commit: str) -> None:
+        """Write the rows and roll back: the database refuses before the push, not after."""
+        with _database(), Session(self.engine) as session, session.begin() as transaction:
+            save_plan(session, save_course(session, self.spec, self.namespace, self.name),
+                      result, commit)
+            session.flush()
+            transaction.rollback()
+
+    def update_branches(self, deployed: _Deployed) -> Plan:
+        """Push conflicting merges to their update branches, on the head the pass ends with;
+        a failed push is a row message (the next pass retries), never a failed pass."""
+        result, branch = deployed.plan, deployed.branch
+        if not result.branches or self.dry_run:
+            return result
+        pushed = deploy.push_update_branches(branch.repo, branch.head,
+                                             self.spec.assignments.path, result.branches,
+                                             branch.update_tip, branch.push_update, self.say)
+        return result.with_branch_results(pushed)
+
+    def record_rows(self, branch: _Branch, result: Plan, commit: str | None) -> str | None:
+        """Write the rows in one transaction; the course id (None when planning).
+
+        A kill after the push and before this commits is healed by the next pass, which
+        adopts the directories it finds (they hold what it would deploy)."""
+        if self.dry_run:
+            return None
+        with _database(), session_scope(self.engine) as session:
+            row = save_course(session, self.spec, self.namespace, self.name)
+            save_plan(session, row, result, commit or branch.head_id)
+            course_id = str(row.id)
+        killpoints.reach(killpoints.COURSE_AFTER_ROWS)
+        return course_id
+
+    def prune_branches(self, branch: _Branch, before: list[Content], result: Plan
+                       ) -> tuple[Action, ...]:
+        """Delete update branches no conflict needs any more (after the rows, which no
+        longer name them); a failed deletion is said, not raised."""
+        return branches.prune(branch.repo, branch.head, self.spec.assignments.path,
+                              branches.finished(before, result.contents,
+                                                branch.update_branches()), branch.tips,
+                              None if self.dry_run else branch.delete_update, self.say)
+
+    def student_template(self, source: _Branch, contents: tuple[Content, ...]
+                         ) -> RepoResult | None:
+        """Commit the template built from the assignments head when its tree changed, and
+        record that commit on the course row."""
+        spec, target = self.spec, self.spec.student_template
+        if target is None:
+            return None
+        branch = _Branch(self.settings, target, self.creds.student_template,
+                         "student-template", source.owner, timeout=self.timeout)
+        branch.fetch()
+        files = deploy.student_template_files(source.repo, source.tree, contents,
+                                              spec.assignments.path)
+        assignments = sum(c.kind == "assignment" for c in contents)
+        for _ in range(MAX_PUSH_ATTEMPTS):
+            tree = git.tree_from_files(branch.repo, files)
+            commit = branch.commit(tree, f"exlib: student template of {spec.path} "
+                                         f"({assignments} assignments)\n\nGenerated from "
+                                         f"{spec.assignments.url} at {source.head_id}.\n")
+            if commit is None or self.dry_run:
+                return RepoResult(branch.head_id if commit is None else commit,
+                                  commit is not None)
+            self.say(f"pushing student template {commit[:12]}")
+            if branch.push(commit):
+                with _database(), session_scope(self.engine) as session:
+                    save_course(session, spec, self.namespace, self.name
+                                ).student_template_commit = commit
+                return RepoResult(commit, True)
+        raise CommitFailed("student-template repository: push rejected "
+                           f"{MAX_PUSH_ATTEMPTS} times; the branch keeps moving, retrying "
+                           "later")
 
 
-def _student_template(settings: Settings, spec: CourseSpec, creds: git.Credentials | None,
-                      source: _Branch, contents: tuple[Content, ...], dry_run: bool,
-                      say: Progress) -> RepoResult | None:
-    target = spec.student_template
-    if target is None:
-        return None
-    branch = _Branch(settings, target, creds, "student-template", source.owner,
-                     timeout=source.timeout)
-    branch.fetch()
-    files = deploy.student_template_files(source.repo, source.tree, contents,
-                                          spec.assignments.path)
-    assignments = sum(c.kind == "assignment" for c in contents)
-    for _ in range(MAX_PUSH_ATTEMPTS):
-        tree = git.tree_from_files(branch.repo, files)
-        commit = branch.commit(tree, f"exlib: student template of {spec.path} "
-                                     f"({assignments} assignments)\n\nGenerated from "
-                                     f"{spec.assignments.url} at {source.head_id}.\n")
-        if commit is None or dry_run:
-            return RepoResult(branch.head_id if commit is None else commit, commit is not None)
-        say(f"pushing student template {commit[:12]}")
-        if branch.push(commit):
-            return RepoResult(commit, True)
-    raise CommitFailed(f"student-template repository: push rejected {MAX_PUSH_ATTEMPTS} times")
+def _landed(result: Plan, head: str | None, commit: str | None) -> bool:
+    """The head is a deployment exlib recorded: pushed by this pass, or by one stopped before
+    its status was written (its rows adopt or name the head), so it is announced once."""
+    return commit is not None or (head is not None and (
+        any(w.deployed for w in result.rows)
+        or any(c.deployed_commit == head for c in result.contents)))
 
 
-def apply_course(settings: Settings, spec: Mapping[str, Any], *, name: str, namespace: str,
-                 credentials: Creds = None,
+def apply_course(settings: Settings, spec: CourseSpec | Mapping[str, Any], *, name: str,
+                 namespace: str, credentials: Creds = None,
                  dry_run: bool = False, progress: Progress | None = None) -> ApplyReport:
-    """Run one pass (or, with dry_run, compute it without changing anything anywhere)."""
+    """Run one pass (or, with dry_run, compute it without changing anything anywhere).
+
+    A `CourseSpec` the caller parsed (the operator, once per pass) is used as it is; a
+    mapping is parsed here (CLI, tests)."""
     say = progress or (lambda _message: None)
-    course_spec = parse_spec(spec, namespace)
-    creds = _credentials(credentials)
-    timeout = parse_duration(spec.get("timeout"), DEFAULT_TIMEOUT)  # format checked by schema
+    course_spec = spec if isinstance(spec, CourseSpec) else parse_spec(spec, namespace)
+    timeout = course_spec.timeout
     engine = make_engine(settings.database_url, timeout)
     try:
         with _database(), (nullcontext() if dry_run else
                            _one_pass(engine, course_spec.path, timeout, say)):
-            return _pass(settings, engine, course_spec, name, namespace, creds, dry_run, say,
-                         timeout)
+            return _Pass(settings, engine, course_spec, name, namespace,
+                         _credentials(credentials), dry_run, say, timeout).run()
     finally:
         engine.dispose()
 
@@ -355,62 +545,6 @@ def _one_pass(engine: sa.Engine, path: str, wait: float, say: Progress) -> Itera
     except LockBusy as err:
         raise PassRunning(f"{running} and did not finish within {wait:g} s; nothing was "
                           "changed") from err
-
-
-def _pass(settings: Settings, engine: sa.Engine, spec: CourseSpec, name: str, namespace: str,
-          creds: CourseCredentials, dry_run: bool, say: Progress, timeout: float
-          ) -> ApplyReport:
-    with _database(), session_scope(engine) as session:
-        course = find_course(session, spec, namespace, name)
-        course_id = str(course.id) if course else None
-        moved = (Action(Op.MOVE_COURSE, spec.path, "", course_id or "", from_path=course.path),
-                 ) if course is not None and course.path != spec.path else ()
-        recorded = course.assignments_commit if course else None
-        rows = load_contents(session, course.id if course else None)
-        resolution = resolve_course(session, spec, namespace, _pins(rows))
-    say(f"fetching {spec.assignments.url} ({spec.assignments.branch})")
-    branch = _Branch(settings, spec.assignments, creds.assignments, "assignments",
-                     f"course/{namespace}/{name}", spec.path, timeout=timeout)
-    branch.fetch()
-    versions = deploy.VersionTrees(settings.cache_dir, object_store(settings, timeout),
-                                   settings.upload_workers)
-
-    def rehearse(result: Plan, commit: str) -> None:
-        """Write the rows and roll back: the database refuses before the push, not after."""
-        with _database(), Session(engine) as session, session.begin() as transaction:
-            save_plan(session, save_course(session, spec, namespace, name), result, commit)
-            session.flush()
-            transaction.rollback()
-
-    result, commit = _deploy(branch, spec, resolution, rows, recorded, versions, dry_run, say,
-                             rehearse)
-    if result.branches and not dry_run:
-        pushed = deploy.push_update_branches(branch.repo, branch.head, spec.assignments.path,
-                                             result.branches, branch.update_tip,
-                                             branch.push_update, say)
-        result = result.with_branch_results(pushed)
-    if not dry_run:
-        with _database(), session_scope(engine) as session:
-            row = save_course(session, spec, namespace, name)
-            save_plan(session, row, result, commit or branch.head_id)
-            course_id = str(row.id)
-        killpoints.reach(killpoints.COURSE_AFTER_ROWS)
-    cleaned = branches.prune(branch.repo, branch.head, spec.assignments.path,
-                             branches.finished(rows, result.contents,
-                                               branch.update_branches()), branch.tips,
-                             None if dry_run else branch.delete_update, say)
-    template = _student_template(settings, spec, creds.student_template, branch,
-                                 result.contents, dry_run, say)
-    actions = moved + result.actions + cleaned
-    if template is not None and template.changed:
-        actions += (Action(Op.STUDENT_TEMPLATE, "", "", "", detail=f"commit {template.commit}"),)
-        if not dry_run:
-            with _database(), session_scope(engine) as session:
-                row = save_course(session, spec, namespace, name)
-                row.student_template_commit = template.commit
-    assignments = RepoResult(commit or branch.head_id, commit is not None)
-    return ApplyReport(course_id, spec.path, assignments, template, actions,
-                       tuple(content_dict(c) for c in result.contents), dry_run)
 
 
 def _pins(rows: list[Content]) -> dict[str, tuple[str, str]]:

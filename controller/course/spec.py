@@ -30,6 +30,7 @@ from controller.course import paths
 from controller.course.errors import Problem, SpecError
 from controller.meta.versions import VersionError, parse_constraint
 from controller.tenancy import GIT_URL_PATTERN, git_url_problem, spec_url_problems
+from controller.timeouts import DEFAULT_TIMEOUT, parse_duration
 
 Kind = Literal["unit", "assignment"]
 Strategy = Literal["keep", "overwrite", "merge"]
@@ -120,6 +121,7 @@ class CourseSpec:
     prune: bool = True
     suspend: bool = False
     interval: str = "5m"
+    timeout: float = DEFAULT_TIMEOUT  # seconds, of each network step of a pass
     nodes: tuple[Node, ...] = ()  # manifest order (pre-order walk of `contents`)
 
 
@@ -522,6 +524,10 @@ def parse_spec(spec: Mapping[str, Any], namespace: str = "default") -> CourseSpe
     directory = paths.directory_problem(spec["assignments"].get("path", ""))
     if directory and not any(p.field == "assignments.path" for p in builder.problems):
         builder.fail("spec", "assignments.path", directory)  # what the pattern cannot say
+    try:
+        timeout = parse_duration(spec.get("timeout"), DEFAULT_TIMEOUT)
+    except ValueError as err:
+        builder.fail("spec", "timeout", str(err))
     if builder.problems:
         raise SpecError(builder.problems)
 
@@ -544,5 +550,5 @@ def parse_spec(spec: Mapping[str, Any], namespace: str = "default") -> CourseSpe
                             for t in spec["contentTypes"]),
         update_strategy=spec.get("updateStrategy", "keep"), prune=spec.get("prune", True),
         suspend=spec.get("suspend", False), interval=spec.get("interval", "5m"),
-        nodes=nodes,
+        timeout=timeout, nodes=nodes,
     )

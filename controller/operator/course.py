@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from controller.course import errors
-from controller.course.apply import ApplyReport, apply_course, archive_course
+from controller.course.apply import ApplyReport, Step, apply_course, archive_course
 from controller.course.plan import Op
 from controller.course.spec import parse_spec
 from controller.operator import repository
@@ -47,6 +47,12 @@ def repositories_moved(body: dict[str, Any], index: Any) -> str | None:
 
 def _dependencies(kube: Kube, spec: dict[str, Any], namespace: str
                   ) -> tuple[dict[str, str], list[Problem]]:
+    """The revision of each repository the course uses, or why it cannot go on.
+
+    A repository that synced once serves its last good artifact (the versions already in the
+    library) while its source is unreachable, Flux-style: only one that never synced, or one
+    the course may not use, holds the course back. Its own status shows the outage.
+    """
     revisions, problems = {}, []
     for ns, name in _repo_refs(spec, namespace):
         key = f"{ns}/{name}"
@@ -59,9 +65,10 @@ def _dependencies(kube: Kube, spec: dict[str, Any], namespace: str
         refused = use_problem(namespace, key, info["visibility"])
         if refused:
             problems.append(Problem("Stalled", "RepositoryNotVisible", refused))
-        elif not info["ready"]:
+        elif not info["revision"]:
             problems.append(Problem("DependencyNotReady", "RepositoryNotReady",
-                                    f"ExampleRepository {key} is not Ready: {info['message']}"))
+                                    f"ExampleRepository {key} has not synced yet: "
+                                    f"{info['message']}"))
         else:
             revisions[key] = info["revision"]
     return revisions, problems
@@ -87,7 +94,7 @@ def run_pass(kube: Kube, body: dict[str, Any], reason: str) -> PassResult:
     except SecretMissing as err:
         return PassResult.problem("FetchFailed", "SecretNotFound", str(err))
     try:
-        report = apply_course(repository.settings(), spec, name=name, namespace=ns,
+        report = apply_course(repository.settings(), course, name=name, namespace=ns,
                               credentials=creds)
     except errors.SpecError as err:
         return PassResult.problem("Stalled", "InvalidSpec", _one_line(err))
@@ -106,18 +113,51 @@ def _one_line(err: errors.SpecError) -> str:
     return "; ".join(str(p) for p in err.problems) or str(err)
 
 
+def _failed_step(report: ApplyReport) -> Problem | None:
+    """The step after the push that stopped the pass, as a detail condition saying what
+    did happen and what to do."""
+    if report.failed is None:
+        return None
+    step, err = report.failed.step, report.failed.error
+    done = f"The assignments are at {(report.assignments_commit or 'no commit')[:12]}"
+    if step == Step.STUDENT_TEMPLATE:
+        return Problem("StudentTemplateReady", failure_reason(err), (
+            f"{done}, but the student template was not updated: {err}. exlib retries with "
+            "backoff; check spec.studentTemplate (URL, branch) and that its Secret may push "
+            "there"), status="False")
+    kind = next((v for k, v in _FAILED.items() if isinstance(err, k)), "CommitFailed")
+    return Problem(kind, failure_reason(err), f"{done}; step `{step}` failed: {err}. exlib "
+                                               "retries with backoff")
+
+
+def _blocked(contents: tuple[dict[str, Any], ...]) -> Problem | None:
+    """Assignments exlib could not deploy (their directory holds someone else's content)."""
+    blocked = [c for c in contents if c["state"] == "Blocked"]
+    if not blocked:
+        return None
+    first = "; ".join(f"{c['path']}: {c.get('message') or 'blocked'}" for c in blocked[:3])
+    more = f" and {len(blocked) - 3} more" if len(blocked) > 3 else ""
+    return Problem("ContentBlocked", "ContentBlocked",
+                   f"{len(blocked)} assignment(s) not deployed: {first}{more}")
+
+
 def _result(report: ApplyReport, status: dict[str, Any], revisions: dict[str, str],
             path: str) -> PassResult:
+    """The status of what the pass did, whichever step it stopped at after the push."""
     counts = report.counts
     conflicts = [c for c in report.contents if c["state"] == "UpdateConflict"]
-    problems = tuple(Problem("UpdateConflict", "UpdateConflict",
-                             f"{c['path']}: {c.get('message') or 'merge conflict'}")
-                     for c in conflicts[:1])
+    found = (_failed_step(report),
+             *(Problem("UpdateConflict", "UpdateConflict",
+                       f"{c['path']}: {c.get('message') or 'merge conflict'}")
+               for c in conflicts[:1]),
+             _blocked(report.contents) if report.recorded else None)
+    problems = tuple(p for p in found if p is not None)
     events: list[tuple[str, str, str]] = []
     commit = report.assignments_commit
     old_commit = (status.get("assignments") or {}).get("commit")
-    if report.assignments_changed and commit != old_commit:
+    if report.assignments_changed:
         COMMITS_PUSHED.labels("assignments").inc()
+    if report.assignments.landed and commit and commit != old_commit:
         events.append(("Normal", "Deployed",
                        f"deployed {counts['deployed']} of {_assignments(report)} assignments of "
                        f"{path} at commit {commit[:12]} ({len(report.actions)} changes)"))
@@ -136,20 +176,20 @@ def _result(report: ApplyReport, status: dict[str, Any], revisions: dict[str, st
             events.append(("Normal", "CustomizationReplaced", f"{action.path}: {action.detail}"))
     listed = [c for c in report.contents
               if c["kind"] == "assignment" and c["state"] != "Deployed"][:MAX_CONTENTS_LISTED]
+    shown: dict[str, Any] = {"courseId": report.course_id, "assignments": {"commit": commit},
+                             "repositories": revisions}
+    if report.recorded:  # else the rows keep what the last recorded pass wrote
+        shown |= {"counts": counts,
+                  "contents": [{k: str(c.get(k) or "") for k in ("path", "example", "version",
+                                                                  "state", "message")}
+                               for c in listed]}
+    if report.student_template is not None or report.failed is None:
+        shown["studentTemplate"] = {"commit": report.template_commit}
     return PassResult(
         problems=problems, events=events,
         ready_message=(f"{counts['deployed']} of {_assignments(report)} assignments deployed at "
                        f"{(commit or 'no commit')[:12]}"),
-        status={
-            "courseId": report.course_id,
-            "assignments": {"commit": commit},
-            "studentTemplate": {"commit": report.template_commit},
-            "counts": counts,
-            "contents": [{k: str(c.get(k) or "") for k in ("path", "example", "version",
-                                                            "state", "message")}
-                         for c in listed],
-            "repositories": revisions,
-        })
+        status=shown)
 
 
 def _assignments(report: ApplyReport) -> int:

@@ -25,7 +25,7 @@ from controller.timeouts import parse_duration
 
 log = logging.getLogger("exlib.operator")
 DEFAULT_INTERVAL = 300.0
-SETTLED = {"UpdateConflict"}
+SETTLED = {"UpdateConflict", "ContentBlocked"}  # waiting for a person, not a retry
 POLL_SECONDS = 0.25  # how often the loop looks at its (in-memory) object; no API calls
 PASSES = ThreadPoolExecutor(max_workers=8, thread_name_prefix="exlib-pass")
 

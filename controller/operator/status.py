@@ -1,8 +1,9 @@
 """Status conditions, computed in one place (pure; Flux/kstatus shape).
 
 `Ready` is derived from the others so it can never disagree with them: `Reconciling` and
-`Stalled` exist only while true, and each negative detail condition (`FetchFailed`,
-`StorageFailed`, ...) exists only while that problem does. `lastTransitionTime` only moves
+`Stalled` exist only while true, and each detail condition exists only while its problem
+does: negative ones (`FetchFailed`, `StorageFailed`, `ContentBlocked`, ...) as True,
+positive ones (`StudentTemplateReady`) as False. `lastTransitionTime` only moves
 when a condition's status changes, so `kubectl describe` shows how long a state has lasted.
 """
 
@@ -14,17 +15,20 @@ from typing import Any
 from controller.timeouts import timed_out
 
 DETAIL_TYPES = ("FetchFailed", "StorageFailed", "DatabaseFailed", "CommitFailed",
-                "DependencyNotReady", "UpdateConflict", "ReconcileFailed")
+                "DependencyNotReady", "UpdateConflict", "ReconcileFailed", "ContentBlocked",
+                "StudentTemplateReady")
 READY, RECONCILING, STALLED = "Ready", "Reconciling", "Stalled"
 
 
 @dataclass(frozen=True)
 class Problem:
-    """Something wrong found by a pass; `type` is a detail condition or `Stalled`."""
+    """Something wrong found by a pass; `type` is a detail condition or `Stalled`, shown
+    with `status` ("False" for a positive-polarity type such as `StudentTemplateReady`)."""
 
     type: str
     reason: str
     message: str
+    status: str = "True"
 
 
 @dataclass(frozen=True)
@@ -71,7 +75,7 @@ def summarise(previous: list[dict[str, Any]], obs: Observation, now: str) -> lis
         return out
     if stalled:
         out.append(cond(STALLED, "True", stalled.reason, stalled.message))
-    out += [cond(p.type, "True", p.reason, p.message) for p in details]
+    out += [cond(p.type, p.status, p.reason, p.message) for p in details]
     first = stalled or (details[0] if details else None)
     if first:
         out.insert(0, cond(READY, "False", first.reason, first.message))

@@ -64,3 +64,15 @@ def test_suspended_keeps_conditions_and_drops_reconciling() -> None:
     assert ready_of(list(conds.values()))[0] == "Unknown"
     fresh = by_type(summarise([], Observation(1, suspended=True), T0))
     assert fresh["Ready"]["reason"] == "Suspended"
+
+
+def test_a_positive_detail_condition_is_false_while_its_problem_lasts() -> None:
+    obs = Observation(1, problems=(Problem("StudentTemplateReady", "CommitFailed",
+                                           "template not updated", status="False"),))
+    conds = by_type(summarise([], obs, T0))
+    assert conds["StudentTemplateReady"]["status"] == "False"
+    assert (conds["Ready"]["status"], conds["Ready"]["reason"]) == ("False", "CommitFailed")
+    running = by_type(summarise(list(conds.values()), Observation(2, reconciling="again"), T1))
+    assert running["StudentTemplateReady"]["status"] == "False"  # visible while retrying
+    healed = by_type(summarise(list(running.values()), Observation(3), T1))
+    assert set(healed) == {"Ready"}
