@@ -54,12 +54,14 @@ class ExampleLimits:
     max_file_bytes: int = 20 * 1024 * 1024
     max_files: int = 50_000  # files, links and directories of one example
     max_depth: int = 64  # directories nested inside one example
+    max_bytes: int = 1024 * 1024 * 1024  # all files of one example
 
     @classmethod
     def from_env(cls) -> ExampleLimits:
         return cls(max_file_bytes=int(_env("EXLIB_MAX_FILE_BYTES", str(cls.max_file_bytes))),
                    max_files=int(_env("EXLIB_MAX_EXAMPLE_FILES", str(cls.max_files))),
-                   max_depth=int(_env("EXLIB_MAX_EXAMPLE_DEPTH", str(cls.max_depth))))
+                   max_depth=int(_env("EXLIB_MAX_EXAMPLE_DEPTH", str(cls.max_depth))),
+                   max_bytes=int(_env("EXLIB_MAX_EXAMPLE_BYTES", str(cls.max_bytes))))
 
 
 @dataclass(frozen=True)

@@ -135,7 +135,7 @@ def read_example(snapshot: Snapshot, found: Found, ignore: Ignore, limits: Examp
     files: list[FileRecord] = []
     links: dict[str, str] = {}
     meta_text = b""
-    kept = count = 0
+    kept = count = total = 0
 
     def error(path: str, message: str) -> None:
         issues.append(Issue("error", _join(found.directory, shown(path)), "", message))
@@ -199,6 +199,14 @@ def read_example(snapshot: Snapshot, found: Found, ignore: Ignore, limits: Examp
                             f"{limits.max_file_bytes}; remove it, add it to the repository's "
                             "ignore patterns, or raise EXLIB_MAX_FILE_BYTES")
                 continue
+            total += size
+            if total > limits.max_bytes:
+                error(path, f"the example holds more than {limits.max_bytes} bytes (counted up "
+                            "to here); split it, add some files to the repository's ignore "
+                            "patterns, or raise EXLIB_MAX_EXAMPLE_BYTES")
+                todo.clear()
+                subdirs.clear()
+                break
             data = snapshot.read(e.handle)
             if e.mode == LINK_MODE:
                 links[path] = data.decode("utf-8", "surrogateescape")

@@ -140,12 +140,14 @@ HOSTILE: Raw = {
     b"parent": example("parent", sub={b"up": ("link", "..")}),
     b"grp\xff": {b"inner": example("inner")},
     b"case": example("case", {b"Main.py": b"1\n"}),
+    b"heavy": example("heavy", {f"part{i}.bin".encode(): b"x" * 4000 for i in range(3)}),
 }
 
 
 def test_malformed_trees_in_git_are_each_examples_own_error(settings: Settings,
                                                              remote: RawRemote) -> None:
-    settings = replace(settings, limits=ExampleLimits(max_files=100, max_depth=64))
+    settings = replace(settings, limits=ExampleLimits(max_files=100, max_depth=64,
+                                                          max_bytes=10_000))
     remote.commit(HOSTILE)
     got = entries(sync_repository(settings, remote.source(), name="hostile"))
     assert got["good"]["status"] == "new"
@@ -162,6 +164,7 @@ def test_malformed_trees_in_git_are_each_examples_own_error(settings: Settings,
     assert_invalid(got, "dupe", "dupe/main.py", "twice")
     assert_invalid(got, "deep", "deeper than 64")
     assert_invalid(got, "many", "more than 100")
+    assert_invalid(got, "heavy", "heavy/part2.bin", "more than 10000 bytes")
     assert_invalid(got, "chain", "chain/a", "outside the example")
     assert_invalid(got, "loop", "loop/a", "loops")
     assert_invalid(got, "parent", "parent/sub/up", "contains the link")
@@ -283,7 +286,7 @@ def test_validate_judges_a_local_tree_like_the_git_source(settings: Settings,
 
     try:
         write(bytes(root), cases)
-        env = {"EXLIB_MAX_EXAMPLE_FILES": "100"}
+        env = {"EXLIB_MAX_EXAMPLE_FILES": "100", "EXLIB_MAX_EXAMPLE_BYTES": "10000"}
         res = exlib("validate", str(root), "-o", "json", env=env)
         assert res.returncode == 1 and "Traceback" not in res.stderr, res.stderr
         local = {e["directory"]: e for e in json.loads(res.stdout)["examples"]}
@@ -298,7 +301,7 @@ def test_validate_judges_a_local_tree_like_the_git_source(settings: Settings,
                 os.rmdir(d)
     del cases[b"checkout"]
     remote.commit(cases)
-    settings = replace(settings, limits=ExampleLimits(max_files=100))
+    settings = replace(settings, limits=ExampleLimits(max_files=100, max_bytes=10_000))
     synced = entries(sync_repository(settings, remote.source(), name="same"))
     assert {d: sorted(e["errors"]) for d, e in synced.items()} == {
         d: sorted(e["errors"]) for d, e in local.items() if d != "checkout"}
