@@ -27,6 +27,7 @@ from controller.library.paths import (
 )
 from controller.library.source import DIR_MODE, LINK_MODE, Snapshot
 from controller.meta import ExampleMeta, Issue, check_file_lists, parse_meta
+from controller.meta.model import Severity
 
 META = "meta.yaml"
 
@@ -137,75 +138,74 @@ def read_example(snapshot: Snapshot, found: Found, ignore: Ignore, limits: Examp
     meta_text = b""
     kept = count = total = 0
 
-    def error(path: str, message: str) -> None:
-        issues.append(Issue("error", _join(found.directory, shown(path)), "", message))
+    def note(path: str, message: str, severity: Severity = "error") -> None:
+        issues.append(Issue(severity, _join(found.directory, shown(path)), "", message))
+
+    def too_much(path: str, what: str, setting: str) -> None:
+        """A limit of the whole example is reached at `path`: report it, read no further."""
+        note(path, f"the example holds more than {what} (counted up to here); split it, add "
+                   f"some to the repository's ignore patterns, or raise {setting}")
+        todo.clear()
+        subdirs.clear()
 
     if found.inside is not None:
-        error(META, f"this example lies inside the example `{found.inside}`; examples cannot "
-                    "be nested: move one of them")
+        note(META, f"this example lies inside the example `{found.inside}`; examples cannot "
+                   "be nested: move one of them")
     if found.problem is not None:
-        error(META, f"the directory `{found.problem[0]}` above this example: "
-                    f"{found.problem[1]}")
+        note(META, f"the directory `{found.problem[0]}` above this example: "
+                   f"{found.problem[1]}")
 
     todo: list[tuple[Any, str, int]] = [(found.handle, "", 0)]  # (handle, path, depth)
+    subdirs: list[tuple[Any, str, int]] = []  # of the directory being read
     while todo:
         handle, rel, depth = todo.pop()
         children = snapshot.children(handle)
         if rel and any(c.name == META for c in children):
-            error(rel, f"`{shown(rel)}/` contains another meta.yaml; examples cannot be "
-                       "nested: move it out of this example")
+            note(rel, f"`{shown(rel)}/` contains another meta.yaml; examples cannot be "
+                      "nested: move it out of this example")
             continue
         names: dict[str, str] = {}  # folded -> as written
-        subdirs: list[tuple[Any, str, int]] = []
+        subdirs.clear()
         for e in children:
             path = _join(rel, e.name)
             if ignore(_join(found.directory, path), e.mode == DIR_MODE):
                 continue
             count += 1
             if count > limits.max_files:
-                error(path, f"the example holds more than {limits.max_files} files and "
-                            "directories (counted up to here); split it, add some to the "
-                            "repository's ignore patterns, or raise EXLIB_MAX_EXAMPLE_FILES")
-                todo.clear()
-                subdirs.clear()
+                too_much(path, f"{limits.max_files} files and directories",
+                         "EXLIB_MAX_EXAMPLE_FILES")
                 break
             problem = name_problem(e.name, link=e.mode == LINK_MODE)
             twin = names.get(folded(e.name))
             if problem is None and twin == e.name:
                 problem = "this name appears twice in its directory; keep one"
             if problem is not None:
-                error(path, problem)
+                note(path, problem)
                 continue
             if twin is not None:
-                issues.append(Issue("warning", _join(found.directory, shown(path)), "",
-                                    f"differs from `{shown(twin)}` only in case or Unicode "
-                                    "form: the two collide in a checkout on macOS or Windows"))
+                note(path, f"differs from `{shown(twin)}` only in case or Unicode form: the "
+                           "two collide in a checkout on macOS or Windows", "warning")
             names[folded(e.name)] = e.name
             if e.mode == DIR_MODE:
                 if depth >= limits.max_depth:
-                    error(shortened(path), f"the directory is nested deeper than "
-                          f"{limits.max_depth} directories; flatten the example or raise "
-                          "EXLIB_MAX_EXAMPLE_DEPTH")
+                    note(shortened(path), f"the directory is nested deeper than "
+                         f"{limits.max_depth} directories; flatten the example or raise "
+                         "EXLIB_MAX_EXAMPLE_DEPTH")
                 else:
                     subdirs.append((e.handle, path, depth + 1))
                 continue
             if e.mode == 0:
-                issues.append(Issue("warning", _join(found.directory, shown(path)), "",
-                                    "not a regular file (a submodule?); it is skipped"))
+                note(path, "not a regular file (a submodule?); it is skipped", "warning")
                 continue
             size = snapshot.size(e.handle)
             if size > limits.max_file_bytes:
-                error(path, f"the file has {size} bytes, more than the limit of "
-                            f"{limits.max_file_bytes}; remove it, add it to the repository's "
-                            "ignore patterns, or raise EXLIB_MAX_FILE_BYTES")
+                note(path, f"the file has {size} bytes, more than the limit of "
+                           f"{limits.max_file_bytes}; remove it, add it to the repository's "
+                           "ignore patterns, or raise EXLIB_MAX_FILE_BYTES")
                 continue
             total += size
             if total > limits.max_bytes:
-                error(path, f"the example holds more than {limits.max_bytes} bytes (counted up "
-                            "to here); split it, add some files to the repository's ignore "
-                            "patterns, or raise EXLIB_MAX_EXAMPLE_BYTES")
-                todo.clear()
-                subdirs.clear()
+                too_much(path, f"{limits.max_bytes} bytes", "EXLIB_MAX_EXAMPLE_BYTES")
                 break
             data = snapshot.read(e.handle)
             if e.mode == LINK_MODE:
@@ -223,10 +223,9 @@ def read_example(snapshot: Snapshot, found: Found, ignore: Ignore, limits: Examp
         verdicts = judge_links(links, (f.path for f in files if f.path not in links))
         for path, verdict in verdicts.items():
             if verdict.error:
-                error(path, verdict.error)
+                note(path, verdict.error)
             elif verdict.warning:
-                issues.append(Issue("warning", _join(found.directory, shown(path)), "",
-                                    verdict.warning))
+                note(path, verdict.warning, "warning")
         files = [f for f in files if not verdicts.get(f.path, _OK).error]
     name = snapshot.root_name if found.directory == "." else found.directory.rsplit("/", 1)[-1]
     meta, meta_issues = parse_meta(meta_text, file=meta_file, directory_name=name)
