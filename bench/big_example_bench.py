@@ -37,12 +37,12 @@ from minio.deleteobjects import DeleteObject
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.results import record  # noqa: E402
 from bench.sync_bench import create_database, machine, push  # noqa: E402
 from controller.config import Settings  # noqa: E402
 from controller.library.sync import object_store  # noqa: E402
 
 MIB = 1024 * 1024
-START, END = "<!-- big_example_bench: start -->", "<!-- big_example_bench: end -->"
 
 SYNC = """
 import json, sys, time
@@ -250,19 +250,8 @@ def main() -> None:
     table = "\n".join(text)
     print(table)
     if not args.no_record and args.code == REPO and not args.only:
-        record(table)
+        record("big_example_bench", "One huge example (issue 9)", table)
 
-
-def record(table: str) -> None:
-    """Replace the text between this benchmark's markers in RESULTS.md (or append them)."""
-    results = REPO / "bench" / "RESULTS.md"
-    old = results.read_text()
-    block = f"{START}\n{table}\n{END}"
-    if START in old and END in old:
-        new = old[:old.index(START)] + block + old[old.index(END) + len(END):]
-    else:
-        new = old.rstrip("\n") + "\n\n## One huge example (issue 9)\n\n" + block + "\n"
-    results.write_text(new)
 
 
 if __name__ == "__main__":

@@ -23,10 +23,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.results import record  # noqa: E402
 from bench.sync_bench import machine  # noqa: E402
 from tests.unit.test_yaml_bombs import COURSE_BOMBS, META_BOMBS  # noqa: E402
-
-START, END = "<!-- yaml_bombs_bench: start -->", "<!-- yaml_bombs_bench: end -->"
 
 CHILD = """
 import json, resource, sys, time
@@ -89,15 +88,7 @@ def main() -> None:
     table = "\n".join(lines)
     print(table)
     if not args.no_record and args.code == REPO:
-        results = REPO / "bench" / "RESULTS.md"
-        old = results.read_text()
-        block = f"{START}\n{table}\n{END}"
-        if START in old and END in old:
-            new = old[:old.index(START)] + block + old[old.index(END) + len(END):]
-        else:
-            new = old.rstrip("\n") + "\n\n## YAML bombs refused (issue 9)\n\n" + block + "\n"
-        results.write_text(new)
-
+        record("yaml_bombs_bench", "YAML bombs refused (issue 9)", table)
 
 if __name__ == "__main__":
     main()

@@ -165,9 +165,7 @@ def git_repo(stack: Stack) -> str:
     return stack.devstack("git-create", unique("repo-"))
 
 
-@pytest.fixture
-def namespace(stack: Stack) -> Iterator[str]:
-    """A fresh Kubernetes namespace, deleted afterwards."""
+def _fresh_namespace(stack: Stack) -> Iterator[str]:
     from kubernetes import client, config
 
     config.load_kube_config(config_file=stack.env["KUBECONFIG"])
@@ -176,3 +174,15 @@ def namespace(stack: Stack) -> Iterator[str]:
     api.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
     yield name
     api.delete_namespace(name)
+
+
+@pytest.fixture
+def namespace(stack: Stack) -> Iterator[str]:
+    """A fresh Kubernetes namespace, deleted afterwards."""
+    yield from _fresh_namespace(stack)
+
+
+@pytest.fixture
+def second_namespace(stack: Stack) -> Iterator[str]:
+    """Another fresh namespace, for what one namespace must not do to another."""
+    yield from _fresh_namespace(stack)

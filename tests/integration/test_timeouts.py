@@ -288,18 +288,6 @@ def test_course_whose_push_gets_no_answer_times_out_and_pushes_nothing(
 # --- the operator: one namespace's hanging remotes never starve another namespace ---
 
 
-@pytest.fixture
-def second_namespace(stack: Stack) -> Iterator[str]:
-    from kubernetes import client, config
-
-    config.load_kube_config(config_file=stack.env["KUBECONFIG"])
-    api = client.CoreV1Api()
-    name = unique("t-")
-    api.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
-    yield name
-    api.delete_namespace(name)
-
-
 def exrepo(name: str, url: str, timeout: str, secret: str | None = None) -> dict[str, Any]:
     git_spec: dict[str, Any] = {"url": url, "ref": {"branch": "main"}}
     if secret:
