@@ -18,7 +18,6 @@ from controller.store.kube import Kube, SecretMissing
 from controller.tenancy import use_problem
 from controller.testing import killpoints
 
-SCHEMA = "course-structure.schema.json"
 log = logging.getLogger("exlib.operator")
 MAX_CONTENTS_LISTED = 20
 _FAILED = {errors.FetchFailed: "FetchFailed", errors.CommitFailed: "CommitFailed",
@@ -78,13 +77,13 @@ def run_pass(kube: Kube, body: dict[str, Any], reason: str) -> PassResult:
     meta, spec = body["metadata"], body.get("spec") or {}
     status = body.get("status") or {}
     ns, name = meta["namespace"], meta["name"]
-    refused = destination_problems(spec, repository.settings())
-    if refused:
-        return PassResult.problem("Stalled", "DestinationNotAllowed", "; ".join(refused))
-    try:
+    try:  # the one validation of the pass (schema, URLs, tree rules); passed down parsed
         course = parse_spec(spec, ns)
     except errors.SpecError as err:
         return PassResult.problem("Stalled", "InvalidSpec", _one_line(err))
+    refused = destination_problems(spec, repository.settings())
+    if refused:
+        return PassResult.problem("Stalled", "DestinationNotAllowed", "; ".join(refused))
     revisions, problems = _dependencies(kube, spec, ns)
     if problems:
         return PassResult(problems=tuple(problems))

@@ -60,7 +60,7 @@ async def repository_daemon(body: kopf.Body, stopped: kopf.DaemonStopped, **_: A
 @kopf.daemon(GROUP, VERSION, "coursestructures", cancellation_timeout=30)
 async def course_daemon(body: kopf.Body, stopped: kopf.DaemonStopped,
                         repositories: kopf.Index, **_: Any) -> None:
-    await run_loop(kube(), "CourseStructure", course.SCHEMA, body, stopped, course.run_pass,
+    await run_loop(kube(), "CourseStructure", None, body, stopped, course.run_pass,
                    slots(), trigger=lambda snapshot: course.repositories_moved(snapshot,
                                                                                 repositories))
 

@@ -67,7 +67,7 @@ class PassResult:
 PassFn = Callable[[Kube, dict[str, Any], str], PassResult]
 
 
-async def run_loop(kube: Kube, kind: str, schema: str, body: Any, stopped: Any,
+async def run_loop(kube: Kube, kind: str, schema: str | None, body: Any, stopped: Any,
                    pass_fn: PassFn, slots: NamespaceSlots,
                    trigger: Callable[[dict[str, Any]], str | None] | None = None) -> None:
     """Loop until Kopf stops the daemon (object deleted, operator exiting).
@@ -77,6 +77,7 @@ async def run_loop(kube: Kube, kind: str, schema: str, body: Any, stopped: Any,
     first (`slots`) so one namespace cannot occupy the pool. `trigger` lets a kind add its own
     reasons to act (a course whose repositories moved); it is consulted only while the
     object is healthy or waiting for a dependency, and the same trigger acts once.
+    `schema` None: the pass validates the spec itself, once (courses: `parse_spec`).
     """
     mem = Memory()
     shown_suspended = False
@@ -115,7 +116,7 @@ def _interval(body: dict[str, Any]) -> float:
         return DEFAULT_INTERVAL
 
 
-def _one_pass(kube: Kube, kind: str, schema: str, body: dict[str, Any], reason: str,
+def _one_pass(kube: Kube, kind: str, schema: str | None, body: dict[str, Any], reason: str,
               mem: Memory, pass_fn: PassFn) -> None:
     meta, status = body["metadata"], body.get("status") or {}
     ns, name, generation = meta["namespace"], meta["name"], meta.get("generation")
@@ -127,7 +128,7 @@ def _one_pass(kube: Kube, kind: str, schema: str, body: dict[str, Any], reason: 
     log.info("%s %s/%s: pass (%s)", kind, ns, name, reason)
     started = time.monotonic()
     try:
-        invalid = spec_errors(schema, body.get("spec") or {})
+        invalid = spec_errors(schema, body.get("spec") or {}) if schema else []
         result = (PassResult.problem("Stalled", "InvalidSpec", "; ".join(invalid)) if invalid
                   else pass_fn(kube, body, reason))
     except Exception as err:  # a bug or an unforeseen failure: report it, retry with backoff
