@@ -45,14 +45,15 @@ def repositories_moved(body: dict[str, Any], index: Any) -> str | None:
 
 
 def _dependencies(kube: Kube, spec: dict[str, Any], namespace: str
-                  ) -> tuple[dict[str, str], list[Problem]]:
+                  ) -> tuple[dict[str, str], list[Problem], tuple[str, ...]]:
     """The revision of each repository the course uses, or why it cannot go on.
 
     A repository that synced once serves its last good artifact (the versions already in the
     library) while its source is unreachable, Flux-style: only one that never synced, or one
-    the course may not use, holds the course back. Its own status shows the outage.
+    the course may not use, holds the course back. Its own status shows the outage; the
+    third value names such repositories for the course's Ready message.
     """
-    revisions, problems = {}, []
+    revisions, problems, stale = {}, [], []
     for ns, name in _repo_refs(spec, namespace):
         key = f"{ns}/{name}"
         obj = kube.get("ExampleRepository", ns, name)
@@ -70,7 +71,9 @@ def _dependencies(kube: Kube, spec: dict[str, Any], namespace: str
                                     f"{info['message']}"))
         else:
             revisions[key] = info["revision"]
-    return revisions, problems
+            if not info["ready"]:
+                stale.append(f"{key} at {str(info['revision'])[:12]} ({info['message']})")
+    return revisions, problems, tuple(stale)
 
 
 def run_pass(kube: Kube, body: dict[str, Any], reason: str) -> PassResult:
@@ -84,7 +87,7 @@ def run_pass(kube: Kube, body: dict[str, Any], reason: str) -> PassResult:
     refused = destination_problems(spec, repository.settings())
     if refused:
         return PassResult.problem("Stalled", "DestinationNotAllowed", "; ".join(refused))
-    revisions, problems = _dependencies(kube, spec, ns)
+    revisions, problems, stale = _dependencies(kube, spec, ns)
     if problems:
         return PassResult(problems=tuple(problems))
     try:
@@ -101,7 +104,7 @@ def run_pass(kube: Kube, body: dict[str, Any], reason: str) -> PassResult:
         kind = next((v for k, v in _FAILED.items() if isinstance(err, k)), "CommitFailed")
         return PassResult(problems=(Problem(kind, failure_reason(err), str(err)),))
     killpoints.reach(killpoints.COURSE_AFTER_TEMPLATE)
-    return _result(report, status, revisions, course.path)
+    return _result(report, status, revisions, course.path, stale)
 
 
 def _secret(spec: dict[str, Any], key: str) -> dict[str, Any] | None:
@@ -141,7 +144,7 @@ def _blocked(contents: tuple[dict[str, Any], ...]) -> Problem | None:
 
 
 def _result(report: ApplyReport, status: dict[str, Any], revisions: dict[str, str],
-            path: str) -> PassResult:
+            path: str, stale: tuple[str, ...] = ()) -> PassResult:
     """The status of what the pass did, whichever step it stopped at after the push."""
     counts = report.counts
     conflicts = [c for c in report.contents if c["state"] == "UpdateConflict"]
@@ -187,7 +190,9 @@ def _result(report: ApplyReport, status: dict[str, Any], revisions: dict[str, st
     return PassResult(
         problems=problems, events=events,
         ready_message=(f"{counts['deployed']} of {_assignments(report)} assignments deployed at "
-                       f"{(commit or 'no commit')[:12]}"),
+                       f"{(commit or 'no commit')[:12]}" + (
+                           f"; library versions as last synced from {'; '.join(stale)}"
+                           if stale else "")),
         status=shown)
 
 

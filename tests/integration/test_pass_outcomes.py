@@ -115,6 +115,8 @@ def test_course_goes_on_with_library_versions_while_its_repository_is_unreachabl
     kubectl.apply(docs[2])
     course = wait_condition(kubectl, "course", "prog1", "Ready", "True", op)
     assert course["status"]["counts"]["deployed"] == 3
+    assert f"as last synced from {kubectl.namespace}/basics" in condition(course, "Ready")[
+        "message"]
     assert course["status"]["repositories"][f"{kubectl.namespace}/basics"] == (
         artifact["revision"])
     wait_for("the repository to stay unready", lambda: condition(
