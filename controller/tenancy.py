@@ -28,8 +28,20 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-_HOST = r"([A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])"
-_PORT = r"(:[0-9]{1,5})?"
+_LABEL = r"[A-Za-z0-9][A-Za-z0-9-]*"  # never `-…`: no host may read as an ssh option
+_H16 = "[0-9A-Fa-f]{1,4}"
+_OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+_LS32 = rf"({_H16}:{_H16}|{_OCTET}(\.{_OCTET}){{3}})"
+#: RFC 3986 IPv6address, so every bracketed host the pattern admits is one Python's (and
+#: libgit2's) URL parser accepts too.
+_IPV6 = "|".join(
+    [rf"({_H16}:){{6}}{_LS32}", rf"::({_H16}:){{5}}{_LS32}"]
+    + [rf"(({_H16}:){{0,{n}}}{_H16})?::({_H16}:){{{4 - n}}}{_LS32}" for n in range(5)]
+    + [rf"(({_H16}:){{0,5}}{_H16})?::{_H16}", rf"(({_H16}:){{0,6}}{_H16})?::"])
+_HOST = rf"({_LABEL}(\.{_LABEL})*|\[({_IPV6})\])"
+#: 1..65535: a port Python's URL parser would refuse must not pass the schema.
+_PORT = (r"(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}"
+         r"|[1-9][0-9]{0,3}))?")
 _USER = r"[a-z_][a-z0-9_.-]{0,31}"
 _PATH = r"[A-Za-z0-9._~!$&'()*+,;=:@%/-]"
 #: The whole rule as one regular expression (RE2- and Python-compatible), used verbatim by
@@ -40,7 +52,7 @@ GIT_URL_PATTERN = (rf"^(https?://{_HOST}{_PORT}(/{_PATH}*)?"
 _GIT_URL = re.compile(GIT_URL_PATTERN)
 #: An S3 endpoint is `host[:port]` (no scheme, no user information), in the schema too.
 S3_ENDPOINT_PATTERN = rf"^{_HOST}{_PORT}$"
-_SCP = re.compile(r"^(?P<user>[^@/:]+)@(?P<host>[^@/:]+):(?P<path>.*)$")
+_SCP = re.compile(r"^(?P<user>[^@/:]+)@(?P<host>\[[^\]/@]*\]|[^@/:]+):(?P<path>.*)$")
 _ACCEPTED = ("write it as https://host/path, ssh://git@host/path or git@host:path")
 _CREDENTIALS_HINT = ("remove it from the URL and put the token or password in the Secret "
                      "named by secretRef (keys token, or username and password)")
@@ -135,7 +147,7 @@ def git_host(url: str) -> tuple[str, int | None]:
     """(host, port) a valid Git URL connects to; the host in lower case."""
     scp = _SCP.match(url) if "://" not in url else None
     if scp:
-        return scp["host"].lower(), None
+        return scp["host"].strip("[]").lower(), None
     parts = urlsplit(url)
     return (parts.hostname or "").lower(), parts.port
 

@@ -92,6 +92,23 @@ def test_the_operators_cache_is_refused_as_a_git_url_at_kubectl_apply(
     assert listed.strip() == ""
 
 
+def test_the_api_server_refuses_hosts_and_ports_the_operator_cannot_parse(
+        stack: Stack, kubectl: Kubectl, urls: dict[str, str]) -> None:
+    """Go's RE2 reads the schema's pattern as Python does: a port above 65535, a bracketed
+    host that is no IPv6 address, and a host that reads as an ssh option are refused at
+    apply, so none reaches the operator's host check; real IPv6 literals still pass."""
+    _, repo, _ = manifests(stack, urls["examples"], urls["assignments"], urls["template"])
+    for url in ("https://git.example.edu:65536/x", "https://[1.2.3.4]/x", "https://[:]/x",
+                "ssh://-oProxyCommand/x", "git@-oProxyCommand:x"):
+        repo["spec"]["git"]["url"] = url
+        assert "spec.git.url" in refused(kubectl, repo)
+    for url in ("https://[2001:db8::7]:8443/x", "git@[::ffff:192.0.2.1]:g/r.git"):
+        repo["spec"]["git"]["url"] = url
+        res = kubectl("apply", "--dry-run=server", "-f", "-", input=yaml.safe_dump(repo),
+                      check=False)
+        assert res.returncode == 0, res.stderr
+
+
 def test_mirror_caches_are_per_namespace_and_repository(
         stack: Stack, settings: Settings, urls: dict[str, str]) -> None:
     """Same URL, two namespaces: the attacker's repository never opens the victim's mirror."""

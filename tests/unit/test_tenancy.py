@@ -30,6 +30,11 @@ GOOD = [
     "ssh://git.example.edu/srv/repo.git",
     "git@github.com:group/repo.git",
     "deploy_user@git.example.edu:/srv/repo.git",
+    "https://git.example.edu:65535/x",
+    "https://[2001:db8::7]/x",
+    "https://[::ffff:192.0.2.1]/x",
+    "git@[2001:db8::7]:g/r.git",
+    "https://xn--bcher-kva.example/x",
 ]
 TOKEN = "glpat-Zx81ksLmQ0aBcDeFgHiJ"
 BAD = {
@@ -49,6 +54,19 @@ BAD = {
     f"ssh://{TOKEN}@git.example.edu/g/r.git": "login name",
     "https://git.example.edu/a b": "not a Git URL",
     "https://host/x\n": "not a Git URL",
+    "HTTPS://host/x": "not a Git URL",
+    " https://host/x": "does not allow",
+    "https://host:65536/x": "not a Git URL",
+    "https://host:0/x": "not a Git URL",
+    "https://[:]/x": "not a Git URL",
+    "https://[1.2.3.4]/x": "not a Git URL",
+    "https://[1::2::3]/x": "not a Git URL",
+    "ssh://-oProxyCommand/x": "not a Git URL",
+    "git@-oProxyCommand:x": "not a Git URL",
+    "https://bücher.example/x": "not a Git URL",
+    "http://git.example.edu@evil.example.com/x": "user name",
+    "http://evil.example.com#@git.example.edu/x": "query or fragment",
+    "http://u%40git.example.edu@evil.example.com/x": "user name",
 }
 
 
@@ -56,6 +74,13 @@ BAD = {
 def test_server_urls_are_accepted(url: str) -> None:
     assert git_url_problem(url) is None
     assert re.fullmatch(GIT_URL_PATTERN, url)
+
+
+@pytest.mark.parametrize("url", GOOD)
+def test_every_accepted_url_has_a_host_and_port(url: str) -> None:
+    """A URL the rule accepts never makes the host check raise (no raw traceback)."""
+    host, port = git_host(url)
+    assert host and not host.startswith("[") and (port is None or 0 < port < 65536)
 
 
 @pytest.mark.parametrize(("url", "says"), BAD.items())
@@ -91,6 +116,7 @@ def test_hosts_of_urls_and_endpoints() -> None:
     assert git_host("https://Git.Example.edu:8443/x") == ("git.example.edu", 8443)
     assert git_host("git@git.example.edu:g/r.git") == ("git.example.edu", None)
     assert git_host("ssh://git@h.example.edu/r") == ("h.example.edu", None)
+    assert git_host("git@[2001:DB8::7]:g/r.git") == git_host("ssh://[2001:db8::7]/g/r.git")
     assert endpoint_host("minio.example.edu:9000") == ("minio.example.edu", 9000)
     assert endpoint_host("https://s3.amazonaws.com") == ("s3.amazonaws.com", None)
 
