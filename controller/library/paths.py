@@ -18,6 +18,8 @@ from dataclasses import dataclass
 MAX_NAME_BYTES = 255
 #: Symlinks followed while resolving one path before it counts as a loop (Linux's limit).
 MAX_LINK_HOPS = 40
+#: Longest symlink target (in UTF-8 bytes) Linux creates (PATH_MAX less the NUL).
+MAX_TARGET_BYTES = 4095
 
 # Code points HFS+ ignores in names, so `.g\u200cit` is `.git` on a Mac (Git's own list).
 _HFS_IGNORED = dict.fromkeys([*range(0x200C, 0x2010), *range(0x202A, 0x202F),
@@ -98,6 +100,12 @@ class LinkVerdict:
     resolved: str | None = None
 
 
+def _quoted(target: str) -> str:
+    """A link target for a message: printable, and only its ends when it is long."""
+    text = shortened(shown(target))
+    return text if len(text) <= 120 else f"{text[:50]}…{text[-50:]}"
+
+
 def _segments(path: str) -> list[str]:
     return [p for p in path.split("/") if p not in ("", ".")]
 
@@ -115,12 +123,16 @@ def resolve_link(path: str, links: Mapping[str, str], files: set[str], dirs: set
     is a warning. Segments below a missing one are resolved by their text.
     """
     target = links[path]
+    quoted = _quoted(target)
+    if len(target.encode(errors="surrogateescape")) > MAX_TARGET_BYTES:
+        return LinkVerdict(error=f"symlink to `{quoted}` is longer than {MAX_TARGET_BYTES:,} "
+                                 "bytes, more than a checkout can create; shorten it")
     if not target or any(0xD800 <= ord(c) <= 0xDFFF or unicodedata.category(c) == "Cc"
                          for c in target):
-        return LinkVerdict(error=f"symlink to `{shown(target)}`: the target is empty, not "
+        return LinkVerdict(error=f"symlink to `{quoted}`: the target is empty, not "
                                  "UTF-8 or holds control characters; point it at a file")
     if target.startswith("/"):
-        return LinkVerdict(error=f"symlink to the absolute path `{shown(target)}`: it points "
+        return LinkVerdict(error=f"symlink to the absolute path `{quoted}`: it points "
                                  "outside the example; copy the file into the example instead")
     here: list[str] = _segments(posixpath.dirname(path))
     todo = _segments(target)[::-1]  # a stack: next segment last
@@ -129,39 +141,42 @@ def resolve_link(path: str, links: Mapping[str, str], files: set[str], dirs: set
         seg = todo.pop()
         if seg == "..":
             if not here:
-                return LinkVerdict(error=f"symlink to `{shown(target)}` leads outside the "
+                return LinkVerdict(error=f"symlink to `{quoted}` leads outside the "
                                          "example; copy the file into the example instead")
             here.pop()
             continue
+        if missing:  # below a missing segment only the text counts (and stays linear)
+            here.append(seg)
+            continue
         candidate = "/".join([*here, seg])
-        if not missing and candidate in links:
+        if candidate in links:
             hops += 1
             if hops > MAX_LINK_HOPS:
-                return LinkVerdict(error=f"symlink to `{shown(target)}` never ends: it loops "
+                return LinkVerdict(error=f"symlink to `{quoted}` never ends: it loops "
                                          "through other symlinks; point it at a file")
             inner = links[candidate]
             if inner.startswith("/"):
-                return LinkVerdict(error=f"symlink to `{shown(target)}` leads through "
+                return LinkVerdict(error=f"symlink to `{quoted}` leads through "
                                          f"`{shown(candidate)}` to the absolute path "
                                          f"`{shown(inner)}`, outside the example")
             todo += _segments(inner)[::-1]
             continue
-        if not missing and candidate in files and todo:
-            return LinkVerdict(warning=f"symlink to `{shown(target)}` passes through the file "
+        if candidate in files and todo:
+            return LinkVerdict(warning=f"symlink to `{quoted}` passes through the file "
                                        f"`{shown(candidate)}` as if it were a directory; it "
                                        "points at nothing")
-        missing = missing or (candidate not in files and candidate not in dirs)
+        missing = candidate not in files and candidate not in dirs
         here.append(seg)
     resolved = "/".join(here)
     link_dir = posixpath.dirname(path)
     if not missing and (resolved == "" or link_dir == resolved
                         or link_dir.startswith(resolved + "/")):
         where = f"`{shown(resolved)}`" if resolved else "the example's own directory"
-        return LinkVerdict(error=f"symlink to `{shown(target)}` points at {where}, which "
+        return LinkVerdict(error=f"symlink to `{quoted}` points at {where}, which "
                                  "contains the link: a checkout would hold itself endlessly; "
                                  "remove the link", resolved=resolved)
     if missing:
-        return LinkVerdict(warning=f"symlink to `{shown(target)}` points at nothing in the "
+        return LinkVerdict(warning=f"symlink to `{quoted}` points at nothing in the "
                                    "example", resolved=resolved)
     return LinkVerdict(resolved=resolved)
 
@@ -173,16 +188,28 @@ def judge_links(links: Mapping[str, str], paths: Iterable[str]) -> dict[str, Lin
     ../b` and `b/to_a -> ../a`) form a loop a checkout walked with links followed never
     leaves: each is an error."""
     files = set(paths)
-    dirs = {p[:i] for p in (*files, *links) for i, c in enumerate(p) if c == "/"}
+    dirs = _directories((*files, *links))
     verdicts = {p: resolve_link(p, links, files, dirs) for p in links}
     to_dirs = {p: v.resolved for p, v in verdicts.items()
                if v.error is None and v.warning is None and v.resolved in dirs}
     for path in _in_cycles(to_dirs):
         verdicts[path] = LinkVerdict(
-            error=f"symlink to `{shown(links[path])}` is part of a loop of directory links "
+            error=f"symlink to `{_quoted(links[path])}` is part of a loop of directory links "
                   "(each leads into a directory holding the next): a checkout would hold "
                   "itself endlessly; remove one", resolved=to_dirs[path])
     return verdicts
+
+
+def _directories(paths: Iterable[str]) -> set[str]:
+    """Every directory holding one of `paths`; each climbs only until a known directory, so
+    50,000 files deep in long-named directories cost one slice each, not one per level."""
+    dirs: set[str] = set()
+    for path in paths:
+        cut = path.rfind("/")
+        while cut > 0 and path[:cut] not in dirs:
+            dirs.add(path[:cut])
+            cut = path.rfind("/", 0, cut)
+    return dirs
 
 
 def _in_cycles(to_dirs: Mapping[str, str]) -> set[str]:

@@ -105,3 +105,20 @@ def test_directory_links_that_lead_into_each_other_are_a_loop() -> None:
     assert found["c/to_a"].error is None  # leads into the loop, is not part of it
     ring = {f"d{i}/next": f"../d{(i + 1) % 500}" for i in range(500)}
     assert all(v.error for v in judge_links(ring, [f"d{i}/f" for i in range(500)]).values())
+
+
+def test_a_target_longer_than_a_checkout_can_create_is_an_error() -> None:
+    """Linux refuses symlink targets of PATH_MAX (4096) bytes or more, so such a link could
+    never be checked out; saying so also keeps resolving any one link cheap."""
+    target = "a/" * 2048
+    verdict = judge_links({"l": target}, ["a"])["l"]
+    assert verdict.error and "4,095 bytes" in verdict.error
+    assert judge_links({"l": "a/" * 2047 + "a"}, ["a"])["l"].error is None
+
+
+def test_messages_about_a_long_target_quote_only_its_ends() -> None:
+    """A status message stays short however long the target (here through 40 links)."""
+    links = {f"l{i}": f"l{i + 1}/" + "x/" * 2000 for i in range(39)} | {"l39": "nothing"}
+    for verdict in judge_links(links, ["f"]).values():
+        message = verdict.error or verdict.warning or ""
+        assert "points at nothing" in message and len(message) < 400
