@@ -28,8 +28,8 @@ from yaml.events import (
 )
 from yaml.nodes import Node
 
-__all__ = ["COURSE_LIMITS", "META_LIMITS", "Limits", "YamlRefused", "check", "compose", "dump",
-           "load"]
+__all__ = ["COURSE_LIMITS", "META_LIMITS", "Limits", "SafeConstructor", "YamlRefused", "check",
+           "compose", "dump", "load"]
 
 _NUMBER_TAGS = ("tag:yaml.org,2002:float", "tag:yaml.org,2002:int")
 #: libyaml's parser and emitter when PyYAML was built with them (10x faster), else Python's.
@@ -190,6 +190,46 @@ def compose(text: str | bytes, limits: Limits) -> Node | None:
     return yaml.compose(text, Loader=yaml.SafeLoader)
 
 
+#: Longest plain number built: Python's own limit for decimal text, which also keeps a
+#: sexagesimal `1:2:3…` (built by repeated multiplication) cheap.
+MAX_NUMBER_CHARS = 4300
+
+
+def _guarded(build: Any) -> Any:
+    """`build` for one implicit type, failing as a YAML error at the value's line (never a
+    bare ValueError or OverflowError: `1:1:…:1.5` overflows a float, 30 February is none)."""
+
+    def construct(self: Any, node: yaml.ScalarNode) -> Any:
+        if len(node.value) > MAX_NUMBER_CHARS:
+            why = f"longer than {MAX_NUMBER_CHARS:,} characters"
+        else:
+            try:
+                return build(self, node)
+            except (ValueError, OverflowError) as err:
+                why = str(err).split(";")[0]
+        text = node.value if len(node.value) <= 40 else f"{node.value[:40]}…"
+        kind = "date" if node.tag.endswith("timestamp") else "number"
+        raise yaml.constructor.ConstructorError(
+            None, None, f"`{text}` reads as a {kind} but "
+            f"cannot be built ({why}); quote it to keep it as text", node.start_mark)
+
+    return construct
+
+
+def _guard(cls: Any) -> Any:
+    """`cls` with every number and date constructor guarded."""
+    for kind in ("int", "float", "timestamp"):
+        tag = f"tag:yaml.org,2002:{kind}"
+        cls.add_constructor(tag, _guarded(yaml.constructor.SafeConstructor.yaml_constructors[tag]))
+    return cls
+
+
+@_guard
+class SafeConstructor(yaml.constructor.SafeConstructor):
+    """PyYAML's safe constructor whose numbers and dates fail as YAML errors."""
+
+
+@_guard
 class _VersionKeepingLoader(_FastLoader):  # type: ignore[misc, valid-type]
     """Safe YAML that reads every `version:` scalar as the string written."""
 

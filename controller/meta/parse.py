@@ -30,7 +30,7 @@ from typing import Any
 import jsonschema
 import yaml
 from jsonschema.exceptions import ValidationError, best_match
-from yaml.constructor import ConstructorError, SafeConstructor
+from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from controller import yamltext
@@ -259,7 +259,7 @@ class _Builder:
     def __init__(self, issues: _Issues, lines: dict[str, int]) -> None:
         self.issues = issues
         self.lines = lines
-        self._constructor = SafeConstructor()
+        self._constructor = yamltext.SafeConstructor()
 
     def build(self, node: Node, path: tuple[str | int, ...]) -> Any:
         """Convert `node` (found at `path`) to Python data. Aliases are expanded: the file

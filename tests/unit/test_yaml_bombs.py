@@ -183,3 +183,24 @@ def test_the_cli_refuses_a_huge_or_binary_manifest(tmp_path: Path,
     latin.write_bytes(b"title: caf\xe9\n")
     assert cli_main(["plan", "-f", str(latin)]) == 2
     assert "not UTF-8" in capsys.readouterr().err
+
+
+UNREADABLE_VALUES = {
+    "a 5,000-digit number": "1" * 5000,
+    "a sexagesimal number of 100,000 parts": "1" + ":1" * 100_000,
+    "a sexagesimal float too large for a float": "1" + ":1" * 400 + ".5",
+    "a date that does not exist": "2001-02-30",
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNREADABLE_VALUES))
+def test_a_value_yaml_cannot_build_is_refused_with_its_line(case: str, tmp_path: Path
+                                                            ) -> None:
+    """Plain scalars PyYAML resolves as numbers or dates but cannot build (Python's
+    4,300-digit limit, float overflow, 30 February) are the file's error, not a crash;
+    the long sexagesimal one would cost minutes to build."""
+    value = UNREADABLE_VALUES[case]
+    message = refused("meta", f"title: T\nproperties:\n  n: {value}\n", tmp_path)
+    assert "examples/bomb/meta.yaml:3" in message and "quote" in message
+    message = refused("course", course(f"n: {value}\n"), tmp_path)
+    assert "course.yaml" in message and "quote" in message
