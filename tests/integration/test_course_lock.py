@@ -16,10 +16,12 @@ import threading
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from controller.config import Settings
 from controller.course.apply import ApplyReport, apply_course
 from controller.store import git
+from controller.store.db.locks import LockBusy, LockKind, advisory_lock
 from tests.conftest import Stack
 from tests.integration.test_course_deploy import Env, seed
 from tests.integration.test_sync_lock import BOUND
@@ -101,3 +103,22 @@ def test_apply_that_cannot_wait_longer_says_a_pass_is_running(env: Env) -> None:
     assert f"a pass of course {COURSE} is running" in err
     assert "did not finish within 1 s; nothing was changed" in err
     assert "Traceback" not in err and "lock timeout" not in err
+
+
+def test_courses_whose_paths_hash_alike_do_not_block_each_other(database_url: str) -> None:
+    """A lock is keyed by the whole course path, not a 32-bit hash of it: otherwise another
+    namespace could pick a course path that hashes like a victim's (a few seconds of search)
+    and stall the victim's passes with its own hanging ones."""
+    engine = sa.create_engine(database_url)
+    with engine.connect() as conn:  # a pair of paths PostgreSQL's hashtext confuses
+        a, b = conn.execute(sa.text(
+            "SELECT min(p), max(p) FROM (SELECT 'org.f.c' || n AS p FROM "
+            "generate_series(1, 300000) n) s GROUP BY hashtext(p) HAVING count(*) > 1 "
+            "LIMIT 1")).one()
+    assert a != b
+    with advisory_lock(engine, LockKind.COURSE, a, wait=0):
+        with advisory_lock(engine, LockKind.COURSE, b, wait=0):
+            pass  # LockBusy here meant the victim's pass waited for the attacker's
+        with pytest.raises(LockBusy), advisory_lock(engine, LockKind.COURSE, a, wait=0):
+            pass
+    engine.dispose()

@@ -1,14 +1,17 @@
 """PostgreSQL advisory locks: one pass per course and one sync per repository at a time,
 whoever runs it (any operator replica, `exlib` on a laptop).
 
-Each kind of lock has its own first key, so a course and a repository whose names hash
-alike never block each other. The lock is session-level, on a connection of its own in
-autocommit mode (no transaction stays open for the whole pass); it is released when the
-block ends, or by PostgreSQL when the process or its connection dies.
+A lock's 64-bit id is a SHA-256 of its kind and whole key, so no two courses or repositories
+block each other unless their keys are equal (PostgreSQL's 32-bit `hashtext` let another
+namespace choose a course path that collides with a victim's in seconds). The lock is
+session-level, on a connection of its own in autocommit mode (no transaction stays open
+for the whole pass); it is released when the block ends, or by PostgreSQL when the process
+or its connection dies.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -18,8 +21,8 @@ import sqlalchemy as sa
 
 POLL_SECONDS = 0.5  # how often a bounded wait asks again
 
-_TRY = sa.text("SELECT pg_try_advisory_lock(:kind, hashtext(:key))")
-_UNLOCK = sa.text("SELECT pg_advisory_unlock(:kind, hashtext(:key))")
+_TRY = sa.text("SELECT pg_try_advisory_lock(:id)")
+_UNLOCK = sa.text("SELECT pg_advisory_unlock(:id)")
 
 
 class LockKind(IntEnum):
@@ -45,7 +48,8 @@ def advisory_lock(engine: sa.Engine, kind: LockKind, key: str, *, wait: float,
     seconds (0: not at all) before raising LockBusy. The wait asks again and again rather
     than blocking in PostgreSQL, so no statement or lock timeout of the engine cuts it short.
     """
-    params = {"kind": int(kind), "key": key}
+    digest = hashlib.sha256(f"{int(kind)}\0{key}".encode()).digest()
+    params = {"id": int.from_bytes(digest[:8], "big", signed=True)}
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         if not conn.scalar(_TRY, params):
             if on_wait is not None:
