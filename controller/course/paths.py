@@ -28,11 +28,12 @@ LTREE_PATTERN = r"^[a-z0-9_]{1,255}(\.[a-z0-9_]{1,255})*$"
 MAX_DIRECTORY = 1024
 MAX_SEGMENT = 255
 _SEGMENT = re.compile(r"^[A-Za-z0-9._-]+$")
-#: A segment of [A-Za-z0-9._-] that is not `.`, `..` or `.git` in any case, spelled out.
+#: A segment of [A-Za-z0-9._-] that is not `.`, `..` or `.git` in any case nor with trailing
+#: dots (`.git.` is `.git` on NTFS, and libgit2 refuses it in a tree), spelled out.
 _SEGMENT_PATTERN = (
     r"(?:[A-Za-z0-9_-][A-Za-z0-9._-]*|\.\.[A-Za-z0-9._-]+|\.[A-FH-Za-fh-z0-9_-][A-Za-z0-9._-]*"
     r"|\.[gG]|\.[gG][A-HJ-Za-hj-z0-9._-][A-Za-z0-9._-]*|\.[gG][iI]"
-    r"|\.[gG][iI][A-SU-Za-su-z0-9._-][A-Za-z0-9._-]*|\.[gG][iI][tT][A-Za-z0-9._-]+)")
+    r"|\.[gG][iI][A-SU-Za-su-z0-9._-][A-Za-z0-9._-]*|\.[gG][iI][tT]\.*[A-Za-z0-9_-][A-Za-z0-9._-]*)")
 DIRECTORY_PATTERN = f"^({_SEGMENT_PATTERN}(/{_SEGMENT_PATTERN})*)?$"
 
 
@@ -97,7 +98,7 @@ def directory_problem(path: str) -> str | None:
         if segment in (".", ".."):
             return (f"`{short(path)}` may not contain `{segment}`: the directory must stay "
                     "inside the repository; write the path from the repository's root")
-        if segment.lower() == ".git":
+        if segment.rstrip(".").lower() == ".git":
             return f"`{short(path)}` may not contain `.git`: Git keeps its own data there"
         if len(segment) > MAX_SEGMENT:
             return (f"the segment `{short(segment)}` has {len(segment)} characters; a "
