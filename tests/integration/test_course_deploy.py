@@ -109,6 +109,23 @@ class Env:
     def remote(self, url: str) -> Remote:
         return Remote(url, self.creds, self.tmp / unique("reader-"))
 
+    def cli_manifest(self, monkeypatch: pytest.MonkeyPatch, spec: dict) -> Path:
+        """`spec` as the course manifest file `exlib -f` reads, with the environment the CLI
+        reads pointed at this stack, database and cache."""
+        for key, value in self.stack.env.items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.setenv("DATABASE_URL", self.settings.database_url)
+        monkeypatch.setenv("EXLIB_CACHE_DIR", str(self.settings.cache_dir))
+        return write_manifest(self.tmp / "course.yaml", spec)
+
+
+def write_manifest(path: Path, spec: dict) -> Path:
+    """A CourseStructure manifest (py101 in `default`) holding `spec`, written to `path`."""
+    path.write_text(yaml.safe_dump({"apiVersion": "exlib.dev/v1alpha1", "kind": "CourseStructure",
+                                    "metadata": {"name": "py101", "namespace": "default"},
+                                    "spec": spec}))
+    return path
+
 
 class Remote:
     """What anyone cloning the repository sees (its own cache, like a lecturer's clone)."""
@@ -421,15 +438,7 @@ def test_python_beginner_course(env: Env) -> None:
 def test_cli_plan_apply_status(env: Env, monkeypatch: pytest.MonkeyPatch,
                                capsys: pytest.CaptureFixture[str]) -> None:
     spec, repo, _ = seed(env, template=False)
-    manifest = env.tmp / "course.yaml"
-    manifest.write_text(yaml.safe_dump({"apiVersion": "exlib.dev/v1alpha1",
-                                        "kind": "CourseStructure",
-                                        "metadata": {"name": "py101", "namespace": "default"},
-                                        "spec": spec}))
-    for key, value in env.stack.env.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("DATABASE_URL", env.settings.database_url)
-    monkeypatch.setenv("EXLIB_CACHE_DIR", str(env.settings.cache_dir))
+    manifest = env.cli_manifest(monkeypatch, spec)
     assert cli_main(["plan", "-f", str(manifest), "-o", "json"]) == 0
     planned = json.loads(capsys.readouterr().out)
     assert planned["dryRun"] and planned["assignments"]["changed"]

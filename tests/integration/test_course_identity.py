@@ -12,7 +12,6 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
-import yaml
 
 from controller.cli import main as cli_main
 from controller.course.apply import archive_course
@@ -20,7 +19,13 @@ from controller.course.errors import SpecError
 from controller.store.db import upgrade
 from tests.conftest import Stack, unique
 from tests.integration.operator_harness import Kubectl, Operator, wait_condition
-from tests.integration.test_course_deploy import Env, env, live_rows, seed  # noqa: F401
+from tests.integration.test_course_deploy import (  # noqa: F401
+    Env,
+    env,
+    live_rows,
+    seed,
+    write_manifest,
+)
 from tests.integration.test_operator_e2e import (  # noqa: F401
     course_setup,
     manifests,
@@ -44,20 +49,14 @@ def courses(env: Env) -> list[tuple[str, bool]]:
 def test_cli_path_change_moves_the_course_keeping_ids_and_directories(
         env: Env, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     spec, repo, _ = seed(env, template=False)
-    manifest = env.tmp / "course.yaml"
+    manifest = env.cli_manifest(monkeypatch, spec)
 
     def cli(*args: str, course_spec: dict) -> tuple[int, str, str]:
-        manifest.write_text(yaml.safe_dump({
-            "apiVersion": "exlib.dev/v1alpha1", "kind": "CourseStructure",
-            "metadata": {"name": "py101", "namespace": "default"}, "spec": course_spec}))
+        write_manifest(manifest, course_spec)
         code = cli_main([*args, "-f", str(manifest), "-o", "json"])
         out = capsys.readouterr()
         return code, out.out, out.err
 
-    for key, value in env.stack.env.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("DATABASE_URL", env.settings.database_url)
-    monkeypatch.setenv("EXLIB_CACHE_DIR", str(env.settings.cache_dir))
     code, out, err = cli("apply", course_spec=spec)
     assert code == 0, err
     first = json.loads(out)

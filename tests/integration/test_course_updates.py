@@ -536,14 +536,7 @@ def test_plan_shows_each_update_without_doing_it(env: Env, monkeypatch: pytest.M
     assert entry(planned, "week1.conflicting")["state"] == "UpdateConflict"
     assert planned.counts["conflicts"] == 1 and planned.counts["updateAvailable"] == 1
 
-    for key, value in env.stack.env.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("DATABASE_URL", env.settings.database_url)
-    monkeypatch.setenv("EXLIB_CACHE_DIR", str(env.settings.cache_dir))
-    manifest = env.tmp / "course.yaml"
-    manifest.write_text(json.dumps({"kind": "CourseStructure",
-                                    "metadata": {"name": "py101", "namespace": "default"},
-                                    "spec": spec}))
+    manifest = env.cli_manifest(monkeypatch, spec)
     assert cli_main(["plan", "-f", str(manifest), "-o", "json"]) == 0
     cli = json.loads(capsys.readouterr().out)
     assert {a["path"]: a["action"] for a in cli["actions"]} == expected

@@ -69,15 +69,7 @@ def test_assignments_path_outside_the_repository_is_refused_by_the_cli(
         capsys: pytest.CaptureFixture[str]) -> None:
     spec, repo, _ = seed(env, template=False)
     spec["assignments"]["path"] = bad
-    manifest = env.tmp / "course.yaml"
-    manifest.write_text(yaml.safe_dump({"apiVersion": "exlib.dev/v1alpha1",
-                                        "kind": "CourseStructure",
-                                        "metadata": {"name": "py101", "namespace": "default"},
-                                        "spec": spec}))
-    for key, value in env.stack.env.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("DATABASE_URL", env.settings.database_url)
-    monkeypatch.setenv("EXLIB_CACHE_DIR", str(env.settings.cache_dir))
+    manifest = env.cli_manifest(monkeypatch, spec)
     assert cli_main(["apply", "-f", str(manifest)]) == 2
     err = capsys.readouterr().err
     assert "assignments.path" in err and f"`{bad}`" in err
