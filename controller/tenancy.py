@@ -154,8 +154,12 @@ def git_host(url: str) -> tuple[str, int | None]:
 
 def same_server(url: str, other: str) -> bool:
     """Both URLs name one host and port (an omitted port counts as the scheme's default, so
-    an http -> https upgrade on the same host is the same server)."""
-    return git_host(url) == git_host(other)
+    an http -> https upgrade on the same host is the same server). A URL Python cannot parse
+    (a server's redirect target is not checked by the URL rule) is never the same server."""
+    try:
+        return git_host(url) == git_host(other)
+    except ValueError:
+        return False
 
 
 def endpoint_host(endpoint: str) -> tuple[str, int | None]:

@@ -126,6 +126,10 @@ def test_same_server_is_host_and_port() -> None:
     assert same_server("git@git.example.edu:a.git", "ssh://git@git.example.edu/a.git")
     assert not same_server("http://127.0.0.1:8080/a.git", "http://localhost:8080/a.git")
     assert not same_server("https://git.example.edu/a", "https://git.example.edu:8443/a")
+    # a redirect to a URL Python cannot parse (it comes from the server, unchecked) is
+    # another server, not a crash inside the credentials callback
+    assert not same_server("http://[1.2.3.4]/a.git", "http://git.example.edu/a.git")
+    assert not same_server("http://git.example.edu:99999/a", "http://git.example.edu/a")
 
 
 def test_allowed_destinations_are_globs_and_empty_allows_any() -> None:
