@@ -8,6 +8,19 @@ from pathlib import Path
 from controller.cli import output
 
 CRD_DIR = Path(__file__).resolve().parents[2] / "crds"
+# A standby takes over at most this long after the active replica's last heartbeat (Kopf's
+# default is 60 s); heartbeats are sent 5-10 s before it runs out (docs/operations.md).
+DEFAULT_PEERING_LIFETIME = 15
+MIN_PEERING_LIFETIME = 10  # below it, a heartbeat delayed by a slow API server looks like death
+
+
+def _lifetime(raw: str) -> int:
+    if not raw.isdigit() or int(raw) < MIN_PEERING_LIFETIME:
+        raise argparse.ArgumentTypeError(
+            f"`{raw}` is not a whole number of seconds of at least {MIN_PEERING_LIFETIME}: "
+            "each replica sends its heartbeat 5-10 s before its lifetime runs out, so a "
+            "shorter one would let a standby take a live operator for dead")
+    return int(raw)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,6 +38,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help="Kopf peering name for HA: replicas with the same name elect the one "
                           "with the highest --priority (default: standalone)")
     run.add_argument("--priority", type=int, default=0)
+    run.add_argument("--peering-lifetime", type=_lifetime, default=DEFAULT_PEERING_LIFETIME,
+                     metavar="SECONDS",
+                     help="how long peers wait for this replica's heartbeat before a standby "
+                          "takes over (default: %(default)s; at least "
+                          f"{MIN_PEERING_LIFETIME})")
     run.add_argument("--metrics-port", type=int, default=8080,
                      help="Prometheus metrics port (0 disables)")
     run.set_defaults(func=cmd_run)
@@ -52,4 +70,4 @@ def cmd_run(args: argparse.Namespace) -> int:
     from controller.operator.runner import run
 
     return run(namespaces=args.namespace, peering=args.peering, priority=args.priority,
-               metrics_port=args.metrics_port)
+               peering_lifetime=args.peering_lifetime, metrics_port=args.metrics_port)

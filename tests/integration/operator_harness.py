@@ -70,6 +70,21 @@ class Kubectl:
         return json.loads(out)["items"]
 
 
+def create_peering(kubectl: Kubectl, name: str = "exlib") -> None:
+    """Kopf's peering CRD and a namespaced peering object `name` in kubectl's namespace (the
+    operators of a test watch one namespace, so they peer there, not cluster-wide)."""
+    kubectl("apply", "-f", str(REPO / "crds" / "kopf.dev_peerings.yaml"))
+    kubectl("wait", "--for=condition=Established", "--timeout=60s",
+            "crd/kopfpeerings.kopf.dev")
+    kubectl("apply", "-f", "-", input=f"apiVersion: kopf.dev/v1\nkind: KopfPeering\n"
+                                      f"metadata: {{name: {name}}}\n")
+
+
+def peers(kubectl: Kubectl, name: str = "exlib") -> dict[str, dict[str, Any]]:
+    """The operators announced in peering object `name`: identity -> priority, lifetime..."""
+    return kubectl.get("kopfpeering", name).get("status") or {}
+
+
 def condition(obj: dict[str, Any], type_: str) -> dict[str, Any] | None:
     return next((c for c in (obj.get("status") or {}).get("conditions") or []
                  if c["type"] == type_), None)

@@ -77,11 +77,23 @@ def die(proc: subprocess.Popen[bytes] | Operator, what: str) -> None:
 
 
 @pytest.fixture
-def course_env(stack: Stack, database_url: str, kubectl: Kubectl, settings: Settings,
+def course_env(stack: Stack, kubectl: Kubectl, settings: Settings,
                tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """`update_pending`, and afterwards the objects deleted and its operators stopped."""
+    env = update_pending(stack, kubectl, settings, tmp_path)
+    yield env
+    kubectl("delete", "coursestructures,examplerepositories", "--all", "--timeout=60s",
+            check=False)
+    for op in env["operators"]:
+        op.stop()
+
+
+def update_pending(stack: Stack, kubectl: Kubectl, settings: Settings,
+                   tmp_path: Path) -> dict[str, Any]:
     """A course deployed once at hello-world 1.0 (in-process), then customised by a
     lecturer, with hello-world 1.1 pushed to the examples repository: the next operator pass
-    has an update to deploy, and nothing else to do first."""
+    has an update to deploy, and nothing else to do first. Its objects are not applied yet;
+    operators started on it go into its `operators` list."""
     urls = {k: stack.devstack("git-create", unique(f"{k}-"))
             for k in ("examples", "assignments", "template")}
     push_tree(urls["examples"], stack.git_token, sample_files(), "examples")
@@ -101,15 +113,11 @@ def course_env(stack: Stack, database_url: str, kubectl: Kubectl, settings: Sett
     files["examples/basics/hello-world/hello.py"] += b"# clearer greeting\n"
     files["examples/basics/hello-world/studentTemplates/hello.py"] += b"# greet the world\n"
     push_tree(urls["examples"], stack.git_token, files, "hello-world 1.1")
-    env = {**stack.env, "DATABASE_URL": database_url, "EXLIB_CACHE_DIR": str(tmp_path / "c")}
-    operators: list[Operator] = []
-    yield {"urls": urls, "docs": docs, "env": env, "operators": operators,
-           "lecturer": remote_head(urls["assignments"], stack.git_token),
-           "template": remote_head(urls["template"], stack.git_token)}
-    kubectl("delete", "coursestructures,examplerepositories", "--all", "--timeout=60s",
-            check=False)
-    for op in operators:
-        op.stop()
+    env = {**stack.env, "DATABASE_URL": settings.database_url,
+           "EXLIB_CACHE_DIR": str(tmp_path / "c")}
+    return {"urls": urls, "docs": docs, "env": env, "operators": [],
+            "lecturer": remote_head(urls["assignments"], stack.git_token),
+            "template": remote_head(urls["template"], stack.git_token)}
 
 
 def _row(database_url: str, path: str) -> dict[str, Any]:
@@ -129,8 +137,7 @@ def _row(database_url: str, path: str) -> dict[str, Any]:
 def test_course_pass_killed_at_a_step_boundary_converges(
         point: str | None, stack: Stack, kubectl: Kubectl, database_url: str,
         course_env: dict[str, Any], tmp_path: Path) -> None:
-    urls, env, ops = course_env["urls"], course_env["env"], course_env["operators"]
-    token = stack.git_token
+    env, ops = course_env["env"], course_env["operators"]
     kubectl.apply(*course_env["docs"])
     first = start_operator({**env, **(armed(point) if point else {})}, kubectl.namespace,
                            tmp_path / "first.log")
@@ -138,7 +145,14 @@ def test_course_pass_killed_at_a_step_boundary_converges(
     if point:
         die(first, point)
         ops.append(start_operator(env, kubectl.namespace, tmp_path / "second.log"))
-    op = ops[-1]
+    assert_update_converged(stack, kubectl, database_url, course_env, ops[-1])
+
+
+def assert_update_converged(stack: Stack, kubectl: Kubectl, database_url: str,
+                            course_env: dict[str, Any], op: Operator) -> dict[str, Any]:
+    """Wait (bounded) for `course_env`'s update to be deployed, then check it ended where an
+    uninterrupted pass ends; returns the course object as first seen Ready."""
+    urls, token = course_env["urls"], stack.git_token
 
     def settled() -> dict[str, Any] | None:
         obj = kubectl.get("course", "prog1")
@@ -174,6 +188,7 @@ def test_course_pass_killed_at_a_step_boundary_converges(
 
     wait_for(f"a Deployed event for {str(head.id)[:12]}", deployed, timeout=30, operator=op)
     assert len(deployed()) == 1
+    return obj
 
 
 def _sync(env: dict[str, str], url: str) -> subprocess.CompletedProcess[str]:

@@ -28,6 +28,8 @@ from tests.integration.operator_harness import (
     Kubectl,
     Operator,
     condition,
+    create_peering,
+    peers,
     start_operator,
     wait_condition,
     wait_for,
@@ -333,11 +335,7 @@ def test_two_operators_with_peering_only_one_acts(stack: Stack, kubectl: Kubectl
                                                   database_url: str, namespace: str,
                                                   course_setup: dict[str, str],
                                                   tmp_path: Path) -> None:
-    kubectl("apply", "-f", str(REPO / "crds" / "kopf.dev_peerings.yaml"))
-    kubectl("wait", "--for=condition=Established", "--timeout=60s",
-            "crd/kopfpeerings.kopf.dev")
-    kubectl("apply", "-f", "-", input="apiVersion: kopf.dev/v1\nkind: KopfPeering\n"
-                                      "metadata: {name: exlib}\n")
+    create_peering(kubectl)
     upgrade(database_url)
     env = {**stack.env, "DATABASE_URL": database_url, "EXLIB_CACHE_DIR": str(tmp_path / "c")}
     high = start_operator(env, namespace, tmp_path / "high.log", "--peering", "exlib",
@@ -346,7 +344,7 @@ def test_two_operators_with_peering_only_one_acts(stack: Stack, kubectl: Kubectl
                          "--priority", "50")
     try:
         wait_for("both operators to announce themselves in the peering object",
-                 lambda: len(kubectl.get("kopfpeering", "exlib").get("status") or {}) >= 2,
+                 lambda: len(peers(kubectl)) >= 2,
                  operator=low)
         docs = manifests(stack, course_setup["examples"], course_setup["assignments"],
                          course_setup["template"])

@@ -1,4 +1,4 @@
-"""The CLI explains an unreachable database in one line instead of a traceback."""
+"""The CLI explains an unreachable database, or an option it cannot use, in one line."""
 
 from __future__ import annotations
 
@@ -17,3 +17,15 @@ def test_unreachable_database_is_one_line_with_a_hint(monkeypatch: pytest.Monkey
     err = capsys.readouterr().err
     assert "database error" in err and "Check DATABASE_URL" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("value", ["3", "9", "soon"])
+def test_peering_lifetime_below_ten_seconds_is_refused(value: str,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """A shorter heartbeat lifetime than Kopf's 5-10 s keep-alive margin would let a standby
+    take a live operator for dead."""
+    with pytest.raises(SystemExit) as exited:
+        main(["run", "--peering", "exlib", "--peering-lifetime", value])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "--peering-lifetime" in err and "at least 10" in err
