@@ -70,7 +70,7 @@ def ltree_problem(path: str) -> str | None:
         if len(label) > MAX_LABEL:
             return (f"the label `{short(label)}` has {len(label)} characters; PostgreSQL "
                     f"holds at most {MAX_LABEL} in one label, so shorten it")
-        if not LABEL.match(label):
+        if not LABEL.fullmatch(label):
             return (f"the label `{short(label)}` may only hold lowercase letters, digits and "
                     "`_` (no capitals, `-`, spaces or other characters)")
     if len(labels) > MAX_LEVELS:
@@ -103,7 +103,7 @@ def directory_problem(path: str) -> str | None:
         if len(segment) > MAX_SEGMENT:
             return (f"the segment `{short(segment)}` has {len(segment)} characters; a "
                     f"directory name may have at most {MAX_SEGMENT}")
-        if not _SEGMENT.match(segment):
+        if not _SEGMENT.fullmatch(segment):
             return (f"the segment {short(segment)!r} may only hold letters, digits, `.`, "
                     "`_` and `-` (no spaces, backslashes or control characters)")
     return None

@@ -25,9 +25,10 @@ from typing import Any, Literal
 import jsonschema
 import yaml
 
-from controller import yamltext
+from controller import jsonschemas, yamltext
 from controller.course import paths
 from controller.course.errors import Problem, SpecError
+from controller.meta.parse import IDENTIFIER_RE
 from controller.meta.versions import VersionError, parse_constraint
 from controller.tenancy import GIT_URL_PATTERN, git_url_problem, spec_url_problems
 from controller.timeouts import DEFAULT_TIMEOUT, parse_duration
@@ -37,7 +38,6 @@ Strategy = Literal["keep", "overwrite", "merge"]
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "course-structure.schema.json"
 KIND = "CourseStructure"
-_IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{4,64}$")
 
@@ -173,10 +173,10 @@ def _closed(schema: Any) -> Any:
 
 
 @cache
-def _validators() -> tuple[jsonschema.Draft202012Validator, jsonschema.Draft202012Validator]:
+def _validators() -> tuple[Any, Any]:
     schema = _closed(json.loads(SCHEMA_PATH.read_text()))
     node = copy.deepcopy(schema["properties"]["contents"]["items"])
-    return jsonschema.Draft202012Validator(schema), jsonschema.Draft202012Validator(node)
+    return jsonschemas.validator(schema), jsonschemas.validator(node)
 
 
 def _location(parts: list[Any]) -> str:
@@ -460,14 +460,14 @@ class _Builder:
             self.fail(where, "example", "only assignments name an example; this node's type "
                                         f"`{raw['type']}` is a unit")
             return None
-        if isinstance(value, str) and _IDENTIFIER.match(value):
+        if isinstance(value, str) and IDENTIFIER_RE.fullmatch(value):
             return ExampleRef(identifier=value)
         if isinstance(value, dict) and set(value) == {"id"} and isinstance(value["id"], str) \
-                and _UUID.match(value["id"]):
+                and _UUID.fullmatch(value["id"]):
             return ExampleRef(id=value["id"].lower())
         if (isinstance(value, dict) and set(value) == {"repository", "identifier"}
                 and all(isinstance(v, str) for v in value.values())
-                and _IDENTIFIER.match(value["identifier"])):
+                and IDENTIFIER_RE.fullmatch(value["identifier"])):
             return ExampleRef(identifier=value["identifier"],
                               repository=_repo_name(value["repository"], self.namespace))
         self.fail(where, "example", f"{value!r} is not an example identifier, "
@@ -479,7 +479,7 @@ class _Builder:
             self.fail(where, "version", "a version needs an assignment that names an example")
             return False
         if version == "latest" or version.startswith("sha256:"):
-            if version.startswith("sha256:") and not _DIGEST.match(version):
+            if version.startswith("sha256:") and not _DIGEST.fullmatch(version):
                 self.fail(where, "version", f"`{version}` is not `sha256:` followed by at least "
                                             "4 lowercase hex digits")
                 return False

@@ -33,7 +33,7 @@ from jsonschema.exceptions import ValidationError, best_match
 from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from controller import yamltext
+from controller import jsonschemas, yamltext
 from controller.meta.model import FILE_LIST_FIELDS, Dependency, ExampleMeta, Issue, Severity
 from controller.meta.versions import VersionError, normalise_version, parse_constraint
 
@@ -128,9 +128,8 @@ def _inline_refs(node: Any, defs: Mapping[str, Any], depth: int = 0) -> Any:
 def _validator() -> jsonschema.protocols.Validator:
     """One compiled validator, reused for every file of a sync."""
     schema = load_schema()
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
-    return cls(_inline_refs(schema, schema.get("$defs", {})))
+    jsonschema.validators.validator_for(schema).check_schema(schema)
+    return jsonschemas.validator(_inline_refs(schema, schema.get("$defs", {})))
 
 
 @cache
@@ -539,7 +538,7 @@ def _resolve_identifier(data: dict[str, Any], directory_name: str, issues: _Issu
     elif "slug" in data:
         field, value = "slug", slug
     else:
-        if not IDENTIFIER_RE.match(directory_name):
+        if not IDENTIFIER_RE.fullmatch(directory_name):
             issues.error(
                 "",
                 f"meta.yaml has no `identifier` (or `slug`), and the directory name "
@@ -550,7 +549,7 @@ def _resolve_identifier(data: dict[str, Any], directory_name: str, issues: _Issu
         return directory_name
     if not isinstance(value, str):
         return None  # wrong type: already reported by the schema
-    if not IDENTIFIER_RE.match(value):
+    if not IDENTIFIER_RE.fullmatch(value):
         if field not in issues.error_fields():
             issues.error(
                 field,
@@ -662,7 +661,7 @@ def _check_dependencies(
             constraint = constraint or None
         else:
             continue
-        if not isinstance(dep_id, str) or not IDENTIFIER_RE.match(dep_id):
+        if not isinstance(dep_id, str) or not IDENTIFIER_RE.fullmatch(dep_id):
             continue  # reported by the schema
         if dep_id == identifier:
             issues.error(field, f"the example depends on itself (`{dep_id}`); remove this entry")

@@ -10,8 +10,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-import jsonschema
-
+from controller import jsonschemas
 from controller.config import Settings
 from controller.library.source import S3Credentials, SourceSpec
 from controller.operator.crds import load_schema
@@ -28,8 +27,8 @@ from controller.timeouts import DEFAULT_TIMEOUT, parse_duration
 
 
 @functools.cache
-def _validator(schema: str) -> jsonschema.Draft202012Validator:
-    return jsonschema.Draft202012Validator(load_schema(schema))
+def _validator(schema: str) -> Any:
+    return jsonschemas.validator(load_schema(schema))
 
 
 def spec_errors(schema: str, spec: dict[str, Any]) -> list[str]:

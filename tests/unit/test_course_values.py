@@ -202,3 +202,19 @@ contents:
     found = problems(load_manifest(text).spec)
     assert any(p.startswith("spec: assignments.path: ") for p in found), found
     assert any(p.startswith("contents[0] (zzz") and "255" in p for p in found), found
+
+
+@pytest.mark.parametrize("where", ["content path", "assignments.path", "branch", "course path",
+                                   "example"])
+def test_a_trailing_newline_is_refused_as_the_api_server_refuses_it(where: str) -> None:
+    """Python's `$` matches before a final newline, Go's (the API server's) does not: `exlib
+    apply -f` must refuse `week1\\n` as `kubectl apply` does, not hand it to PostgreSQL."""
+    value = {
+        "content path": spec([assignment("week1\n")]),
+        "assignments.path": spec([], assignments={"url": "http://git.example/a.git",
+                                                  "path": "courses\n"}),
+        "branch": spec([], assignments={"url": "http://git.example/a.git", "branch": "main\n"}),
+        "course path": {**spec([]), "course": {**BASE["course"], "path": "c\n"}},
+        "example": spec([{**assignment("w"), "example": "hello\n"}]),
+    }[where]
+    assert problems(value)

@@ -699,3 +699,10 @@ def test_never_raises_on_odd_input() -> None:
         meta, issues = parse(text)
         if meta is None:
             assert errors(issues), text
+
+
+def test_an_identifier_with_a_trailing_newline_is_refused() -> None:
+    """The schema's `$` must not let `hello\\n` through (Python's `$` matches before a final
+    newline): such an identifier would never match the one a course names."""
+    meta, issues = parse('title: T\nidentifier: "hello\\n"\n')
+    assert meta is None and any("identifier" in str(i) for i in issues)
