@@ -37,7 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--peering", default=None,
                      help="Kopf peering name for HA: replicas with the same name elect the one "
                           "with the highest --priority (default: standalone)")
-    run.add_argument("--priority", type=int, default=0)
+    run.add_argument("--priority", type=int, default=0,
+                     help="this replica's peering priority, distinct per replica; the highest "
+                          "live one acts (default: %(default)s)")
     run.add_argument("--peering-lifetime", type=_lifetime, default=DEFAULT_PEERING_LIFETIME,
                      metavar="SECONDS",
                      help="how long peers wait for this replica's heartbeat before a standby "
