@@ -13,6 +13,13 @@ import re
 #: The bound of one network step when spec.timeout is not set (as Flux's GitRepository).
 DEFAULT_TIMEOUT = 60.0
 
+#: The longest `spec.timeout`: libgit2 and PostgreSQL hold timeouts as 32-bit milliseconds
+#: (24.8 days), and no single fetch, push or statement should need a day.
+MAX_TIMEOUT = 24 * 3600.0
+#: The shortest re-check interval: more often only loads the shared Git server, database and
+#: pass pool (the loop polls every 0.25 s, so `interval: 1ms` re-checked on every poll).
+MIN_INTERVAL = 10.0
+
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
@@ -25,6 +32,16 @@ def parse_duration(text: str | None, default: float) -> float:
     if not parts or "".join(n + u for n, u in parts) != text:
         raise ValueError(f"{text!r} is not a duration like 30s, 5m or 1h")
     return sum(float(n) * _UNIT[u] for n, u in parts)
+
+
+def parse_timeout(text: str | None) -> float:
+    """Seconds of a `spec.timeout` (DEFAULT_TIMEOUT when absent); ValueError outside
+    (0, MAX_TIMEOUT]."""
+    seconds = parse_duration(text, DEFAULT_TIMEOUT)
+    if not 0 < seconds <= MAX_TIMEOUT:
+        raise ValueError(f"{text!r} is not a timeout exlib can keep: write one above 0 and at "
+                         "most 24h")
+    return seconds
 
 
 def format_duration(seconds: float) -> str:

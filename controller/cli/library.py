@@ -22,7 +22,7 @@ from controller.library.sync import sync_repository, validate
 from controller.store.db import make_engine, session_scope
 from controller.store.git import Credentials
 from controller.tenancy import Visibility
-from controller.timeouts import DEFAULT_TIMEOUT, parse_duration
+from controller.timeouts import parse_timeout
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -88,7 +88,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _source(args: argparse.Namespace) -> SourceSpec:
     ignore = tuple(args.ignore)
     try:
-        timeout = parse_duration(args.timeout, DEFAULT_TIMEOUT)
+        timeout = parse_timeout(args.timeout)
     except ValueError as err:
         raise ConfigError(f"--timeout: {err}") from None
     if args.git:

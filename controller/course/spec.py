@@ -31,7 +31,7 @@ from controller.course.errors import Problem, SpecError
 from controller.meta.parse import IDENTIFIER_RE
 from controller.meta.versions import VersionError, parse_constraint
 from controller.tenancy import GIT_URL_PATTERN, git_url_problem, spec_url_problems
-from controller.timeouts import DEFAULT_TIMEOUT, parse_duration
+from controller.timeouts import DEFAULT_TIMEOUT, parse_timeout
 
 Kind = Literal["unit", "assignment"]
 Strategy = Literal["keep", "overwrite", "merge"]
@@ -525,7 +525,7 @@ def parse_spec(spec: Mapping[str, Any], namespace: str = "default") -> CourseSpe
     if directory and not any(p.field == "assignments.path" for p in builder.problems):
         builder.fail("spec", "assignments.path", directory)  # what the pattern cannot say
     try:
-        timeout = parse_duration(spec.get("timeout"), DEFAULT_TIMEOUT)
+        timeout = parse_timeout(spec.get("timeout"))
     except ValueError as err:
         builder.fail("spec", "timeout", str(err))
     if builder.problems:

@@ -23,7 +23,7 @@ from controller.tenancy import (
     git_host,
     spec_url_problems,
 )
-from controller.timeouts import DEFAULT_TIMEOUT, parse_duration
+from controller.timeouts import parse_timeout
 
 
 @functools.cache
@@ -44,6 +44,11 @@ def spec_errors(schema: str, spec: dict[str, Any]) -> list[str]:
         fields.add(where)
     out.extend(f"spec.{field}: {problem}" for field, problem in spec_url_problems(spec).items()
                if f"spec.{field}" not in fields)
+    if "spec.timeout" not in fields:
+        try:
+            parse_timeout(spec.get("timeout"))
+        except ValueError as err:
+            out.append(f"spec.timeout: {err}")
     return out
 
 
@@ -81,7 +86,7 @@ def git_credentials(kube: Kube, namespace: str, ref: dict[str, Any] | None) -> C
 def repository_source(kube: Kube, namespace: str, spec: dict[str, Any]) -> SourceSpec:
     ignore = tuple(line.strip() for line in (spec.get("ignore") or "").splitlines()
                    if line.strip() and not line.lstrip().startswith("#"))
-    timeout = parse_duration(spec.get("timeout"), DEFAULT_TIMEOUT)  # format checked by schema
+    timeout = parse_timeout(spec.get("timeout"))  # checked by spec_errors
     if "git" in spec:
         git = spec["git"]
         ref = git.get("ref") or {}

@@ -21,7 +21,7 @@ from controller.operator.inputs import spec_errors
 from controller.operator.schedule import REQUESTED_AT, Memory, due, record
 from controller.operator.status import Observation, Problem, ready_of, summarise
 from controller.store.kube import Kube, now_iso
-from controller.timeouts import parse_duration
+from controller.timeouts import MIN_INTERVAL, parse_duration
 
 log = logging.getLogger("exlib.operator")
 DEFAULT_INTERVAL = 300.0
@@ -110,10 +110,12 @@ def _plain(body: Any) -> dict[str, Any]:
 
 
 def _interval(body: dict[str, Any]) -> float:
+    """spec.interval in seconds, never below MIN_INTERVAL (other namespaces share the pool)."""
     try:
-        return parse_duration(body.get("spec", {}).get("interval"), DEFAULT_INTERVAL)
+        seconds = parse_duration(body.get("spec", {}).get("interval"), DEFAULT_INTERVAL)
     except ValueError:
         return DEFAULT_INTERVAL
+    return max(MIN_INTERVAL, seconds)
 
 
 def _one_pass(kube: Kube, kind: str, schema: str | None, body: dict[str, Any], reason: str,

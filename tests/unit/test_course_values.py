@@ -218,3 +218,8 @@ def test_a_trailing_newline_is_refused_as_the_api_server_refuses_it(where: str) 
         "example": spec([{**assignment("w"), "example": "hello\n"}]),
     }[where]
     assert problems(value)
+
+
+def test_a_timeout_longer_than_a_day_is_refused() -> None:
+    found = problems({**spec([]), "timeout": "9999999h"})
+    assert len(found) == 1 and "timeout" in found[0] and "24h" in found[0]

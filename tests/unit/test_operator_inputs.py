@@ -29,3 +29,13 @@ def test_schema_errors_name_the_field() -> None:
     assert len(errors) == 1 and errors[0].startswith("spec.interval: 'often' does not match")
     assert spec_errors("example-repository.schema.json",
                        {"git": {"url": "git@git.example.edu:x.git"}}) == []
+
+
+def test_a_timeout_libgit2_and_postgresql_cannot_hold_is_refused() -> None:
+    """Both keep timeouts as 32-bit milliseconds (24.8 days): `9999999h` made libgit2 raise
+    `invalid timeout` (or wrap to no timeout at all) and PostgreSQL refuse the connection."""
+    url = {"git": {"url": "https://git.example.edu/x.git"}}
+    for bad in ("9999999h", "0s"):
+        errors = spec_errors("example-repository.schema.json", {**url, "timeout": bad})
+        assert len(errors) == 1 and errors[0].startswith("spec.timeout: ") and "24h" in errors[0]
+    assert spec_errors("example-repository.schema.json", {**url, "timeout": "24h"}) == []

@@ -10,12 +10,12 @@ import pytest
 
 from controller.config import ConfigError, Settings
 from controller.library.errors import SourceUnreachable
-from controller.operator.loop import NamespaceSlots
+from controller.operator.loop import NamespaceSlots, _interval
 from controller.operator.repository import failure
 from controller.operator.schedule import Memory, due, record
 from controller.operator.status import Observation, failure_reason, summarise
 from controller.store import git
-from controller.timeouts import format_duration, parse_duration, timed_out
+from controller.timeouts import MIN_INTERVAL, format_duration, parse_duration, timed_out
 
 
 def test_durations_read_as_written_and_shown_as_written() -> None:
@@ -110,3 +110,10 @@ def test_passes_per_namespace_is_a_positive_whole_number(
     monkeypatch.setenv("EXLIB_PASSES_PER_NAMESPACE", "0")
     with pytest.raises(ConfigError, match="EXLIB_PASSES_PER_NAMESPACE"):
         Settings.from_env()
+
+
+def test_an_interval_shorter_than_the_floor_waits_the_floor() -> None:
+    """`interval: 1ms` would re-check every poll, loading the shared Git server, database and
+    pass pool for every namespace; it waits MIN_INTERVAL instead."""
+    assert _interval({"spec": {"interval": "1ms"}}) == MIN_INTERVAL
+    assert _interval({"spec": {"interval": "1h"}}) == 3600
