@@ -525,8 +525,9 @@ def apply_course(settings: Settings, spec: CourseSpec | Mapping[str, Any], *, na
     timeout = course_spec.timeout
     engine = make_engine(settings.database_url, timeout)
     try:
+        owner = f"{namespace}/{name}"
         with _database(), (nullcontext() if dry_run else
-                           _one_pass(engine, course_spec.path, timeout, say)):
+                           _one_pass(engine, course_spec.path, owner, timeout, say)):
             return _Pass(settings, engine, course_spec, name, namespace,
                          _credentials(credentials), dry_run, say, timeout).run()
     finally:
@@ -534,12 +535,26 @@ def apply_course(settings: Settings, spec: CourseSpec | Mapping[str, Any], *, na
 
 
 @contextmanager
-def _one_pass(engine: sa.Engine, path: str, wait: float, say: Progress) -> Iterator[None]:
+def _one_pass(engine: sa.Engine, path: str, owner: str, wait: float, say: Progress
+              ) -> Iterator[None]:
     """One pass per course at a time (the operator and `exlib apply` may race); another
-    pass is waited for up to the spec's timeout."""
-    running = f"a pass of course {path} is running (another `exlib apply` or the operator)"
+    pass is waited for up to the spec's timeout.
+
+    Two locks, always in this order: the CourseStructure's (a pass that moves the course to
+    a new path must not run beside one at the old path) and the path's (two objects naming
+    one path must not both take it)."""
+    with _held(engine, LockKind.COURSE_OWNER, owner, f"a pass of CourseStructure {owner}",
+               wait, say), _held(engine, LockKind.COURSE, path, f"a pass of course {path}",
+                                 wait, say):
+        yield
+
+
+@contextmanager
+def _held(engine: sa.Engine, kind: LockKind, key: str, what: str, wait: float,
+          say: Progress) -> Iterator[None]:
+    running = f"{what} is running (another `exlib apply` or the operator)"
     try:
-        with advisory_lock(engine, LockKind.COURSE, path, wait=wait,
+        with advisory_lock(engine, kind, key, wait=wait,
                            on_wait=lambda: say(f"{running}; waiting up to {wait:g} s")):
             yield
     except LockBusy as err:

@@ -87,7 +87,7 @@ def test_apply_waits_for_a_running_pass_of_the_course(env: Env) -> None:
     a = held.finish()
     out, err = b.communicate(timeout=BOUND)
     assert a.assignments.changed
-    assert f"a pass of course {COURSE} is running" in said and "waiting" in said
+    assert "a pass of CourseStructure default/py101 is running" in said and "waiting" in said
     assert b.returncode == 0, err
     assert "assignments: unchanged" in out  # B ran after A, on what A pushed
     assert "Traceback" not in err
@@ -100,9 +100,24 @@ def test_apply_that_cannot_wait_longer_says_a_pass_is_running(env: Env) -> None:
     _, err = b.communicate(timeout=BOUND)
     assert held.finish().assignments.changed
     assert b.returncode == 1
-    assert f"a pass of course {COURSE} is running" in err
+    assert "a pass of CourseStructure default/py101 is running" in err
     assert "did not finish within 1 s; nothing was changed" in err
     assert "Traceback" not in err and "lock timeout" not in err
+
+
+def test_a_pass_moving_the_course_waits_for_the_running_pass_of_the_same_object(
+        env: Env) -> None:
+    """The lock follows the CourseStructure, not only its path: a pass that moves the course
+    (a new spec.course.path) while a pass at the old path runs would otherwise race it."""
+    spec, _, _ = seed(env, template=False)
+    held = HeldPass(env, spec)
+    moved = {**spec, "course": {**spec["course"], "path": "py102"}, "timeout": "1s"}
+    b = exlib_apply(env, moved)
+    _, err = b.communicate(timeout=BOUND)
+    assert held.finish().assignments.changed
+    assert b.returncode == 1, err
+    assert "a pass of CourseStructure default/py101 is running" in err
+    assert "nothing was changed" in err and "Traceback" not in err
 
 
 def test_courses_whose_paths_hash_alike_do_not_block_each_other(database_url: str) -> None:

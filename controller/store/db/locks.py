@@ -28,6 +28,7 @@ _UNLOCK = sa.text("SELECT pg_advisory_unlock(:id)")
 class LockKind(IntEnum):
     COURSE = 1  # key: the course path
     REPOSITORY = 2  # key: repository_key(namespace, name)
+    COURSE_OWNER = 3  # key: the CourseStructure's namespace/name
 
 
 def repository_key(namespace: str, name: str) -> str:
