@@ -47,7 +47,7 @@ class GitTimeout(GitError, TimedOut):
 
 
 def _timeout_error(url: str, timeout: float) -> GitTimeout:
-    return GitTimeout(f"{url}: no answer within {format_duration(timeout)} (spec.timeout); "
+    return GitTimeout(f"{redact(url)}: no answer within {format_duration(timeout)} (spec.timeout); "
                       "check that the Git server is up and reachable from the operator, or "
                       "raise spec.timeout for a slow server")
 
@@ -144,8 +144,8 @@ class _Callbacks(pygit2.RemoteCallbacks):
                                f"{redact(url)}, another host; exlib sends credentials only to "
                                "the host the URL names, so write the repository's own URL")
         if self._asked > 1:
-            raise GitAuthError(f"{self._url}: the server refused the credentials; check the "
-                               "token, password or SSH key in the secret")
+            raise GitAuthError(f"{redact(self._url)}: the server refused the credentials; "
+                               "check the token, password or SSH key in the secret")
         if c.ssh_private_key and allowed_types & pygit2.enums.CredentialType.SSH_KEY:
             return pygit2.KeypairFromMemory(username_from_url or c.username or "git",
                                             c.ssh_public_key, c.ssh_private_key,
@@ -154,7 +154,7 @@ class _Callbacks(pygit2.RemoteCallbacks):
             return pygit2.UserPass(c.username or "oauth2", c.token)
         if c.password is not None and c.username:
             return pygit2.UserPass(c.username, c.password)
-        raise GitAuthError(f"{self._url}: the server asks for credentials but none were "
+        raise GitAuthError(f"{redact(self._url)}: the server asks for credentials but none were "
                            "given; reference a secret with a token, username/password or "
                            "SSH identity")
 
@@ -206,8 +206,8 @@ def _translated(url: str, creds: Credentials | None, cache_dir: Path,
         if "timed out" in text.lower():
             raise _timeout_error(url, timeout) from err
         if any(s in text for s in ("401", "403", "authentication", "Unauthorized")):
-            raise GitAuthError(f"{url}: the server refused access: {text}") from err
-        raise GitError(f"{url}: {text}") from err
+            raise GitAuthError(f"{redact(url)}: the server refused access: {text}") from err
+        raise GitError(f"{redact(url)}: {text}") from err
 
 
 def open_cache(cache_dir: Path, url: str, scope: str) -> pygit2.Repository:
@@ -266,7 +266,7 @@ def push(repo: pygit2.Repository, url: str, refspecs: list[str], creds: Credenti
     with _remote_op(url, creds, cache_dir, timeout):
         remote.push(refspecs, callbacks=_Push(creds, url, timeout))
     if rejected:
-        raise GitError(f"{url}: push rejected: {'; '.join(rejected)}")
+        raise GitError(f"{redact(url)}: push rejected: {'; '.join(rejected)}")
 
 
 def resolve(repo: pygit2.Repository, ref: str) -> pygit2.Commit:

@@ -276,3 +276,18 @@ def test_credentials_never_follow_a_redirect_to_another_host(
     # the same server, named directly, gets the credentials
     assert git.ls_remote(repo, target, Credentials(token=stack.git_token), cache_dir=tmp_path) \
         is not None
+
+
+@pytest.mark.parametrize("url", ["https://alice:s3cr3t-token@127.0.0.1:1/x.git",
+                                 "https://127.0.0.1:1/x.git?private_token=s3cr3t-token"])
+def test_git_errors_never_show_a_credential_even_when_a_url_slipped_through(
+        tmp_path: Path, url: str) -> None:
+    """Every entry point refuses such URLs first; the store's own messages are safe on their
+    own too, so a missed check still cannot echo a token into a status or an Event."""
+    repo = git.open_cache(tmp_path, url, "repository/ns/name")
+    for op in (lambda: git.fetch(repo, url, None, cache_dir=tmp_path, timeout=10),
+               lambda: git.ls_remote(repo, url, None, cache_dir=tmp_path, timeout=10)):
+        with pytest.raises(git.GitError) as err:
+            op()
+        assert "s3cr3t-token" not in str(err.value)
+        assert "127.0.0.1" in str(err.value)  # still says where
