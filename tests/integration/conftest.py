@@ -1,11 +1,15 @@
-"""Fixtures of the tests that talk to the kube-apiserver (e2e and tenancy)."""
+"""Fixtures of the tests that talk to the kube-apiserver and run the real operator."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
-from tests.conftest import Stack
-from tests.integration.operator_harness import REPO, Kubectl
+from controller.store.db import upgrade
+from tests.conftest import Stack, unique
+from tests.integration.operator_harness import REPO, Kubectl, Operator, start_operator
 
 
 @pytest.fixture(scope="module")
@@ -21,3 +25,28 @@ def crds(stack: Stack) -> None:
 def kubectl(stack: Stack, namespace: str, crds: None) -> Kubectl:
     """kubectl in a fresh namespace of this test."""
     return Kubectl(stack.kubectl, stack.env["KUBECONFIG"], namespace)
+
+
+@pytest.fixture
+def operator(stack: Stack, database_url: str, kubectl: Kubectl,
+             tmp_path: Path) -> Iterator[Operator]:
+    """The real operator (`exlib run`) watching this test's namespace, on a fresh database."""
+    upgrade(database_url)
+    env = {**stack.env, "DATABASE_URL": database_url, "EXLIB_CACHE_DIR": str(tmp_path / "cache")}
+    op = start_operator(env, kubectl.namespace, tmp_path / "operator.log")
+    yield op
+    # let the operator run its finalizers, or the namespace could never be deleted
+    kubectl("delete", "coursestructures,examplerepositories", "--all", "--timeout=60s",
+            check=False)
+    op.stop()
+
+
+@pytest.fixture
+def course_setup(stack: Stack) -> dict[str, str]:
+    """Examples pushed to a new repository, and two empty course repositories."""
+    from tests.integration.test_operator_e2e import push_tree, sample_files
+
+    urls = {k: stack.devstack("git-create", unique(f"{k}-"))
+            for k in ("examples", "assignments", "template")}
+    push_tree(urls["examples"], stack.git_token, sample_files(), "examples")
+    return urls

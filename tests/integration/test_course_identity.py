@@ -26,11 +26,7 @@ from tests.integration.test_course_deploy import (  # noqa: F401
     seed,
     write_manifest,
 )
-from tests.integration.test_operator_e2e import (  # noqa: F401
-    course_setup,
-    manifests,
-    operator,
-)
+from tests.integration.test_operator_e2e import manifests
 
 
 def with_path(spec: dict, path: str, family: str = "prog") -> dict:

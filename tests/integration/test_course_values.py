@@ -20,14 +20,12 @@ from controller.course.errors import DatabaseFailed, SpecError
 from controller.store.db import make_engine
 from tests.conftest import Stack, unique
 from tests.integration import test_course_deploy as deploy_tests
-from tests.integration import test_operator_e2e as e2e_tests
 from tests.integration.operator_harness import Kubectl, Operator, condition, wait_condition
 from tests.integration.test_course_deploy import Env, live_rows, seed
 from tests.integration.test_operator_e2e import manifests, remote_head
 
-# The fixtures of the deploy and operator tests, shared rather than copied.
+# The deploy tests' fixture, shared rather than copied (operator ones are in conftest.py).
 env = deploy_tests.env
-operator, course_setup = e2e_tests.operator, e2e_tests.course_setup
 
 LONG = "x" * 300
 

@@ -11,12 +11,10 @@ import subprocess
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pygit2
-import pytest
 import sqlalchemy as sa
 
 from controller.config import Settings
@@ -38,19 +36,6 @@ from tests.integration.test_sync_lock import HeldSync
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "manifests" / "samples" / "examples"
-
-
-@pytest.fixture
-def operator(stack: Stack, database_url: str, kubectl: Kubectl,
-             tmp_path: Path) -> Iterator[Operator]:
-    upgrade(database_url)
-    env = {**stack.env, "DATABASE_URL": database_url, "EXLIB_CACHE_DIR": str(tmp_path / "cache")}
-    op = start_operator(env, kubectl.namespace, tmp_path / "operator.log")
-    yield op
-    # let the operator run its finalizers, or the namespace could never be deleted
-    kubectl("delete", "coursestructures,examplerepositories", "--all", "--timeout=60s",
-            check=False)
-    op.stop()
 
 
 def push_tree(url: str, token: str, files: dict[str, bytes], message: str) -> str:
@@ -110,14 +95,6 @@ def manifests(stack: Stack, examples: str, assignments: str, template: str,
                      {"path": "functions", "type": "exercise", "example": "functions-intro"}]},
              ]}},
     ]
-
-
-@pytest.fixture
-def course_setup(stack: Stack) -> dict[str, str]:
-    urls = {k: stack.devstack("git-create", unique(f"{k}-"))
-            for k in ("examples", "assignments", "template")}
-    push_tree(urls["examples"], stack.git_token, sample_files(), "examples")
-    return urls
 
 
 def test_apply_to_ready_describe_and_idempotence(stack: Stack, kubectl: Kubectl,

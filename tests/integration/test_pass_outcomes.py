@@ -4,41 +4,17 @@ source is unreachable (the real operator, kube-apiserver, PostgreSQL, MinIO and 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from controller.store.db import upgrade
-from tests.conftest import Stack, unique
+from tests.conftest import Stack
 from tests.integration.operator_harness import (
     Kubectl,
     Operator,
     condition,
-    start_operator,
     wait_condition,
     wait_for,
 )
-from tests.integration.test_operator_e2e import manifests, push_tree, remote_head, sample_files
-
-
-@pytest.fixture
-def urls(stack: Stack) -> dict[str, str]:
-    out = {k: stack.devstack("git-create", unique(f"{k}-"))
-           for k in ("examples", "assignments", "template")}
-    push_tree(out["examples"], stack.git_token, sample_files(), "examples")
-    return out
-
-
-@pytest.fixture
-def op(stack: Stack, database_url: str, kubectl: Kubectl, tmp_path: Path) -> Iterator[Operator]:
-    upgrade(database_url)
-    env = {**stack.env, "DATABASE_URL": database_url, "EXLIB_CACHE_DIR": str(tmp_path / "c")}
-    operator = start_operator(env, kubectl.namespace, tmp_path / "operator.log")
-    yield operator
-    kubectl("delete", "coursestructures,examplerepositories", "--all", "--timeout=60s",
-            check=False)
-    operator.stop()
+from tests.integration.test_operator_e2e import manifests, push_tree, remote_head
 
 
 def server_repo(stack: Stack, url: str) -> Path:
@@ -58,12 +34,13 @@ def refuse_pushes(repo: Path, refuse: bool) -> None:
 
 
 def test_template_push_failure_shows_the_assignments_that_landed(
-        stack: Stack, kubectl: Kubectl, op: Operator, urls: dict[str, str]) -> None:
-    refuse_pushes(server_repo(stack, urls["template"]), True)
-    kubectl.apply(*manifests(stack, urls["examples"], urls["assignments"], urls["template"]))
-    obj = wait_condition(kubectl, "course", "prog1", "StudentTemplateReady", "False", op,
+        stack: Stack, kubectl: Kubectl, operator: Operator, course_setup: dict[str, str]) -> None:
+    refuse_pushes(server_repo(stack, course_setup["template"]), True)
+    kubectl.apply(*manifests(stack, course_setup["examples"], course_setup["assignments"],
+                             course_setup["template"]))
+    obj = wait_condition(kubectl, "course", "prog1", "StudentTemplateReady", "False", operator,
                          timeout=120)
-    head = remote_head(urls["assignments"], stack.git_token)
+    head = remote_head(course_setup["assignments"], stack.git_token)
     status = obj["status"]
     assert head and status["assignments"]["commit"] == head
     assert status["counts"]["deployed"] == 3
@@ -73,23 +50,24 @@ def test_template_push_failure_shows_the_assignments_that_landed(
     assert "studentTemplate" in ready["message"]  # what to check
     deployed = [e for e in kubectl.events("prog1") if e["reason"] == "Deployed"]
     assert len(deployed) == 1 and head[:12] in deployed[0]["message"]
-    assert remote_head(urls["template"], stack.git_token) is None
+    assert remote_head(course_setup["template"], stack.git_token) is None
 
-    refuse_pushes(server_repo(stack, urls["template"]), False)
+    refuse_pushes(server_repo(stack, course_setup["template"]), False)
     kubectl("annotate", "--overwrite", "course", "prog1", "exlib.dev/requestedAt=open")
-    obj = wait_condition(kubectl, "course", "prog1", "Ready", "True", op)
+    obj = wait_condition(kubectl, "course", "prog1", "Ready", "True", operator)
     assert condition(obj, "StudentTemplateReady") is None
-    assert obj["status"]["studentTemplate"]["commit"] == remote_head(urls["template"],
+    assert obj["status"]["studentTemplate"]["commit"] == remote_head(course_setup["template"],
                                                                      stack.git_token)
-    assert remote_head(urls["assignments"], stack.git_token) == head  # no second commit
+    assert remote_head(course_setup["assignments"], stack.git_token) == head  # no second commit
 
 
 def test_blocked_contents_make_ready_false_naming_them(
-        stack: Stack, kubectl: Kubectl, op: Operator, urls: dict[str, str]) -> None:
-    push_tree(urls["assignments"], stack.git_token,
+        stack: Stack, kubectl: Kubectl, operator: Operator, course_setup: dict[str, str]) -> None:
+    push_tree(course_setup["assignments"], stack.git_token,
               {"week1/hello_world/mine.py": b"print('not from the library')\n"}, "lecturer")
-    kubectl.apply(*manifests(stack, urls["examples"], urls["assignments"], urls["template"]))
-    obj = wait_condition(kubectl, "course", "prog1", "ContentBlocked", "True", op)
+    kubectl.apply(*manifests(stack, course_setup["examples"], course_setup["assignments"],
+                             course_setup["template"]))
+    obj = wait_condition(kubectl, "course", "prog1", "ContentBlocked", "True", operator)
     ready = condition(obj, "Ready")
     assert ready["status"] == "False" and "week1.hello_world" in ready["message"]
     assert obj["status"]["counts"]["failed"] == 1
@@ -97,40 +75,42 @@ def test_blocked_contents_make_ready_false_naming_them(
 
 
 def test_course_goes_on_with_library_versions_while_its_repository_is_unreachable(
-        stack: Stack, kubectl: Kubectl, op: Operator, urls: dict[str, str]) -> None:
-    docs = manifests(stack, urls["examples"], urls["assignments"], urls["template"])
+        stack: Stack, kubectl: Kubectl, operator: Operator, course_setup: dict[str, str]) -> None:
+    docs = manifests(stack, course_setup["examples"], course_setup["assignments"],
+                     course_setup["template"])
     functions = docs[2]["spec"]["contents"].pop()  # week2 comes later
     kubectl.apply(*docs)
-    synced = wait_condition(kubectl, "exrepo", "basics", "Ready", "True", op)
+    synced = wait_condition(kubectl, "exrepo", "basics", "Ready", "True", operator)
     artifact = synced["status"]["artifact"]
-    wait_condition(kubectl, "course", "prog1", "Ready", "True", op)
+    wait_condition(kubectl, "course", "prog1", "Ready", "True", operator)
 
     docs[1]["spec"]["git"]["url"] = f"http://127.0.0.1:{free_port()}/gone.git"
     kubectl.apply(docs[1])
-    repo = wait_condition(kubectl, "exrepo", "basics", "FetchFailed", "True", op)
+    repo = wait_condition(kubectl, "exrepo", "basics", "FetchFailed", "True", operator)
     assert condition(repo, "Ready")["status"] == "False"
     assert repo["status"]["artifact"] == artifact  # the last good artifact stays
 
     docs[2]["spec"]["contents"].append(functions)  # only needs a version in the library
     kubectl.apply(docs[2])
-    course = wait_condition(kubectl, "course", "prog1", "Ready", "True", op)
+    course = wait_condition(kubectl, "course", "prog1", "Ready", "True", operator)
     assert course["status"]["counts"]["deployed"] == 3
     assert f"as last synced from {kubectl.namespace}/basics" in condition(course, "Ready")[
         "message"]
     assert course["status"]["repositories"][f"{kubectl.namespace}/basics"] == (
         artifact["revision"])
     wait_for("the repository to stay unready", lambda: condition(
-        kubectl.get("exrepo", "basics"), "Ready")["status"] == "False", operator=op)
+        kubectl.get("exrepo", "basics"), "Ready")["status"] == "False", operator=operator)
 
 
 def test_a_repository_that_never_synced_holds_the_course_back(
-        stack: Stack, kubectl: Kubectl, op: Operator, urls: dict[str, str]) -> None:
-    docs = manifests(stack, urls["examples"], urls["assignments"], urls["template"])
+        stack: Stack, kubectl: Kubectl, operator: Operator, course_setup: dict[str, str]) -> None:
+    docs = manifests(stack, course_setup["examples"], course_setup["assignments"],
+                     course_setup["template"])
     docs[1]["spec"]["git"]["url"] = f"http://127.0.0.1:{free_port()}/gone.git"
     kubectl.apply(*docs)
-    course = wait_condition(kubectl, "course", "prog1", "DependencyNotReady", "True", op)
+    course = wait_condition(kubectl, "course", "prog1", "DependencyNotReady", "True", operator)
     assert "has not synced yet" in condition(course, "DependencyNotReady")["message"]
-    assert remote_head(urls["assignments"], stack.git_token) is None
+    assert remote_head(course_setup["assignments"], stack.git_token) is None
 
 
 def free_port() -> int:

@@ -27,7 +27,7 @@ from controller.library.sync import sync_repository
 from controller.store import git
 from controller.store.db import upgrade
 from controller.store.git import Credentials
-from tests.conftest import Stack, unique
+from tests.conftest import Stack
 from tests.integration.library_support import exlib
 from tests.integration.operator_harness import (
     Kubectl,
@@ -36,16 +36,7 @@ from tests.integration.operator_harness import (
     start_operator,
     wait_condition,
 )
-from tests.integration.test_operator_e2e import manifests, push_tree, sample_files
-
-
-@pytest.fixture
-def urls(stack: Stack) -> dict[str, str]:
-    """The victim's examples (pushed) and two empty course repositories."""
-    found = {k: stack.devstack("git-create", unique(f"{k}-"))
-             for k in ("examples", "assignments", "template")}
-    push_tree(found["examples"], stack.git_token, sample_files(), "examples")
-    return found
+from tests.integration.test_operator_e2e import manifests
 
 
 def operator_env(stack: Stack, database_url: str, cache: Path, **settings: str
@@ -74,18 +65,18 @@ def refused(kubectl: Kubectl, doc: dict[str, Any]) -> str:
 
 
 def test_the_operators_cache_is_refused_as_a_git_url_at_kubectl_apply(
-        stack: Stack, kubectl: Kubectl, urls: dict[str, str]) -> None:
+        stack: Stack, kubectl: Kubectl, course_setup: dict[str, str]) -> None:
     """The attack of issue 9: point a repository or a course at another namespace's mirror."""
-    key = hashlib.sha256(urls["examples"].encode()).hexdigest()[:24]
+    key = hashlib.sha256(course_setup["examples"].encode()).hexdigest()[:24]
     cache = f"/var/cache/exlib/git/{key}.git"
-    _, repo, course = manifests(stack, urls["examples"], urls["assignments"],
-                                     urls["template"])
+    _, repo, course = manifests(stack, course_setup["examples"], course_setup["assignments"],
+                                     course_setup["template"])
     for url in (cache, f"file://{cache}", "../../git/victim.git"):
         repo["spec"]["git"]["url"] = url
         assert "spec.git.url" in refused(kubectl, repo)
         course["spec"]["assignments"]["url"] = url
         assert "spec.assignments.url" in refused(kubectl, course)
-    course["spec"]["assignments"]["url"] = urls["assignments"]
+    course["spec"]["assignments"]["url"] = course_setup["assignments"]
     course["spec"]["studentTemplate"]["url"] = f"file://{cache}"
     assert "spec.studentTemplate.url" in refused(kubectl, course)
     listed = kubectl("get", "exrepo,course", "-o", "name").stdout
@@ -93,11 +84,12 @@ def test_the_operators_cache_is_refused_as_a_git_url_at_kubectl_apply(
 
 
 def test_the_api_server_refuses_hosts_and_ports_the_operator_cannot_parse(
-        stack: Stack, kubectl: Kubectl, urls: dict[str, str]) -> None:
+        stack: Stack, kubectl: Kubectl, course_setup: dict[str, str]) -> None:
     """Go's RE2 reads the schema's pattern as Python does: a port above 65535, a bracketed
     host that is no IPv6 address, and a host that reads as an ssh option are refused at
     apply, so none reaches the operator's host check; real IPv6 literals still pass."""
-    _, repo, _ = manifests(stack, urls["examples"], urls["assignments"], urls["template"])
+    _, repo, _ = manifests(stack, course_setup["examples"], course_setup["assignments"],
+                           course_setup["template"])
     for url in ("https://git.example.edu:65536/x", "https://[1.2.3.4]/x", "https://[:]/x",
                 "ssh://-oProxyCommand/x", "git@-oProxyCommand:x"):
         repo["spec"]["git"]["url"] = url
@@ -110,12 +102,12 @@ def test_the_api_server_refuses_hosts_and_ports_the_operator_cannot_parse(
 
 
 def test_mirror_caches_are_per_namespace_and_repository(
-        stack: Stack, settings: Settings, urls: dict[str, str]) -> None:
+        stack: Stack, settings: Settings, course_setup: dict[str, str]) -> None:
     """Same URL, two namespaces: the attacker's repository never opens the victim's mirror."""
-    victim = SourceSpec("git", urls["examples"], path="examples",
+    victim = SourceSpec("git", course_setup["examples"], path="examples",
                         credentials=Credentials(token=stack.git_token))
     report = sync_repository(settings, victim, name="basics", namespace="victim")
-    attacker = SourceSpec("git", urls["examples"], path="examples",
+    attacker = SourceSpec("git", course_setup["examples"], path="examples",
                           credentials=Credentials(token="guessed"))
     with pytest.raises(SourceUnreachable):
         sync_repository(settings, attacker, name="basics", namespace="attacker")
@@ -126,15 +118,15 @@ def test_mirror_caches_are_per_namespace_and_repository(
 
 
 def test_a_token_in_a_url_is_refused_and_never_stored_or_shown(
-        stack: Stack, kubectl: Kubectl, urls: dict[str, str],
+        stack: Stack, kubectl: Kubectl, course_setup: dict[str, str],
         database_url: str, tmp_path: Path) -> None:
     token = stack.git_token
-    scheme, rest = urls["examples"].split("://", 1)
+    scheme, rest = course_setup["examples"].split("://", 1)
     with_user = f"{scheme}://{token}@{rest}"
     with_password = f"{scheme}://oauth2:{token}@{rest}"
-    with_query = f"{urls['examples']}?private_token={token}"
-    _, repo, course = manifests(stack, urls["examples"], urls["assignments"],
-                                     urls["template"])
+    with_query = f"{course_setup['examples']}?private_token={token}"
+    _, repo, course = manifests(stack, course_setup["examples"], course_setup["assignments"],
+                                     course_setup["template"])
     for url in (with_user, with_password, with_query):
         repo["spec"]["git"]["url"] = url
         assert "spec.git.url" in refused(kubectl, repo)
@@ -157,10 +149,10 @@ def test_a_token_in_a_url_is_refused_and_never_stored_or_shown(
 
 
 def test_hosts_the_administrator_did_not_allow_are_stalled_before_any_fetch(
-        stack: Stack, kubectl: Kubectl, urls: dict[str, str],
+        stack: Stack, kubectl: Kubectl, course_setup: dict[str, str],
         database_url: str, tmp_path: Path) -> None:
-    secret, repo, course = manifests(stack, urls["examples"], urls["assignments"],
-                                     urls["template"])
+    secret, repo, course = manifests(stack, course_setup["examples"], course_setup["assignments"],
+                                     course_setup["template"])
     s3 = {"apiVersion": "exlib.dev/v1alpha1", "kind": "ExampleRepository",
           "metadata": {"name": "from-s3"},
           "spec": {"s3": {"endpoint": stack.env["EXLIB_S3_ENDPOINT"], "bucket": "examples",
@@ -187,7 +179,7 @@ def test_hosts_the_administrator_did_not_allow_are_stalled_before_any_fetch(
         kubectl("delete", "coursestructures,examplerepositories", "--all",
                 "--timeout=60s", check=False)
         op.stop()
-    host = urls["examples"].split("://", 1)[1].split("/", 1)[0].split(":", 1)[0]
+    host = course_setup["examples"].split("://", 1)[1].split("/", 1)[0].split(":", 1)[0]
     op = start_operator(operator_env(stack, database_url, tmp_path / "cache",
                                      EXLIB_ALLOWED_GIT_HOSTS=f"*.example.edu, {host}"),
                         kubectl.namespace, tmp_path / "op2.log")
@@ -209,10 +201,10 @@ def plan(stack: Stack, database_url: str, manifest: Path, namespace: str
 
 def test_a_restricted_repository_is_refused_by_the_cli_as_by_the_operator(
         stack: Stack, kubectl: Kubectl, operator: Operator,
-        urls: dict[str, str], database_url: str, tmp_path: Path) -> None:
+        course_setup: dict[str, str], database_url: str, tmp_path: Path) -> None:
     owner = kubectl.namespace
-    secret, repo, course = manifests(stack, urls["examples"], urls["assignments"],
-                                     urls["template"])
+    secret, repo, course = manifests(stack, course_setup["examples"], course_setup["assignments"],
+                                     course_setup["template"])
     repo["spec"].update(visibility="restricted", allowedNamespaces=["friends"])
     kubectl.apply(secret, repo)
     wait_condition(kubectl, "exrepo", "basics", "Ready", "True", operator)
@@ -229,7 +221,7 @@ def test_a_restricted_repository_is_refused_by_the_cli_as_by_the_operator(
 
     # `exlib sync` without --visibility keeps what the operator recorded
     env = {**stack.env, "DATABASE_URL": database_url, "EXLIB_CACHE_DIR": str(tmp_path / "c")}
-    res = exlib("sync", "--name", "basics", "--namespace", owner, "--git", urls["examples"],
+    res = exlib("sync", "--name", "basics", "--namespace", owner, "--git", course_setup["examples"],
                 "--path", "examples", env=env)
     assert res.returncode == 0, res.stderr
     assert plan(stack, database_url, manifest, "attacker")[0] == 2
