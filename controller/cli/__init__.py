@@ -27,13 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="exlib", description="exlib: versioned example library and course deployment")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in GROUPS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as err:
-            if err.name != name:
-                raise
-            continue  # command group not built yet
-        module.register(sub)
+        importlib.import_module(name).register(sub)
     return parser
 
 

@@ -2,5 +2,5 @@
 
 Entry points: `sync.sync_repository` (operator and `exlib sync`), `sync.remote_revision`
 (cheap change check), `versions.resolve_version` / `versions.version_files` (course
-deployment), `scan.validate_tree` (`exlib validate`).
+deployment), `sync.validate` (`exlib validate`).
 """

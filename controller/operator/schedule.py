@@ -1,8 +1,9 @@
 """When to run a pass (pure): spec changes, explicit requests, retries with backoff, intervals.
 
-Each object has one long-running loop; every second it asks `due()` whether to act. Errors
-that retrying cannot fix stall the object until its spec or `exlib.dev/requestedAt`
-changes, so a bad spec or a wrong password never turns into a retry storm.
+Each object has one long-running loop; every `loop.POLL_SECONDS` it asks `due()` whether to
+act. Errors that retrying cannot fix stall the object until its spec or
+`exlib.dev/requestedAt` changes, so a bad spec or a wrong password never turns into a retry
+storm.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Database access: engines, transactional sessions and schema migrations (Alembic).
 
-`upgrade(url)` is what `exlib db upgrade`, the operator at start-up and the tests call; the
-migration scripts live in the repository's `migrations/` directory.
+`upgrade(url)` is what `exlib db upgrade` and the tests call (the operator never migrates:
+an administrator runs `exlib db upgrade` once per release); the migration scripts live in
+the repository's `migrations/` directory.
 """
 
 from __future__ import annotations
