@@ -12,7 +12,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -23,43 +22,17 @@ from controller.course.apply import ApplyReport, apply_course
 from controller.store import git
 from controller.store.db.locks import LockBusy, LockKind, advisory_lock
 from tests.conftest import Stack
+from tests.integration.held import BOUND, Held
 from tests.integration.test_course_deploy import Env, seed
-from tests.integration.test_sync_lock import BOUND
 
 COURSE = "uni.prog.py101"
 
 
-class HeldPass:
+def HeldPass(env: Env, spec: dict) -> Held[ApplyReport]:
     """Pass A on a thread, held at its first progress message until `finish()`."""
-
-    def __init__(self, env: Env, spec: dict) -> None:
-        self.inside, self.release = threading.Event(), threading.Event()
-        self.report: ApplyReport | None = None
-        self.error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(env, spec), daemon=True)
-        self._thread.start()
-        assert self.inside.wait(BOUND), "pass A never started"
-
-    def _progress(self, _message: str) -> None:
-        if not self.inside.is_set():
-            self.inside.set()
-            assert self.release.wait(BOUND), "pass A was never released"
-
-    def _run(self, env: Env, spec: dict) -> None:
-        try:
-            self.report = apply_course(env.settings, spec, name="py101", namespace="default",
-                                       credentials=env.creds, progress=self._progress)
-        except BaseException as err:  # reported by the test
-            self.error = err
-
-    def finish(self) -> ApplyReport:
-        self.release.set()
-        self._thread.join(BOUND)
-        assert not self._thread.is_alive(), "pass A did not end"
-        if self.error is not None:
-            raise self.error
-        assert self.report is not None
-        return self.report
+    return Held(lambda progress: apply_course(env.settings, spec, name="py101",
+                                              namespace="default", credentials=env.creds,
+                                              progress=progress), "pass A")
 
 
 @pytest.fixture

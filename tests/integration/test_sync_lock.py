@@ -24,9 +24,9 @@ from controller.library.report import SyncReport
 from controller.library.source import SourceSpec
 from controller.library.sync import sync_repository
 from tests.conftest import Stack
+from tests.integration.held import BOUND, Held
 from tests.integration.library_support import GitRemote, example, under
 
-BOUND = 120  # seconds any single wait of this test may last (never reached when it passes)
 EXAMPLES = 6
 
 
@@ -40,40 +40,12 @@ def remote(stack: Stack, git_repo: str, tmp_path: Path) -> GitRemote:
     return remote
 
 
-class HeldSync:
+def HeldSync(settings: Settings, source: SourceSpec, name: str = "lib",
+             namespace: str = "default") -> Held[SyncReport]:
     """Sync A on a thread, held at its first scanned example until `finish()`."""
-
-    def __init__(self, settings: Settings, source: SourceSpec, name: str = "lib",
-                 namespace: str = "default") -> None:
-        self.inside, self.release = threading.Event(), threading.Event()
-        self.report: SyncReport | None = None
-        self.error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(settings, source, name,
-                                                                namespace), daemon=True)
-        self._thread.start()
-        assert self.inside.wait(BOUND), "sync A never reached its scan"
-
-    def _progress(self, phase: str, _done: int, _total: int | None) -> None:
-        if phase == "scan" and not self.inside.is_set():
-            self.inside.set()
-            assert self.release.wait(BOUND), "sync A was never released"
-
-    def _run(self, settings: Settings, source: SourceSpec, name: str, namespace: str) -> None:
-        try:
-            self.report = sync_repository(settings, source, name=name, namespace=namespace,
-                                          progress=self._progress)
-        except BaseException as err:  # reported by the test
-            self.error = err
-
-    def finish(self) -> SyncReport:
-        """Let A go on and wait for its end; its report, or the error it ended with."""
-        self.release.set()
-        self._thread.join(BOUND)
-        assert not self._thread.is_alive(), "sync A did not end"
-        if self.error is not None:
-            raise self.error
-        assert self.report is not None
-        return self.report
+    return Held(lambda progress: sync_repository(settings, source, name=name,
+                                                 namespace=namespace, progress=progress),
+                "sync A", holds=lambda phase, *_: phase == "scan")
 
 
 @pytest.fixture
