@@ -82,8 +82,7 @@ def _run(args: argparse.Namespace) -> int:
     else:
         _print(report)
     if report.failed is not None:  # what happened is printed above; then what did not
-        output.fail(f"{type(report.failed.error).__name__} in step `{report.failed.step}`: "
-                    f"{report.failed.error}")
+        output.fail(str(report.failed))
         return 1
     return 0
 

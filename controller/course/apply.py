@@ -282,10 +282,9 @@ class _Branch:
 
 
 class Step(StrEnum):
-    """The named steps of a pass, in order (a status names the one that failed)."""
+    """The steps after the assignments push, in order (a status names the one that failed).
+    Resolving and deploying come first and raise: nothing has landed when they fail."""
 
-    RESOLVE = "resolve"
-    DEPLOY = "deploy assignments"
     UPDATE_BRANCHES = "update branches"
     RECORD = "record rows"
     PRUNE_BRANCHES = "delete finished update branches"
@@ -301,7 +300,7 @@ class StepFailed:
     error: CourseError
 
     def __str__(self) -> str:
-        return f"{self.step}: {self.error}"
+        return f"{type(self.error).__name__} in step `{self.step}`: {self.error}"
 
 
 @dataclass(frozen=True)
@@ -428,8 +427,7 @@ class _Pass:
                 branch.head = branch.repo[commit].peel(pygit2.Commit)
                 return _Deployed(branch, result, commit)
             say("the branch moved on meanwhile: re-planning on the new head")
-        raise CommitFailed(f"assignments repository: push rejected {MAX_PUSH_ATTEMPTS} times; "
-                           "the branch keeps moving, retrying later")
+        raise _push_gave_up("assignments", spec.assignments.branch)
 
     def _rehearse(self, result: Plan, commit: str) -> None:
         """Write the rows and roll back: the database refuses before the push, not after."""
@@ -500,9 +498,15 @@ class _Pass:
                     save_course(session, spec, self.namespace, self.name
                                 ).student_template_commit = commit
                 return RepoResult(commit, True)
-        raise CommitFailed("student-template repository: push rejected "
-                           f"{MAX_PUSH_ATTEMPTS} times; the branch keeps moving, retrying "
-                           "later")
+        raise _push_gave_up("student-template", target.branch)
+
+
+def _push_gave_up(what: str, branch: str) -> CommitFailed:
+    """The branch moved on before every attempt: say so; the caller says what happens next
+    (the operator retries with backoff, `exlib apply` is run again by a person)."""
+    return CommitFailed(f"{what} repository: the push to branch `{branch}` was rejected "
+                        f"{MAX_PUSH_ATTEMPTS} times because someone pushed to it each time; "
+                        "nothing of this pass was pushed there")
 
 
 def _landed(result: Plan, head: str | None, commit: str | None) -> bool:

@@ -101,10 +101,14 @@ def run_pass(kube: Kube, body: dict[str, Any], reason: str) -> PassResult:
     except errors.SpecError as err:
         return PassResult.problem("Stalled", "InvalidSpec", _one_line(err))
     except errors.CourseError as err:
-        kind = next((v for k, v in _FAILED.items() if isinstance(err, k)), "CommitFailed")
-        return PassResult(problems=(Problem(kind, failure_reason(err), str(err)),))
+        return PassResult(problems=(Problem(_condition(err), failure_reason(err), str(err)),))
     killpoints.reach(killpoints.COURSE_AFTER_TEMPLATE)
     return _result(report, status, revisions, course.path, stale)
+
+
+def _condition(err: errors.CourseError) -> str:
+    """The detail condition a failed step's error shows as."""
+    return next((v for k, v in _FAILED.items() if isinstance(err, k)), "CommitFailed")
 
 
 def _secret(spec: dict[str, Any], key: str) -> dict[str, Any] | None:
@@ -127,9 +131,8 @@ def _failed_step(report: ApplyReport) -> Problem | None:
             f"{done}, but the student template was not updated: {err}. exlib retries with "
             "backoff; check spec.studentTemplate (URL, branch) and that its Secret may push "
             "there"), status="False")
-    kind = next((v for k, v in _FAILED.items() if isinstance(err, k)), "CommitFailed")
-    return Problem(kind, failure_reason(err), f"{done}; step `{step}` failed: {err}. exlib "
-                                               "retries with backoff")
+    return Problem(_condition(err), failure_reason(err),
+                   f"{done}; step `{step}` failed: {err}. exlib retries with backoff")
 
 
 def _blocked(contents: tuple[dict[str, Any], ...]) -> Problem | None:
