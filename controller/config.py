@@ -58,10 +58,10 @@ class ExampleLimits:
 
     @classmethod
     def from_env(cls) -> ExampleLimits:
-        return cls(max_file_bytes=int(_env("EXLIB_MAX_FILE_BYTES", str(cls.max_file_bytes))),
-                   max_files=int(_env("EXLIB_MAX_EXAMPLE_FILES", str(cls.max_files))),
-                   max_depth=int(_env("EXLIB_MAX_EXAMPLE_DEPTH", str(cls.max_depth))),
-                   max_bytes=int(_env("EXLIB_MAX_EXAMPLE_BYTES", str(cls.max_bytes))))
+        return cls(max_file_bytes=_positive("EXLIB_MAX_FILE_BYTES", cls.max_file_bytes),
+                   max_files=_positive("EXLIB_MAX_EXAMPLE_FILES", cls.max_files),
+                   max_depth=_positive("EXLIB_MAX_EXAMPLE_DEPTH", cls.max_depth),
+                   max_bytes=_positive("EXLIB_MAX_EXAMPLE_BYTES", cls.max_bytes))
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ class Settings:
             s3_region=os.environ.get("EXLIB_S3_REGION") or None,
             cache_dir=Path(_env("EXLIB_CACHE_DIR", str(Path.home() / ".cache" / "exlib"))),
             limits=ExampleLimits.from_env(),
-            upload_workers=int(_env("EXLIB_UPLOAD_WORKERS", "8")),
+            upload_workers=_positive("EXLIB_UPLOAD_WORKERS", 8),
             s3_batch_uploads=_choice("EXLIB_S3_BATCH_UPLOADS", ("auto", "on", "off"), "auto"),
             allowed_git_hosts=parse_globs(os.environ.get("EXLIB_ALLOWED_GIT_HOSTS")),
             allowed_s3_endpoints=parse_globs(os.environ.get("EXLIB_ALLOWED_S3_ENDPOINTS")),

@@ -29,3 +29,19 @@ def test_peering_lifetime_below_ten_seconds_is_refused(value: str,
     assert exited.value.code == 2
     err = capsys.readouterr().err
     assert "--peering-lifetime" in err and "at least 10" in err
+
+
+@pytest.mark.parametrize("name", ["EXLIB_MAX_FILE_BYTES", "EXLIB_MAX_EXAMPLE_FILES",
+                                  "EXLIB_MAX_EXAMPLE_DEPTH", "EXLIB_MAX_EXAMPLE_BYTES",
+                                  "EXLIB_UPLOAD_WORKERS"])
+@pytest.mark.parametrize("value", ["50k", "0", "-1"])
+def test_a_limit_setting_that_is_no_positive_number_is_named(
+        monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
+    """`50k` was a traceback and `0` made every example invalid; both now name the variable."""
+    from controller.config import ConfigError, Settings
+
+    for key, val in {"DATABASE_URL": "postgresql://x/y", "EXLIB_S3_ENDPOINT": "h:1",
+                     "EXLIB_S3_ACCESS_KEY": "a", "EXLIB_S3_SECRET_KEY": "b", name: value}.items():
+        monkeypatch.setenv(key, val)
+    with pytest.raises(ConfigError, match=f"{name} is `{value}`; use a whole number"):
+        Settings.from_env()
