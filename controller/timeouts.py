@@ -44,6 +44,11 @@ def parse_timeout(text: str | None) -> float:
     return seconds
 
 
+#: What a user can do about a step that ran out of time (operator and CLI alike).
+TIMEOUT_HINT = ("check that the server is up and reachable from where exlib runs, or raise "
+                "spec.timeout (`exlib sync --timeout`) for a slow server")
+
+
 def format_duration(seconds: float) -> str:
     """The short form people write in a spec: `90s`, `5m`, `1.5s`."""
     if seconds >= 60 and seconds % 60 == 0:

@@ -27,7 +27,7 @@ import pygit2
 from pygit2.enums import FileMode, ObjectType
 
 from controller.tenancy import redact, same_server
-from controller.timeouts import DEFAULT_TIMEOUT, TimedOut, format_duration
+from controller.timeouts import DEFAULT_TIMEOUT, TIMEOUT_HINT, TimedOut, format_duration
 
 MIRROR_REFSPECS = ("+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
 
@@ -47,9 +47,8 @@ class GitTimeout(GitError, TimedOut):
 
 
 def _timeout_error(url: str, timeout: float) -> GitTimeout:
-    return GitTimeout(f"{redact(url)}: no answer within {format_duration(timeout)} (spec.timeout); "
-                      "check that the Git server is up and reachable from the operator, or "
-                      "raise spec.timeout for a slow server")
+    return GitTimeout(f"{redact(url)}: no answer within {format_duration(timeout)} "
+                      f"(spec.timeout); {TIMEOUT_HINT}")
 
 
 #: libgit2 waits at least this long on a silent server. Its socket timeouts are shared by

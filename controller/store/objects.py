@@ -27,7 +27,7 @@ from minio import Minio
 from minio.deleteobjects import DeleteObject
 from minio.error import MinioException, S3Error
 
-from controller.timeouts import DEFAULT_TIMEOUT, TimedOut, format_duration
+from controller.timeouts import DEFAULT_TIMEOUT, TIMEOUT_HINT, TimedOut, format_duration
 
 T = TypeVar("T")
 
@@ -108,8 +108,7 @@ class ObjectStore:
                     getattr(err, "reason", None), urllib3.exceptions.TimeoutError):
                 raise ObjectStoreTimeout(
                     f"{where}: no answer within {format_duration(self._timeout)} "
-                    "(spec.timeout); check that the server is up and reachable, or raise "
-                    "spec.timeout for a slow server") from err
+                    f"(spec.timeout); {TIMEOUT_HINT}") from err
             raise ObjectStoreUnavailable(f"{where} is unreachable: {err}") from err
 
     def ensure_bucket(self) -> None:
