@@ -16,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "grace period)")
     p.add_argument("--dry-run", action="store_true",
                    help="list what would be removed, remove nothing")
-    p.add_argument("--grace", default="24h", metavar="DURATION",
+    p.add_argument("--grace", metavar="DURATION",
                    help="keep objects younger than this (default 24h; e.g. 30m, 2h, 0s)")
     p.add_argument("--wait", type=float, default=DEFAULT_WAIT, metavar="SECONDS",
                    help="how long to wait for a running sync of a repository before "

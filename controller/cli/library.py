@@ -49,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--allow-namespace", action="append", default=[], metavar="NAMESPACE",
                    help="with --visibility restricted: a namespace that may use the examples "
                    "(repeatable)")
-    p.add_argument("--timeout", default="60s", metavar="DURATION",
+    p.add_argument("--timeout", metavar="DURATION",
                    help="bound of each network step: Git fetch, S3 request, database "
                    "statement (default 60s)")
     p.add_argument("--history", metavar="tags:GLOB",
