@@ -87,7 +87,8 @@ def _no_progress(_phase: str, _done: int, _total: int | None) -> None:
 
 
 @contextmanager
-def _database() -> Iterator[None]:
+def database_errors() -> Iterator[None]:
+    """Database failures as DatabaseUnavailable, saying what to do."""
     try:
         yield
     except (sa.exc.OperationalError, sa.exc.InterfaceError) as err:
@@ -98,7 +99,8 @@ def _database() -> Iterator[None]:
 
 
 @contextmanager
-def _storage() -> Iterator[None]:
+def storage_errors() -> Iterator[None]:
+    """Object store failures as StorageUnavailable."""
     try:
         yield
     except ObjectStoreError as err:
@@ -380,7 +382,7 @@ def _pass(snapshot: Snapshot, store: ObjectStore, settings: Settings, engine: sa
           progress: Progress, *, history: bool) -> list[Decision]:
     """Scan one snapshot while uploading its new versions' files, plan, then write each
     published version's metadata.json and the database rows in one transaction."""
-    with _database(), session_scope(engine) as session:
+    with database_errors(), session_scope(engine) as session:
         known = state.load_known(session, repo.id)
     ignore = Ignore(source.ignore)
     now = datetime.now(UTC)
@@ -388,7 +390,7 @@ def _pass(snapshot: Snapshot, store: ObjectStore, settings: Settings, engine: sa
     try:
         stager = _Stager(snapshot, ignore, settings.limits, uploader, repo.id, known, now,
                          progress)
-        with _storage():
+        with storage_errors():
             items = scan(snapshot, ignore, settings.limits, {} if history else known,
                          progress, read=stager)
             uploader.flush()
@@ -396,11 +398,11 @@ def _pass(snapshot: Snapshot, store: ObjectStore, settings: Settings, engine: sa
         del items
         ids = _ids(repo.id, decisions)
         todo = [d for d in decisions if d.publish]
-        with _database(), session_scope(engine) as session:
+        with database_errors(), session_scope(engine) as session:
             session.add(repo)
             writer = state.Writer(session, repo, ids, now, history=history)
             writer.insert_examples(decisions)
-            with _storage():
+            with storage_errors():
                 _complete(todo, stager, uploader, writer, repo.id, now, progress)
             report.uploaded_versions += len(todo)
             report.uploaded_files += uploader.files
@@ -438,7 +440,7 @@ def _one_sync(settings: Settings, namespace: str, name: str, wait: float,
     engine = make_engine(settings.database_url, timeout)
     key = repository_key(namespace, name)
     try:
-        with _database(), advisory_lock(engine, LockKind.REPOSITORY, key, wait=wait,
+        with database_errors(), advisory_lock(engine, LockKind.REPOSITORY, key, wait=wait,
                                         on_wait=on_wait):
             yield engine
     except LockBusy as err:
@@ -471,11 +473,11 @@ def sync_repository(settings: Settings, source: SourceSpec, *, name: str,
     started = datetime.now(UTC)
     store = object_store(settings, source.timeout)
     with _one_sync(settings, namespace, name, wait, on_wait, source.timeout) as engine:
-        with _database(), session_scope(engine) as session:
+        with database_errors(), session_scope(engine) as session:
             repo = state.repository(session, namespace, name, source, visibility)
         progress("fetch", 0, None)
         snapshot, git = _open(source, settings, namespace, name)
-        with _storage():
+        with storage_errors():
             store.ensure_bucket()
         report = SyncReport(repo.id, name, namespace, snapshot.revision, started, started, [])
         if history:

@@ -23,12 +23,12 @@ from sqlalchemy.orm import Session
 
 from controller.config import Settings
 from controller.library.digest import sha256
-from controller.library.errors import IncompleteVersion, StorageUnavailable, VersionNotFound
+from controller.library.errors import IncompleteVersion, VersionNotFound
 from controller.library.scan import META
-from controller.library.sync import object_store
+from controller.library.sync import object_store, storage_errors
 from controller.meta import VersionError, newest_matching, normalise_version, parse_constraint
 from controller.store.db.library import Example, ExampleVersion
-from controller.store.objects import ObjectStore, ObjectStoreError
+from controller.store.objects import ObjectStore
 
 
 def resolve_version(session: Session, example_id: uuid.UUID, spec: str | None
@@ -77,7 +77,7 @@ def version_files(store: ObjectStore | Settings, version: ExampleVersion
     if isinstance(store, Settings):
         store = object_store(store)
     prefix = version.storage_prefix
-    try:
+    with storage_errors():
         try:
             metadata = json.loads(store.get(prefix + "metadata.json"))
         except KeyError:
@@ -94,8 +94,6 @@ def version_files(store: ObjectStore | Settings, version: ExampleVersion
                 raise IncompleteVersion(f"{prefix}{key} does not match its recorded sha256")
             yield f["path"], int(f["mode"], 8), data
             del data
-    except ObjectStoreError as err:
-        raise StorageUnavailable(f"the library's object store is unavailable: {err}") from err
 
 
 def load_version_files(store: ObjectStore | Settings, version: ExampleVersion
