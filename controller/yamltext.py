@@ -47,7 +47,6 @@ class Limits:
     max_values: int
     max_expanded_bytes: int
     max_depth: int = 64
-    max_documents: int = 1
 
 
 #: meta.yaml files are a few KB; the largest real one has a few hundred values.
@@ -138,7 +137,7 @@ def _walk(events: Iterator[yaml.Event], limits: Limits) -> None:
     for event in events:
         if isinstance(event, DocumentStartEvent):
             documents += 1
-            if documents > limits.max_documents:
+            if documents > 1:  # a meta.yaml or a manifest is one document
                 raise YamlRefused(f"{limits.what} must hold exactly one YAML document; remove "
                                   "the second `---` and what follows it", event.start_mark)
         elif isinstance(event, CollectionStartEvent):
