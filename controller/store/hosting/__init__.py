@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from controller.timeouts import TimedOut
+
 Kind = Literal["gitlab", "gitea"]
 RequestState = Literal["open", "closed", "merged"]
 
@@ -71,8 +73,9 @@ class MissingScope(HostingError):
         self.scope = scope
 
 
-class HostingTimeout(HostingError):
-    """The provider did not answer within the configured timeout."""
+class HostingTimeout(HostingError, TimedOut):
+    """The provider did not answer within the configured timeout (a `TimedOut`, so the pass
+    ends with reason `Timeout` like a Git or S3 timeout)."""
 
 
 class Provider(Protocol):
