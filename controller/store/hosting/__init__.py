@@ -89,6 +89,11 @@ class Provider(Protocol):
         with the token still works. Idempotent."""
         ...
 
+    def find_project(self, name: str) -> Project | None:
+        """The project `name` under the configured owner, None when it does not exist (yet):
+        what `exlib plan` asks, since planning creates nothing. Read-only."""
+        ...
+
     def find_request(self, project: Project, source_branch: str) -> Request | None:
         """The open request from `source_branch`, else the most recent closed or merged one,
         else None."""
