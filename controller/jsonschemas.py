@@ -1,4 +1,9 @@
-"""JSON Schema validation that reads `pattern` as the API server does (pure).
+"""The JSON Schemas shipped in `controller/schemas/`: loading, defaults, validators (pure).
+
+The schemas are the one source of truth for the spec fields, their patterns and their
+defaults: the CRDs are generated from them, the operator and the CLI validate with them, and
+Python code reads a default here instead of restating it. They ship as package data, so an
+installed exlib finds them without the repository checkout.
 
 Python's `$` also matches before a final newline, Go's (the API server's) only at the end, so
 with jsonschema's default `re.search` the CLI and meta.yaml accepted `week1\\n` where
@@ -7,13 +12,42 @@ with jsonschema's default `re.search` the CLI and meta.yaml accepted `week1\\n` 
 
 from __future__ import annotations
 
+import copy
 import functools
+import json
 import re
 from collections.abc import Iterator
+from importlib import resources
 from typing import Any
 
 import jsonschema
 from jsonschema.exceptions import ValidationError
+
+#: File names of the schemas (in `controller/schemas/`).
+EXAMPLE_META = "example-meta.schema.json"
+EXAMPLE_REPOSITORY = "example-repository.schema.json"
+COURSE_STRUCTURE = "course-structure.schema.json"
+
+
+@functools.cache
+def _parsed(name: str) -> dict[str, Any]:
+    text = resources.files("controller").joinpath("schemas", name).read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def load(name: str) -> dict[str, Any]:
+    """The schema `name` (e.g. `EXAMPLE_META`), a fresh copy the caller may change."""
+    return copy.deepcopy(_parsed(name))
+
+
+def default(name: str, *fields: str) -> Any:
+    """The schema's `default` of the field at `fields` (`"assignments", "branch"`), so the
+    code applies the default the CRD documents; KeyError when the schema sets none."""
+    node = _parsed(name)
+    for f in fields:
+        node = node["properties"][f]
+    return node["default"]
 
 
 @functools.cache

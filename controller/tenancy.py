@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from controller import jsonschemas
+
 _LABEL = r"[A-Za-z0-9][A-Za-z0-9-]*"  # never `-…`: no host may read as an ssh option
 _H16 = "[0-9A-Fa-f]{1,4}"
 _OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
@@ -190,13 +192,16 @@ def destination_problem(host: str, port: int | None, allowed: Sequence[str],
 
 
 VisibilityKind = Literal["public", "private", "restricted"]
+#: A repository's visibility when its spec names none (the schema's default).
+DEFAULT_VISIBILITY: VisibilityKind = jsonschemas.default(jsonschemas.EXAMPLE_REPOSITORY,
+                                                         "visibility")
 
 
 @dataclass(frozen=True)
 class Visibility:
     """Which namespaces' courses may use a repository's examples."""
 
-    kind: VisibilityKind = "private"
+    kind: VisibilityKind = DEFAULT_VISIBILITY
     allowed: tuple[str, ...] = ()
 
     @classmethod

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import re
 
-#: The bound of one network step when spec.timeout is not set (as Flux's GitRepository).
-DEFAULT_TIMEOUT = 60.0
+from controller import jsonschemas
+
+_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 
 #: The longest `spec.timeout`: libgit2 and PostgreSQL hold timeouts as 32-bit milliseconds
 #: (24.8 days), and no single fetch, push or statement should need a day.
@@ -19,10 +21,6 @@ MAX_TIMEOUT = 24 * 3600.0
 #: The shortest re-check interval: more often only loads the shared Git server, database and
 #: pass pool (the loop polls every 0.25 s, so `interval: 1ms` re-checked on every poll).
 MIN_INTERVAL = 10.0
-
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
-_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-
 
 def parse_duration(text: str | None, default: float) -> float:
     """Seconds in a Go-style duration (`5m`, `1h30m`, `90s`); `default` when absent."""
@@ -32,6 +30,15 @@ def parse_duration(text: str | None, default: float) -> float:
     if not parts or "".join(n + u for n, u in parts) != text:
         raise ValueError(f"{text!r} is not a duration like 30s, 5m or 1h")
     return sum(float(n) * _UNIT[u] for n, u in parts)
+
+
+#: The bound of one network step when spec.timeout is not set (60s, as Flux's GitRepository)
+#: and the re-check interval when spec.interval is not: the schemas' defaults (both resources
+#: share them; a unit test holds them equal).
+DEFAULT_TIMEOUT = parse_duration(
+    jsonschemas.default(jsonschemas.EXAMPLE_REPOSITORY, "timeout"), 0.0)
+DEFAULT_INTERVAL = parse_duration(
+    jsonschemas.default(jsonschemas.EXAMPLE_REPOSITORY, "interval"), 0.0)
 
 
 def parse_timeout(text: str | None) -> float:

@@ -19,7 +19,6 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 from typing import Any, Literal
 
 import jsonschema
@@ -36,7 +35,18 @@ from controller.timeouts import DEFAULT_TIMEOUT, parse_timeout
 Kind = Literal["unit", "assignment"]
 Strategy = Literal["keep", "overwrite", "merge"]
 
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "course-structure.schema.json"
+
+def _default(*fields: str) -> Any:
+    """A field's default as the schema (and so the CRD) documents it."""
+    return jsonschemas.default(jsonschemas.COURSE_STRUCTURE, *fields)
+
+
+DEFAULT_STRATEGY: Strategy = _default("updateStrategy")
+DEFAULT_BRANCH: str = _default("assignments", "branch")
+DEFAULT_PRUNE: bool = _default("prune")
+DEFAULT_SUSPEND: bool = _default("suspend")
+DEFAULT_INTERVAL: str = _default("interval")
+
 KIND = "CourseStructure"
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{4,64}$")
@@ -88,7 +98,7 @@ class Node:
     position: float
     example: ExampleRef | None = None
     version: str | None = None
-    update_strategy: Strategy = "keep"
+    update_strategy: Strategy = DEFAULT_STRATEGY
     properties: Mapping[str, Any] = field(default_factory=dict)
     where: str = ""  # location in the manifest, e.g. contents[0].contents[2]
 
@@ -100,7 +110,7 @@ class Node:
 @dataclass(frozen=True)
 class GitTarget:
     url: str
-    branch: str = "main"
+    branch: str = DEFAULT_BRANCH
     path: str = ""
     secret_ref: str | None = None
 
@@ -117,10 +127,10 @@ class CourseSpec:
     assignments: GitTarget
     student_template: GitTarget | None
     content_types: tuple[ContentType, ...]
-    update_strategy: Strategy = "keep"
-    prune: bool = True
-    suspend: bool = False
-    interval: str = "5m"
+    update_strategy: Strategy = DEFAULT_STRATEGY
+    prune: bool = DEFAULT_PRUNE
+    suspend: bool = DEFAULT_SUSPEND
+    interval: str = DEFAULT_INTERVAL
     timeout: float = DEFAULT_TIMEOUT  # seconds, of each network step of a pass
     nodes: tuple[Node, ...] = ()  # manifest order (pre-order walk of `contents`)
 
@@ -174,7 +184,7 @@ def _closed(schema: Any) -> Any:
 
 @cache
 def _validators() -> tuple[Any, Any]:
-    schema = _closed(json.loads(SCHEMA_PATH.read_text()))
+    schema = _closed(jsonschemas.load(jsonschemas.COURSE_STRUCTURE))
     node = copy.deepcopy(schema["properties"]["contents"]["items"])
     return jsonschemas.validator(schema), jsonschemas.validator(node)
 
@@ -508,7 +518,7 @@ def parse_spec(spec: Mapping[str, Any], namespace: str = "default") -> CourseSpe
             builder.fail(f"contentTypes[{i}]", "slug", f"duplicate content type `{ctype['slug']}`")
         seen.add(ctype["slug"])
     builder.walk(copy.deepcopy(spec.get("contents") or []), [], None,
-                 spec.get("updateStrategy", "keep"))
+                 spec.get("updateStrategy", DEFAULT_STRATEGY))
     nodes = builder.nodes()
     course = spec["course"]
     family = course["family"]["path"]
@@ -534,8 +544,8 @@ def parse_spec(spec: Mapping[str, Any], namespace: str = "default") -> CourseSpe
     def target(raw: Mapping[str, Any] | None) -> GitTarget | None:
         if raw is None:
             return None
-        return GitTarget(url=raw["url"], branch=raw.get("branch", "main"),
-                         path=raw.get("path", "").strip("/"),
+        return GitTarget(url=raw["url"], branch=raw.get("branch", DEFAULT_BRANCH),
+                         path=raw.get("path", _default("assignments", "path")).strip("/"),
                          secret_ref=(raw.get("secretRef") or {}).get("name"))
 
     assignments = target(spec["assignments"])
@@ -548,7 +558,8 @@ def parse_spec(spec: Mapping[str, Any], namespace: str = "default") -> CourseSpe
         assignments=assignments, student_template=target(spec.get("studentTemplate")),
         content_types=tuple(ContentType(t["slug"], t["kind"], t.get("title"), t.get("color"))
                             for t in spec["contentTypes"]),
-        update_strategy=spec.get("updateStrategy", "keep"), prune=spec.get("prune", True),
-        suspend=spec.get("suspend", False), interval=spec.get("interval", "5m"),
+        update_strategy=spec.get("updateStrategy", DEFAULT_STRATEGY),
+        prune=spec.get("prune", DEFAULT_PRUNE), suspend=spec.get("suspend", DEFAULT_SUSPEND),
+        interval=spec.get("interval", DEFAULT_INTERVAL),
         timeout=timeout, nodes=nodes,
     )

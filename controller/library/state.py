@@ -43,7 +43,7 @@ def repository(session: Session, namespace: str, name: str, source: SourceSpec,
     if row is None:
         row = ExampleRepository(id=uuid.uuid4(), namespace=namespace, name=name,
                                 source_kind=source.kind, source_url=source.describe(),
-                                visibility="private", allowed_namespaces=[])
+                                visibility=Visibility().kind, allowed_namespaces=[])
         session.add(row)
     row.source_kind, row.source_url = source.kind, source.describe()
     row.ref, row.path = source.ref, source.path or None

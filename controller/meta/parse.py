@@ -1,6 +1,6 @@
 """Parse and validate an example's meta.yaml (both real-world formats) into an ExampleMeta.
 
-Pure: no I/O apart from reading the bundled JSON Schema once. Every problem becomes an Issue
+Pure: no I/O apart from reading the packaged JSON Schema once. Every problem becomes an Issue
 naming the file, the field path and the line, phrased for the lecturer who has to fix it;
 bad input never raises.
 
@@ -16,14 +16,11 @@ from __future__ import annotations
 import datetime as _dt
 import difflib
 import fnmatch
-import json
 import math
 import posixpath
 import re
 from collections.abc import Collection, Iterator, Mapping
 from functools import cache
-from importlib import resources
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -54,7 +51,6 @@ LEGACY_KEYS: Mapping[str, str] = MappingProxyType(
     }
 )
 
-_SCHEMA_FILE = "example-meta.schema.json"
 _NULL_TAG = "tag:yaml.org,2002:null"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _PLACEHOLDER_RE = re.compile(r"^\s*<[^<>\n]{1,80}>\s*$")
@@ -91,14 +87,8 @@ _TYPE_WORDS = {
 
 @cache
 def load_schema() -> dict[str, Any]:
-    """The JSON Schema for meta.yaml (repo `schemas/`, or a copy bundled with the package)."""
-    repo_copy = Path(__file__).resolve().parents[2] / "schemas" / _SCHEMA_FILE
-    if repo_copy.is_file():
-        text = repo_copy.read_text(encoding="utf-8")
-    else:  # installed without the repo checkout: look for a bundled copy
-        text = resources.files("controller.meta").joinpath(_SCHEMA_FILE).read_text("utf-8")
-    schema: dict[str, Any] = json.loads(text)
-    return schema
+    """The JSON Schema for meta.yaml (read once; callers must not change it)."""
+    return jsonschemas.load(jsonschemas.EXAMPLE_META)
 
 
 _ANNOTATIONS = frozenset({"title", "description", "$comment", "examples", "default"})

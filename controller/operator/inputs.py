@@ -13,7 +13,6 @@ from typing import Any
 from controller import jsonschemas
 from controller.config import Settings
 from controller.library.source import S3Credentials, SourceSpec
-from controller.operator.crds import load_schema
 from controller.store.git import Credentials
 from controller.store.kube import Kube, SecretMissing
 from controller.tenancy import (
@@ -28,7 +27,7 @@ from controller.timeouts import parse_timeout
 
 @functools.cache
 def _validator(schema: str) -> Any:
-    return jsonschemas.validator(load_schema(schema))
+    return jsonschemas.validator(jsonschemas.load(schema))
 
 
 def spec_errors(schema: str, spec: dict[str, Any]) -> list[str]:

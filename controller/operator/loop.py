@@ -21,10 +21,9 @@ from controller.operator.inputs import spec_errors
 from controller.operator.schedule import REQUESTED_AT, Memory, due, record
 from controller.operator.status import Observation, Problem, ready_of, summarise
 from controller.store.kube import Kube, now_iso
-from controller.timeouts import MIN_INTERVAL, parse_duration
+from controller.timeouts import DEFAULT_INTERVAL, MIN_INTERVAL, parse_duration
 
 log = logging.getLogger("exlib.operator")
-DEFAULT_INTERVAL = 300.0
 SETTLED = {"UpdateConflict", "ContentBlocked"}  # waiting for a person, not a retry
 POLL_SECONDS = 0.25  # how often the loop looks at its (in-memory) object; no API calls
 PASSES = ThreadPoolExecutor(max_workers=8, thread_name_prefix="exlib-pass")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from controller import jsonschemas
 from controller.config import Settings
 from controller.library import errors
 from controller.library.sync import archive_repository, remote_revision, sync_repository
@@ -15,7 +16,7 @@ from controller.operator.status import Problem, failure_reason, ready_of
 from controller.store.kube import Kube, SecretMissing, now_iso
 from controller.tenancy import Visibility
 
-SCHEMA = "example-repository.schema.json"
+SCHEMA = jsonschemas.EXAMPLE_REPOSITORY
 MAX_INVALID_LISTED = 10
 
 

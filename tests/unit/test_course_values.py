@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 
+from controller import jsonschemas
 from controller.course import paths
 from controller.course.errors import SpecError
 from controller.course.spec import load_manifest, parse_spec
@@ -18,8 +18,7 @@ from controller.course.spec import load_manifest, parse_spec
 MAX_LABEL, MAX_PATH, MAX_LEVELS, MAX_DIRECTORY = 255, 255, 16, 1024
 MAX_NODES, MAX_PROPERTIES_BYTES = 5000, 64 * 1024
 
-SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "schemas"
-                     / "course-structure.schema.json").read_text())
+SCHEMA = jsonschemas.load(jsonschemas.COURSE_STRUCTURE)
 
 BASE = {
     "course": {"organization": {"path": "org"}, "family": {"path": "prog"}, "path": "py101",

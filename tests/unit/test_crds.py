@@ -1,4 +1,4 @@
-"""The checked-in CRDs are exactly what `exlib crds` generates from schemas/."""
+"""The checked-in CRDs are exactly what `exlib crds` generates from controller/schemas/."""
 
 from __future__ import annotations
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
 
-from controller.operator.crds import SCHEMA_DIR
+from controller import jsonschemas
 from controller.tenancy import (
     GIT_URL_PATTERN,
     S3_ENDPOINT_PATTERN,
@@ -100,8 +99,8 @@ def test_redact_keeps_host_and_path_only() -> None:
 
 def test_every_git_url_field_in_the_schemas_uses_the_rule() -> None:
     """ExampleRepository git.url, CourseStructure assignments.url and studentTemplate.url."""
-    repo = json.loads((SCHEMA_DIR / "example-repository.schema.json").read_text())
-    course = json.loads((SCHEMA_DIR / "course-structure.schema.json").read_text())
+    repo = jsonschemas.load(jsonschemas.EXAMPLE_REPOSITORY)
+    course = jsonschemas.load(jsonschemas.COURSE_STRUCTURE)
     assert repo["properties"]["git"]["properties"]["url"]["pattern"] == GIT_URL_PATTERN
     for key in ("assignments", "studentTemplate"):
         assert course["properties"][key]["properties"]["url"]["pattern"] == GIT_URL_PATTERN
