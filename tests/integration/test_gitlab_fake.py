@@ -104,6 +104,15 @@ def test_gitlab_fake_refused_token_names_the_server_and_never_the_token(
     assert secret not in str(err.value) and secret not in repr(err.value)
 
 
+def test_gitlab_fake_server_that_is_gone_is_named_unreachable(fake: FakeGitLab) -> None:
+    url = fake.url
+    fake.close()  # nothing listens on its port any more
+    with pytest.raises(HostingError) as err:
+        client(fake).find_project("assignments")
+    assert "unreachable" in str(err.value) and url in str(err.value)
+    assert "tugraz/prog1/assignments" in str(err.value)
+
+
 def test_gitlab_fake_read_only_token_lacks_the_api_scope(fake: FakeGitLab) -> None:
     fake.add_token("read-only", ("read_api", "read_repository"))
     with pytest.raises(MissingScope) as err:

@@ -339,10 +339,11 @@ def test_one_open_request_per_source_branch(provider: Harness, tmp_path: Path) -
     assert client.find_request(project, SOURCE) == first
 
 
-def test_force_push_to_the_protected_branch_is_refused(provider: Harness,
-                                                       tmp_path: Path) -> None:
+def test_force_push_and_deletion_of_the_protected_branch_are_refused(
+        provider: Harness, tmp_path: Path) -> None:
     if not provider.hosts_git:
-        pytest.skip("the FAKE GitLab hosts no Git: force push is checked on real servers only")
+        pytest.skip("the FAKE GitLab hosts no Git: force push and deletion are checked on "
+                    "real servers only")
     owner = provider.new_owner()
     project = _provision(provider, owner)
     provider.push_branches(project, tmp_path)
@@ -355,6 +356,9 @@ def test_force_push_to_the_protected_branch_is_refused(provider: Harness,
     with pytest.raises(git.GitError):
         git.push(repo, project.clone_url, [f"+refs/heads/{BRANCH}:refs/heads/{BRANCH}"],
                  provider.credentials(), cache_dir=tmp_path)
+    with pytest.raises(git.GitError):
+        git.push(repo, project.clone_url, [f":refs/heads/{BRANCH}"], provider.credentials(),
+                 cache_dir=tmp_path)
     again = git.fetch_branch(repo, project.clone_url, BRANCH, provider.credentials(),
                              cache_dir=tmp_path)
     assert again is not None and again.id == head.id
