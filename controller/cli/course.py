@@ -18,6 +18,7 @@ from controller.config import Settings
 from controller.course.apply import ApplyReport, apply_course, course_status
 from controller.course.errors import CourseError, SpecError
 from controller.course.spec import load_manifest
+from controller.meta.names import version_label
 from controller.store.git import Credentials
 
 
@@ -130,7 +131,7 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _deployed(row: dict) -> str:
-    return row["version"] or (f"sha256:{row['digest'][:12]}" if row["digest"] else "")
+    return row["version"] or (version_label(None, row["digest"]) if row["digest"] else "")
 
 
 def _desired(row: dict) -> str:

@@ -19,6 +19,7 @@ from controller.library.report import ExampleReport
 from controller.library.source import S3Credentials, SourceSpec
 from controller.library.sync import Progress as ProgressFn
 from controller.library.sync import sync_repository, validate
+from controller.meta.names import short_digest, version_label
 from controller.store.db import make_engine, session_scope
 from controller.store.git import Credentials
 from controller.tenancy import Visibility
@@ -134,7 +135,7 @@ def _print_examples(entries: list[ExampleReport], *, all_rows: bool) -> None:
     if rows:
         output.table(None, ("status", "identifier", "directory", "version", "digest"),
                      ((e.status, e.identifier, e.directory, e.version,
-                       e.digest[:12] if e.digest else None) for e in rows))
+                       short_digest(e.digest) or None) for e in rows))
     for e in entries:
         for msg in e.errors:
             output.say(("error", "red"), "   ", msg)
@@ -238,7 +239,7 @@ def _show(args: argparse.Namespace) -> int:
                    ("  archived", "red") if ex["archived_at"] else "")
         output.say(f"{ex['title'] or ''}  [{', '.join(ex['tags'])}]")
         output.table("versions", ("tag", "as written", "digest", "created", "latest"),
-                     ((v["tag"], v["version"], "sha256:" + v["digest"][:12], v["created_at"],
+                     ((v["tag"], v["version"], version_label(None, v["digest"]), v["created_at"],
                        "*" if v["latest"] else "") for v in ex["versions"]))
         for title in ("dependencies", "dependents"):
             if ex[title]:

@@ -47,6 +47,7 @@ from typing import Any, Literal, Protocol
 
 from controller.course import paths
 from controller.course.spec import Kind, Node, Strategy
+from controller.meta.names import version_label
 
 
 class Op(StrEnum):
@@ -361,10 +362,6 @@ def _customised_message(row: Content, current: str | None) -> str:
     if row.state == State.CUSTOMIZED.value and row.message and row.message != DELETED:
         return row.message  # e.g. "merged X with the lecturer's changes (...)"
     return "the directory differs from what exlib deployed"
-
-
-def version_label(tag: str | None, digest: str | None) -> str:
-    return tag or f"sha256:{(digest or '')[:12]}"
 
 
 class _Planner:

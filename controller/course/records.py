@@ -15,8 +15,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
 from controller.course.errors import Problem, SpecError
-from controller.course.plan import Content, Plan, version_label
+from controller.course.plan import Content, Plan
 from controller.course.spec import CourseSpec
+from controller.meta.names import version_label
 from controller.store.db.base import utcnow
 from controller.store.db.course import (
     Course,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from controller import yamltext
+from controller.meta.names import version_label
 
 META = "meta.yaml"
 VENDOR_DIR = ".dependencies"
@@ -35,7 +36,7 @@ class ResolvedDependency:
 
     @property
     def version_label(self) -> str:
-        return self.tag or f"sha256:{self.digest[:12]}"
+        return version_label(self.tag, self.digest)
 
 
 def deploy_key(digest: str, properties: Mapping[str, Any],

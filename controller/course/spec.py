@@ -27,7 +27,7 @@ import yaml
 from controller import jsonschemas, yamltext
 from controller.course import paths
 from controller.course.errors import Problem, SpecError
-from controller.meta.parse import IDENTIFIER_RE
+from controller.meta.names import DIGEST_PREFIX, is_digest_ref, is_identifier
 from controller.meta.versions import VersionError, parse_constraint
 from controller.tenancy import GIT_URL_PATTERN, git_url_problem, spec_url_problems
 from controller.timeouts import DEFAULT_TIMEOUT, parse_timeout
@@ -49,7 +49,6 @@ DEFAULT_INTERVAL: str = _default("interval")
 
 KIND = "CourseStructure"
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")
-_DIGEST = re.compile(r"^sha256:[0-9a-f]{4,64}$")
 
 #: Nodes in one course, nesting of the spec's JSON, and one node's `properties` as JSON:
 #: bounds on what one pass handles (docs/limits.md).
@@ -470,14 +469,14 @@ class _Builder:
             self.fail(where, "example", "only assignments name an example; this node's type "
                                         f"`{raw['type']}` is a unit")
             return None
-        if isinstance(value, str) and IDENTIFIER_RE.fullmatch(value):
+        if is_identifier(value):
             return ExampleRef(identifier=value)
         if isinstance(value, dict) and set(value) == {"id"} and isinstance(value["id"], str) \
                 and _UUID.fullmatch(value["id"]):
             return ExampleRef(id=value["id"].lower())
         if (isinstance(value, dict) and set(value) == {"repository", "identifier"}
                 and all(isinstance(v, str) for v in value.values())
-                and IDENTIFIER_RE.fullmatch(value["identifier"])):
+                and is_identifier(value["identifier"])):
             return ExampleRef(identifier=value["identifier"],
                               repository=_repo_name(value["repository"], self.namespace))
         self.fail(where, "example", f"{value!r} is not an example identifier, "
@@ -488,8 +487,8 @@ class _Builder:
         if kind != "assignment" or raw.get("example") is None:
             self.fail(where, "version", "a version needs an assignment that names an example")
             return False
-        if version == "latest" or version.startswith("sha256:"):
-            if version.startswith("sha256:") and not _DIGEST.fullmatch(version):
+        if version == "latest" or version.startswith(DIGEST_PREFIX):
+            if version.startswith(DIGEST_PREFIX) and not is_digest_ref(version):
                 self.fail(where, "version", f"`{version}` is not `sha256:` followed by at least "
                                             "4 lowercase hex digits")
                 return False

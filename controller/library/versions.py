@@ -27,6 +27,7 @@ from controller.library.errors import IncompleteVersion, VersionNotFound
 from controller.library.scan import META
 from controller.library.sync import object_store, storage_errors
 from controller.meta import VersionError, newest_matching, normalise_version, parse_constraint
+from controller.meta.names import DIGEST_PREFIX, short_digest
 from controller.store.db.library import Example, ExampleVersion
 from controller.store.objects import ObjectStore
 
@@ -42,8 +43,8 @@ def resolve_version(session: Session, example_id: uuid.UUID, spec: str | None
             raise VersionNotFound(f"example {example.identifier} has no valid version yet")
         return example.latest_version
     versions = session.scalars(sa.select(ExampleVersion).filter_by(example_id=example_id)).all()
-    if spec.startswith("sha256:"):
-        prefix = spec.removeprefix("sha256:").lower()
+    if spec.startswith(DIGEST_PREFIX):
+        prefix = spec.removeprefix(DIGEST_PREFIX).lower()
         hits = [v for v in versions if v.digest.startswith(prefix)]
         if len(hits) == 1:
             return hits[0]
@@ -81,8 +82,9 @@ def version_files(store: ObjectStore | Settings, version: ExampleVersion
         try:
             metadata = json.loads(store.get(prefix + "metadata.json"))
         except KeyError:
-            raise IncompleteVersion(f"version {version.digest[:12]} has no metadata.json under "
-                                    f"{prefix}; run a sync to complete it") from None
+            raise IncompleteVersion(f"version {short_digest(version.digest)} has no "
+                                    f"metadata.json under {prefix}; run a sync to complete "
+                                    "it") from None
         for f in metadata["files"]:
             key = META if f["path"] == META else f"files/{f['path']}"
             try:

@@ -1,8 +1,8 @@
 """meta.yaml parsing, validation and version handling (pure: no database, no network)."""
 
 from controller.meta.model import FILE_LIST_FIELDS, Dependency, ExampleMeta, Issue
+from controller.meta.names import is_identifier, version_label
 from controller.meta.parse import (
-    IDENTIFIER_RE,
     LEGACY_KEYS,
     check_file_lists,
     load_schema,
@@ -19,7 +19,6 @@ from controller.meta.versions import (
 
 __all__ = [
     "FILE_LIST_FIELDS",
-    "IDENTIFIER_RE",
     "LEGACY_KEYS",
     "Constraint",
     "Dependency",
@@ -27,10 +26,12 @@ __all__ = [
     "Issue",
     "VersionError",
     "check_file_lists",
+    "is_identifier",
     "load_schema",
     "newest_matching",
     "normalise_version",
     "parse_constraint",
     "parse_meta",
     "version_key",
+    "version_label",
 ]

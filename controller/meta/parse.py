@@ -32,12 +32,10 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from controller import jsonschemas, yamltext
 from controller.meta.model import FILE_LIST_FIELDS, Dependency, ExampleMeta, Issue, Severity
+from controller.meta.names import IDENTIFIER_RULE, is_identifier
 from controller.meta.versions import VersionError, normalise_version, parse_constraint
 
-__all__ = ["IDENTIFIER_RE", "LEGACY_KEYS", "check_file_lists", "load_schema", "parse_meta"]
-
-#: DESIGN §2: identifiers are taken verbatim and must match this.
-IDENTIFIER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+__all__ = ["LEGACY_KEYS", "check_file_lists", "load_schema", "parse_meta"]
 
 #: Keys from older Computor meta.yaml files: accepted, ignored, reported as warnings.
 LEGACY_KEYS: Mapping[str, str] = MappingProxyType(
@@ -528,24 +526,20 @@ def _resolve_identifier(data: dict[str, Any], directory_name: str, issues: _Issu
     elif "slug" in data:
         field, value = "slug", slug
     else:
-        if not IDENTIFIER_RE.fullmatch(directory_name):
+        if not is_identifier(directory_name):
             issues.error(
                 "",
                 f"meta.yaml has no `identifier` (or `slug`), and the directory name "
-                f"`{directory_name}` is not a valid identifier (letters, digits, `.`, `_`, `-`, "
-                "starting with a letter or digit); add an `identifier:` line",
+                f"`{directory_name}` is not a valid identifier ({IDENTIFIER_RULE}); add an "
+                "`identifier:` line",
             )
             return None
         return directory_name
     if not isinstance(value, str):
         return None  # wrong type: already reported by the schema
-    if not IDENTIFIER_RE.fullmatch(value):
+    if not is_identifier(value):
         if field not in issues.error_fields():
-            issues.error(
-                field,
-                f"`{value}` is not a valid identifier: use only letters, digits, `.`, `_` and "
-                "`-`, starting with a letter or digit",
-            )
+            issues.error(field, f"`{value}` is not a valid identifier: {IDENTIFIER_RULE}")
         return None
     return value
 
@@ -651,7 +645,7 @@ def _check_dependencies(
             constraint = constraint or None
         else:
             continue
-        if not isinstance(dep_id, str) or not IDENTIFIER_RE.fullmatch(dep_id):
+        if not isinstance(dep_id, str) or not is_identifier(dep_id):
             continue  # reported by the schema
         if dep_id == identifier:
             issues.error(field, f"the example depends on itself (`{dep_id}`); remove this entry")
