@@ -15,7 +15,9 @@ What it models:
   `visibility`; a taken path -> 400 `Failed to save group {:path=>["has already been taken"]}`.
 - Projects: GET by id or URL-encoded `group/name`, POST with `name`, `path`, `namespace_id`,
   `visibility`, `description`, `default_branch`, `initialize_with_readme`; a taken path -> 400
-  `{"message": {"name": [...], "path": ["has already been taken"]}}`. Responses carry
+  `{"message": {"name": [...], "path": ["has already been taken"]}}`; a project more visible
+  than its group -> 400 `{"message": {"visibility_level": ["public is not allowed in a
+  private group."]}}`. Responses carry
   `path_with_namespace`, `web_url`, `http_url_to_repo`, `default_branch`, `empty_repo`.
 - Protected branches: list, GET by name, POST (`allow_force_push`, push/merge access levels)
   -> 409 `Protected branch '<name>' already exists` on a duplicate, PATCH `allow_force_push`.
@@ -30,7 +32,7 @@ What it models:
 What it does not model (so tests must not rely on it): Git itself (no repositories, pushes or
 branches: a merge request's source branch is not checked to exist, `empty_repo` stays true
 unless created with a README), roles and membership (every token's user may do everything),
-visibility rules between a group and its projects, users, rate limits, and every field of a
+visibility rules between a group and its subgroups, users, rate limits, and every field of a
 response that exlib's client does not read.
 
 Guessed, not found in GitLab's documentation: the 404 body for a missing parent group on
@@ -53,6 +55,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 API = "/api/v4"
+_OPENNESS = ("private", "internal", "public")
 SCOPE_DENIED = "The request requires higher privileges than provided by the access token."
 
 
@@ -277,6 +280,10 @@ def _create_project(state: _State, args: dict[str, Any]) -> dict[str, Any]:
     if group is None:
         raise _not_found("Namespace")
     full_path = f"{group['full_path']}/{path}"
+    visibility = args.get("visibility", "private")
+    if _OPENNESS.index(visibility) > _OPENNESS.index(group["visibility"]):
+        raise Reply(400, {"message": {"visibility_level": [
+            f"{visibility} is not allowed in a {group['visibility']} group."]}})
     if _lookup(state.projects, full_path, "path_with_namespace"):
         taken = ["has already been taken"]
         raise Reply(400, {"message": {"name": taken, "path": taken,
@@ -289,7 +296,7 @@ def _create_project(state: _State, args: dict[str, Any]) -> dict[str, Any]:
         "namespace": {"id": group["id"], "name": group["name"], "path": group["path"],
                       "kind": "group", "full_path": group["full_path"]},
         "description": args.get("description") or "",
-        "visibility": args.get("visibility", "private"),
+        "visibility": visibility,
         "default_branch": args.get("default_branch") or "main",
         "empty_repo": not readme,
         "web_url": f"{state.base_url}/{full_path}",

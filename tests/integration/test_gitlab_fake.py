@@ -79,7 +79,7 @@ def test_gitlab_fake_concurrent_passes_create_one_group_and_one_project(
 def test_gitlab_fake_existing_protection_that_allows_force_push_is_tightened(
         fake: FakeGitLab) -> None:
     gl = admin(fake)
-    group = gl.groups.create({"name": "prog1", "path": "prog1"})
+    group = gl.groups.create({"name": "prog1", "path": "prog1", "visibility": "internal"})
     existing = gl.projects.create({"name": "assignments", "namespace_id": group.id,
                                    "visibility": "internal", "description": "by hand"})
     existing.protectedbranches.create({"name": "main", "allow_force_push": True,
@@ -91,6 +91,19 @@ def test_gitlab_fake_existing_protection_that_allows_force_push_is_tightened(
     assert rule.allow_force_push is False
     assert rule.push_access_levels[0]["access_level"] == 30  # the lecturer's choice stays
     assert gl.projects.get("prog1/assignments").description == "by hand"
+
+
+def test_gitlab_fake_public_project_in_a_private_group_says_what_to_change(
+        fake: FakeGitLab) -> None:
+    gitlab_client = client(fake)
+    gitlab_client.ensure_project("assignments", branch="main", private=True, description="P1")
+    with pytest.raises(HostingError) as err:
+        gitlab_client.ensure_project("template", branch="main", private=False,
+                                     description="P1 template")
+    message = str(err.value)
+    assert "creating project tugraz/prog1/template" in message
+    assert "public is not allowed in a private group" in message
+    assert "make group tugraz/prog1 public" in message and "project private" in message
 
 
 def test_gitlab_fake_refused_token_names_the_server_and_never_the_token(

@@ -197,8 +197,9 @@ class GitLab:
                     f"Create a token with scope `{scope}` and role Maintainer or Owner of "
                     f"group {self._config.owner}, and put it in the CourseStructure's "
                     "secret.", scope) from err
-            raise HostingError(f"{where}: {err.response_code} {_message(err)}"
-                               + _hint(err.response_code, self._config.owner)) from err
+            message = _message(err)
+            raise HostingError(f"{where}: {err.response_code} {message}"
+                               + _hint(err.response_code, message, self._config.owner)) from err
         except requests.Timeout as err:
             raise HostingTimeout(
                 f"{where}: no answer within {format_duration(self._config.timeout)} "
@@ -254,7 +255,10 @@ def _message(err: GitlabError) -> str:
     return str(message)
 
 
-def _hint(status: int | None, group: str) -> str:
+def _hint(status: int | None, message: str, group: str) -> str:
+    if "visibility_level" in message:
+        return (f". GitLab allows no project more visible than its group: make group {group} "
+                "public in GitLab, or the project private in the CourseStructure.")
     if status == 403:
         return (f". The token's user needs role Maintainer or Owner in group {group} (or the "
                 "right to create groups, if the group does not exist yet).")
