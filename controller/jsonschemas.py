@@ -16,7 +16,7 @@ import copy
 import functools
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from importlib import resources
 from typing import Any
 
@@ -68,3 +68,15 @@ def validator(schema: dict[str, Any]) -> Any:
     """A validator for `schema` (its own draft), patterns matched as Go matches them."""
     cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
     return jsonschema.validators.extend(cls, {"pattern": _pattern})(schema)
+
+
+def field_path(parts: Iterable[str | int]) -> str:
+    """`("properties", "testFiles", 0)` -> `properties.testFiles[0]`: how every message names
+    a field, whether of meta.yaml, a CourseStructure or a resource's spec."""
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out = f"{out}.{part}" if out else str(part)
+    return out

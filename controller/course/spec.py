@@ -27,6 +27,7 @@ import yaml
 from controller import jsonschemas, yamltext
 from controller.course import paths
 from controller.course.errors import Problem, SpecError
+from controller.jsonschemas import field_path
 from controller.meta.names import DIGEST_PREFIX, is_digest_ref, is_identifier
 from controller.meta.versions import VersionError, parse_constraint
 from controller.tenancy import GIT_URL_PATTERN, git_url_problem, spec_url_problems
@@ -188,13 +189,6 @@ def _validators() -> tuple[Any, Any]:
     return jsonschemas.validator(schema), jsonschemas.validator(node)
 
 
-def _location(parts: list[Any]) -> str:
-    out = ""
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
 def _node_where(spec: Mapping[str, Any], node_parts: list[Any]) -> str:
     """`contents[0].contents[2] (week1.hello_world)` for the node at `node_parts`."""
     node: Any = spec
@@ -204,7 +198,7 @@ def _node_where(spec: Mapping[str, Any], node_parts: list[Any]) -> str:
         label = node.get("path") if isinstance(node, dict) else None
         if isinstance(part, int) and isinstance(label, str):
             full = label if full is None or "." in label else f"{full}.{label}"
-    loc = _location(node_parts)
+    loc = field_path(node_parts)
     return f"{loc} ({paths.short(full, 60)})" if full else loc
 
 
@@ -271,7 +265,7 @@ def _bound_problems(spec: Mapping[str, Any]) -> tuple[list[Problem], bool]:
         if len(parts) > MAX_SPEC_DEPTH:
             where, node_parts = _problem_from(spec, parts, "")
             field = parts[len(node_parts): len(node_parts) + 1]  # the field, not the way down
-            too_deep.append(Problem(where.where, _location(field), (
+            too_deep.append(Problem(where.where, field_path(field), (
                 f"is nested more than {MAX_SPEC_DEPTH} levels deep; flatten it")))
             return
         message = _value_problem(value)
@@ -313,9 +307,9 @@ def _problem_from(spec: Mapping[str, Any], parts: list[Any],
     idx = max((i for i, p in enumerate(parts) if p == "contents" and i + 1 < len(parts)
                and isinstance(parts[i + 1], int)), default=None)
     if idx is None:
-        return Problem("spec", _location(parts), message), []
+        return Problem("spec", field_path(parts), message), []
     node_parts = parts[: idx + 2]
-    return (Problem(_node_where(spec, node_parts), _location(parts[idx + 2:]), message),
+    return (Problem(_node_where(spec, node_parts), field_path(parts[idx + 2:]), message),
             node_parts)
 
 

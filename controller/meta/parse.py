@@ -31,6 +31,7 @@ from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from controller import jsonschemas, yamltext
+from controller.jsonschemas import field_path
 from controller.meta.model import FILE_LIST_FIELDS, Dependency, ExampleMeta, Issue, Severity
 from controller.meta.names import IDENTIFIER_RULE, is_identifier
 from controller.meta.versions import VersionError, normalise_version, parse_constraint
@@ -134,20 +135,9 @@ def _known_keys() -> dict[str, frozenset[str]]:
 # --------------------------------------------------------------------------- helpers
 
 
-def _fmt(path: tuple[str | int, ...]) -> str:
-    """`("properties", "testFiles", 0)` -> `properties.testFiles[0]`."""
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out = f"{out}.{part}" if out else part
-    return out
-
-
 def _pattern(path: tuple[str | int, ...]) -> str:
-    """Like _fmt but with list indices replaced by `[]`, for matching _KNOWN_KEY_OBJECTS."""
-    return _fmt(tuple(-1 if isinstance(p, int) else p for p in path)).replace("[-1]", "[]")
+    """Like field_path but with list indices replaced by `[]`, for matching _KNOWN_KEY_OBJECTS."""
+    return field_path(tuple(-1 if isinstance(p, int) else p for p in path)).replace("[-1]", "[]")
 
 
 def _is_version_path(path: tuple[str | int, ...]) -> bool:
@@ -259,7 +249,7 @@ class _Builder:
 
     def _item(self, node: Node, path: tuple[str | int, ...]) -> Any:
         """A list entry: remember its line, then build it."""
-        self.lines[_fmt(path)] = node.start_mark.line + 1
+        self.lines[field_path(path)] = node.start_mark.line + 1
         return self.build(node, path)
 
     def _mapping(self, node: MappingNode, path: tuple[str | int, ...]) -> dict[str, Any]:
@@ -275,13 +265,13 @@ class _Builder:
                 continue
             if not isinstance(key_node, ScalarNode):
                 self.issues.error(
-                    _fmt(path), "a key must be a plain name, not a list or mapping", line
+                    field_path(path), "a key must be a plain name, not a list or mapping", line
                 )
                 continue
             key = key_node.value
             if key in first_line:
                 self.issues.error(
-                    _fmt((*path, key)),
+                    field_path((*path, key)),
                     f"duplicate key `{key}` (first set on line {first_line[key]}); "
                     "YAML keeps only one of them, so delete or merge the other",
                     line,
@@ -295,12 +285,12 @@ class _Builder:
             for source in reversed(sources):
                 if not isinstance(source, MappingNode):
                     self.issues.error(
-                        _fmt(path), "`<<` can only merge mappings", source.start_mark.line + 1
+                        field_path(path), "`<<` can only merge mappings", source.start_mark.line + 1
                     )
                     continue
                 result.update(self._mapping(source, path))
         for key, value_node, line in explicit:
-            self.lines[_fmt((*path, key))] = line
+            self.lines[field_path((*path, key))] = line
             result[key] = self.build(value_node, (*path, key))
         return result
 
@@ -313,7 +303,7 @@ class _Builder:
             value = self._constructor.construct_object(node, deep=True)
         except ConstructorError as exc:
             self.issues.error(
-                _fmt(path),
+                field_path(path),
                 f"cannot read this value: {exc.problem}",
                 node.start_mark.line + 1,
             )
@@ -362,7 +352,7 @@ def _yaml_error(exc: yaml.YAMLError, issues: _Issues) -> None:
 
 def _schema_messages(error: ValidationError) -> list[tuple[str, str]]:
     """(field path, lecturer-facing message) pairs for one jsonschema error."""
-    path = _fmt(tuple(error.absolute_path))
+    path = field_path(tuple(error.absolute_path))
     value = error.instance
     kind = error.validator
     if kind in ("anyOf", "oneOf") and error.context:
@@ -484,7 +474,7 @@ def _check_keys(data: dict[str, Any], issues: _Issues) -> None:
         for key in value:
             if key in names:
                 continue
-            field = _fmt((*path, key))
+            field = field_path((*path, key))
             if legacy_level and key in LEGACY_KEYS:
                 issues.warning(field, f"`{key}` is a legacy key and is ignored: {LEGACY_KEYS[key]}")
                 continue
@@ -500,7 +490,7 @@ def _check_placeholders(data: dict[str, Any], issues: _Issues) -> None:
     skip = issues.error_fields()
     for path, value in _walk(data):
         if isinstance(value, str) and _PLACEHOLDER_RE.match(value):
-            field = _fmt(path)
+            field = field_path(path)
             if field not in skip:
                 issues.warning(
                     field,

@@ -38,7 +38,7 @@ def spec_errors(schema: str, spec: dict[str, Any]) -> list[str]:
     """
     out, fields = [], set()
     for err in sorted(_validator(schema).iter_errors(spec), key=lambda e: list(e.path)):
-        where = "spec" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.path)
+        where = jsonschemas.field_path(["spec", *err.path])
         out.append(f"{where}: {explain_schema_error(err)}")
         fields.add(where)
     out.extend(f"spec.{field}: {problem}" for field, problem in spec_url_problems(spec).items()

@@ -41,3 +41,11 @@ def test_a_version_is_shown_by_its_tag_else_by_a_short_digest() -> None:
                                          ("sha256:abcd\n", False)])
 def test_digest_references(ref: str, ok: bool) -> None:
     assert is_digest_ref(ref) is ok
+
+
+def test_every_message_names_a_field_the_same_way() -> None:
+    from controller.jsonschemas import field_path
+    assert field_path(("properties", "testFiles", 0)) == "properties.testFiles[0]"
+    assert field_path(["spec", "git", "url"]) == "spec.git.url"
+    assert field_path([]) == "" and field_path(["contents", 0, "contents", 2]) == \
+        "contents[0].contents[2]"
