@@ -10,22 +10,24 @@ What it models:
 - Auth by the `PRIVATE-TOKEN` header with per-token scopes: no or an unknown token -> 401
   `{"message": "401 Unauthorized"}`; a token without `api` -> 403
   `{"error": "insufficient_scope", "error_description": ..., "scope": "api"}` on writes (GETs
-  also pass with `read_api`; then `scope` is `"api read_api"`), GitLab's documented body.
+  also pass with `read_api`; then `scope` is `"api read_api"`), the body GitLab sends (as
+  quoted in GitLab's issue tracker).
 - Groups: GET by id or URL-encoded full path, POST with `name`, `path`, `parent_id`,
   `visibility`; a taken path -> 400 `Failed to save group {:path=>["has already been taken"]}`.
 - Projects: GET by id or URL-encoded `group/name`, POST with `name`, `path`, `namespace_id`,
   `visibility`, `description`, `default_branch`, `initialize_with_readme`; a taken path -> 400
   `{"message": {"name": [...], "path": ["has already been taken"]}}`; a project more visible
   than its group -> 400 `{"message": {"visibility_level": ["public is not allowed in a
-  private group."]}}`. Responses carry
-  `path_with_namespace`, `web_url`, `http_url_to_repo`, `default_branch`, `empty_repo`.
+  private group."]}}`. Responses carry `path_with_namespace`, `web_url`,
+  `http_url_to_repo`, `default_branch`, `empty_repo`.
 - Protected branches: list, GET by name, POST (`allow_force_push`, push/merge access levels)
   -> 409 `Protected branch '<name>' already exists` on a duplicate, PATCH `allow_force_push`.
 - Merge requests: list filtered by `source_branch`, `target_branch` and `state` (`opened`,
   `closed`, `merged`, `all`), `order_by` created_at/updated_at, `sort`, `page`/`per_page` with
   GitLab's pagination headers (X-Page, X-Per-Page, X-Total, X-Total-Pages, X-Next-Page,
-  X-Prev-Page, Link); POST -> 409 `["Another open merge request already exists for this
-  source branch: !<iid>"]` when one is open from the same source into the same target; GET;
+  X-Prev-Page, Link; notes too); POST -> 409 `["Another open merge request already exists
+  for this source branch: !<iid>"]` when one is open from the same source into the same
+  target; GET;
   PUT `title`, `description`, `state_event` (close/reopen). Notes: POST and list.
 - `FakeGitLab.merge()`: what a person merging the request in the web UI does to its state.
 
@@ -220,7 +222,7 @@ def _route(state: _State, method: str, path: str, query: dict[str, str], body: d
             return 200, _update_mr(state, _mr(state, _project(state, ref)["id"], int(iid)),
                                    args)
         case "GET", ["projects", ref, "merge_requests", iid, "notes"]:
-            return 200, _list_notes(state, ref, int(iid), query)
+            return 200, _list_notes(state, ref, int(iid), query, headers)
         case "POST", ["projects", ref, "merge_requests", iid, "notes"]:
             return 201, _create_note(state, ref, int(iid), args)
     raise Reply(404, {"error": "404 Not Found"})
@@ -343,6 +345,26 @@ def _mr(state: _State, pid: int, iid: int) -> dict[str, Any]:
     return mr
 
 
+def _page(state: _State, path: str, items: list[dict[str, Any]], query: dict[str, str],
+          headers: dict[str, str]) -> list[dict[str, Any]]:
+    """One page of `items` sorted as asked, with GitLab's offset pagination headers."""
+    items = sorted(items, key=lambda item: item[query.get("order_by", "created_at")],
+                   reverse=query.get("sort", "desc") == "desc")
+    page, per_page = int(query.get("page", 1)), min(int(query.get("per_page", 20)), 100)
+    pages = max(1, -(-len(items) // per_page))
+    headers.update({"X-Page": str(page), "X-Per-Page": str(per_page),
+                    "X-Total": str(len(items)), "X-Total-Pages": str(pages),
+                    "X-Next-Page": str(page + 1) if page < pages else "",
+                    "X-Prev-Page": str(page - 1) if page > 1 else ""})
+    rels = [(page + 1, "next")] if page < pages else []
+    rels += [(1, "first"), (pages, "last")]
+    others = {k: v for k, v in query.items() if k != "page"}
+    headers["Link"] = ", ".join(
+        f'<{state.base_url}{API}{path}?{urlencode({**others, "page": p})}>; rel="{rel}"'
+        for p, rel in rels)
+    return items[(page - 1) * per_page:page * per_page]
+
+
 def _list_mrs(state: _State, project: dict[str, Any], query: dict[str, str],
               headers: dict[str, str]) -> list[dict[str, Any]]:
     items = list(state.mrs[project["id"]].values())
@@ -351,21 +373,7 @@ def _list_mrs(state: _State, project: dict[str, Any], query: dict[str, str],
             items = [mr for mr in items if mr[key] == query[key]]
     if query.get("state", "all") != "all":
         items = [mr for mr in items if mr["state"] == query["state"]]
-    order = query.get("order_by", "created_at")
-    items.sort(key=lambda mr: mr[order], reverse=query.get("sort", "desc") == "desc")
-    page, per_page = int(query.get("page", 1)), min(int(query.get("per_page", 20)), 100)
-    pages = max(1, -(-len(items) // per_page))
-    url = f"{state.base_url}{API}/projects/{project['id']}/merge_requests"
-    link = {k: v for k, v in query.items() if k != "page"}
-    headers.update({"X-Page": str(page), "X-Per-Page": str(per_page),
-                    "X-Total": str(len(items)), "X-Total-Pages": str(pages),
-                    "X-Next-Page": str(page + 1) if page < pages else "",
-                    "X-Prev-Page": str(page - 1) if page > 1 else ""})
-    rels = [(page + 1, "next")] if page < pages else []
-    rels += [(1, "first"), (pages, "last")]
-    headers["Link"] = ", ".join(f'<{url}?{urlencode({**link, "page": p})}>; rel="{rel}"'
-                                for p, rel in rels)
-    return items[(page - 1) * per_page:page * per_page]
+    return _page(state, f"/projects/{project['id']}/merge_requests", items, query, headers)
 
 
 def _create_mr(state: _State, project: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
@@ -406,13 +414,12 @@ def _update_mr(state: _State, mr: dict[str, Any], args: dict[str, Any]) -> dict[
     return mr
 
 
-def _list_notes(state: _State, ref: str, iid: int, query: dict[str, str]) -> list[dict]:
+def _list_notes(state: _State, ref: str, iid: int, query: dict[str, str],
+                headers: dict[str, str]) -> list[dict[str, Any]]:
     pid = _project(state, ref)["id"]
     _mr(state, pid, iid)
-    notes = sorted(state.notes[(pid, iid)], key=lambda n: n[query.get("order_by", "created_at")],
-                   reverse=query.get("sort", "desc") == "desc")
-    page, per_page = int(query.get("page", 1)), min(int(query.get("per_page", 20)), 100)
-    return notes[(page - 1) * per_page:page * per_page]
+    return _page(state, f"/projects/{pid}/merge_requests/{iid}/notes", state.notes[(pid, iid)],
+                 query, headers)
 
 
 def _create_note(state: _State, ref: str, iid: int, args: dict[str, Any]) -> dict[str, Any]:

@@ -69,8 +69,8 @@ class GitLab:
                                             lambda: self._gl.projects.create(attrs),
                                             lambda: self._gl.projects.get(path))
         self._protect(project, path, branch)
-        return _as_project(project, branch if project.empty_repo else project.default_branch,
-                        created)
+        default = branch if project.empty_repo else project.default_branch
+        return _as_project(project, default, created)
 
     def find_project(self, name: str) -> Project | None:
         path = f"{self._config.owner}/{name}"
