@@ -39,8 +39,9 @@ response that exlib's client does not read.
 
 Guessed, not found in GitLab's documentation: the 404 body for a missing parent group on
 group creation (`404 Parent group Not Found`; GitLab documents only `404 Group Not Found`),
-the 400 body for an empty project name, and that an empty project reports the requested
-`default_branch` (else `main`) as its default branch.
+the 404 body of a missing protected branch or merge request (`404 Not found`), the 400 body
+for an empty project name, and that an empty project reports the requested `default_branch`
+(else `main`) as its default branch. exlib's client reads only the status of these.
 """
 
 from __future__ import annotations
