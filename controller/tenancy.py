@@ -52,6 +52,9 @@ GIT_URL_PATTERN = (rf"^(https?://{_HOST}{_PORT}(/{_PATH}*)?"
                    rf"|ssh://({_USER}@)?{_HOST}{_PORT}/{_PATH}*"
                    rf"|{_USER}@{_HOST}:{_PATH}+)$")
 _GIT_URL = re.compile(GIT_URL_PATTERN)
+#: A Git hosting provider's base URL (spec.provider.url): http(s) only, same host rules.
+PROVIDER_URL_PATTERN = rf"^https?://{_HOST}{_PORT}(/{_PATH}*)?$"
+_PROVIDER_URL = re.compile(PROVIDER_URL_PATTERN)
 #: An S3 endpoint is `host[:port]` (no scheme, no user information), in the schema too.
 S3_ENDPOINT_PATTERN = rf"^{_HOST}{_PORT}$"
 _SCP = re.compile(r"^(?P<user>[^@/:]+)@(?P<host>\[[^\]/@]*\]|[^@/:]+):(?P<path>.*)$")
@@ -106,8 +109,7 @@ def git_url_problem(url: str) -> str | None:
     The message starts with the redacted URL (never a credential), ready to follow a field
     name such as `spec.git.url: `.
     """
-    safe = "".join(c if c.isprintable() else repr(c)[1:-1] for c in redact(url))
-    shown = f"`{safe[:200]}`"
+    shown = f"`{_shown(url)}`"
     credentials = _credentials_problem(url)
     if credentials:
         return f"{shown} {credentials}"
@@ -123,6 +125,26 @@ def git_url_problem(url: str) -> str | None:
             f"characters); {_ACCEPTED}")
 
 
+def provider_url_problem(url: str) -> str | None:
+    """None when exlib may call a Git hosting provider's API at `url`; else what is wrong.
+
+    The same host rules as Git URLs, but only http(s) (the API is a web API), and no
+    credentials: the token belongs in the Secret named by spec.provider.secretRef."""
+    shown = f"`{_shown(url)}`"
+    credentials = _credentials_problem(url)
+    if credentials:
+        return f"{shown} {credentials}"
+    if _PROVIDER_URL.fullmatch(url):
+        return None
+    return (f"{shown} is not a provider address exlib accepts: write the server's base URL "
+            "with https:// or http://, e.g. https://gitlab.example.org")
+
+
+def _shown(url: str) -> str:
+    safe = "".join(c if c.isprintable() else repr(c)[1:-1] for c in redact(url))
+    return safe[:200]
+
+
 def explain_schema_error(err: Any) -> str:
     """A JSON Schema finding's message; for a Git URL field, the rule's own message.
 
@@ -130,6 +152,9 @@ def explain_schema_error(err: Any) -> str:
     """
     if getattr(err, "validator", None) == "pattern" and err.validator_value == GIT_URL_PATTERN:
         return git_url_problem(str(err.instance)) or str(err.message)
+    if getattr(err, "validator", None) == "pattern" and (
+            err.validator_value == PROVIDER_URL_PATTERN):
+        return provider_url_problem(str(err.instance)) or str(err.message)
     return str(err.message)
 
 
@@ -142,6 +167,11 @@ def spec_url_problems(spec: Any) -> dict[str, str]:
         problem = git_url_problem(url) if isinstance(url, str) else None
         if problem:
             out[f"{key}.url"] = problem
+    provider = spec.get("provider") if isinstance(spec, dict) else None
+    url = provider.get("url") if isinstance(provider, dict) else None
+    problem = provider_url_problem(url) if isinstance(url, str) else None
+    if problem:
+        out["provider.url"] = problem
     return out
 
 

@@ -54,6 +54,7 @@ from controller.course.errors import (
     PassRunning,
 )
 from controller.course.plan import (
+    ON_BRANCH,
     UPDATE_BRANCH_PREFIX,
     Action,
     Content,
@@ -135,9 +136,11 @@ class ApplyReport:
         states = [c["state"] for c in assignments]
         return {"contents": len(self.contents),
                 "deployed": sum(s in (State.DEPLOYED, State.CUSTOMIZED, State.UPDATE_AVAILABLE,
-                                      State.UPDATE_CONFLICT) for s in states),
+                                      State.UPDATE_CONFLICT, State.UPDATE_REVIEW)
+                                for s in states),
                 "customized": sum(c["customized"] for c in assignments),
-                "updateAvailable": states.count(State.UPDATE_AVAILABLE.value),
+                "updateAvailable": states.count(State.UPDATE_AVAILABLE.value)
+                + states.count(State.UPDATE_REVIEW.value),
                 "conflicts": states.count(State.UPDATE_CONFLICT.value),
                 "failed": states.count(State.BLOCKED.value)}
 
@@ -167,7 +170,7 @@ def content_dict(c: Content) -> dict[str, Any]:
             "example": c.identifier, "version": c.tag, "digest": c.digest,
             "desiredVersion": c.version_spec, "availableVersion": c.pending_tag,
             "state": c.state, "customized": c.is_customized, "message": c.message,
-            "updateBranch": c.update_branch if c.state == State.UPDATE_CONFLICT else None}
+            "updateBranch": c.update_branch if c.state in ON_BRANCH else None}
 
 
 @contextmanager

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import pygit2
 
 from controller.course import paths
-from controller.course.plan import Action, Content, Op, State
+from controller.course.plan import ON_BRANCH, Action, Content, Op
 from controller.store import git
 
 
@@ -44,8 +44,7 @@ def finished(before: Sequence[Content], after: Sequence[Content], listed: Iterab
     at before it (the course may have moved since), and the course's branches found on the
     server (`listed`, named `<prefix>/<course path>/<content path>`), e.g. left by a pass
     that stopped between writing its rows and deleting."""
-    wanted = {c.update_branch for c in after
-              if c.state == State.UPDATE_CONFLICT.value and c.update_branch}
+    wanted = {c.update_branch for c in after if c.state in ON_BRANCH and c.update_branch}
     live_after = {c.id: c.path for c in after if not c.archived}
     by_path = {c.path: c for c in after if not c.archived}
     out: dict[str, Finished] = {}

@@ -26,6 +26,9 @@ unless the node's update strategy says so (DESIGN §7.5, docs/updates.md):
   `exlib/update/<course path>/<node path>`, state `UpdateConflict` lists the files. When the
   caller's `TreeOps.merged` says that branch reached the assignments branch, the new version
   is recorded as deployed (customised when the directory differs from its tree).
+- `review`: the same merge, but even a clean result goes to the update branch (state
+  `UpdateReview`) for the lecturer to merge, so nothing changes a customised directory
+  without a person looking at it; a conflicting one is an `UpdateConflict` as with `merge`.
 
 A pass that pushed its commit and then failed to write its rows leaves directories no row
 knows of. The caller finds them in exlib's own commits since the last recorded pass
@@ -61,6 +64,7 @@ class Op(StrEnum):
     KEEP = "keep"  # an update exists, the directory is customised, strategy keeps it
     MERGE = "merge"  # a clean three-way merge of an update into a customised directory
     CONFLICT = "conflict"  # the merge conflicts: the result goes to an update branch
+    REVIEW = "review"  # updateStrategy review: the (clean) merge goes to an update branch
     RESOLVED = "resolved"  # the update branch was merged by hand: the version is recorded
     CUSTOMIZED = "customized"  # a lecturer changed a deployed directory (reported once)
     BLOCKED = "blocked"  # the target directory holds content exlib did not put there
@@ -76,6 +80,7 @@ class State(StrEnum):
     CUSTOMIZED = "Customized"
     UPDATE_AVAILABLE = "UpdateAvailable"
     UPDATE_CONFLICT = "UpdateConflict"
+    UPDATE_REVIEW = "UpdateReview"  # updateStrategy review: a clean merge waits on its branch
     BLOCKED = "Blocked"
     ARCHIVED = "Archived"
 
@@ -184,16 +189,26 @@ class DirOp:
     merge: bool = False  # put: merge into an existing directory (units)
 
 
+#: The states of a content whose update waits on its update branch.
+ON_BRANCH = (State.UPDATE_CONFLICT.value, State.UPDATE_REVIEW.value)
+
+
 @dataclass(frozen=True)
 class BranchOp:
-    """Push a conflicting merge to an update branch: the assignments head with `tree` at the
-    node's directory (the caller builds it on the head it ends the pass with)."""
+    """Push a merge to an update branch (a conflict, or a review): the assignments head with
+    `tree` at the node's directory (the caller builds it on the head it ends the pass with).
+    The rest says what the update is, for the merge request that may hand it over."""
 
     row_id: str
     path: str
     branch: str
     tree: str
     message: str  # the commit message
+    example: str = ""
+    old: str = ""  # the deployed version's label
+    new: str = ""  # the pending version's label
+    conflicts: tuple[str, ...] = ()  # "file (how)"; empty: a clean merge put up for review
+    changes: tuple[str, ...] = ()  # the library's changes (base -> new version), "file (how)"
 
 
 @dataclass(frozen=True)
@@ -567,7 +582,8 @@ class _Planner:
                 f"{old} -> {label}; {REPLACES_CUSTOMISED}{what}; the old content "
                 "stays in Git history"))
             return fresh, True
-        return self.merge(base, pending, fresh, current, tree, old, label)
+        return self.merge(base, pending, fresh, current, tree, old, label,
+                          review=strategy == "review")
 
     def merged_older(self, base: Content, after: Content) -> tuple[Content, Content]:
         """A newer version is wanted while the update branch of the pending one is open: when
@@ -597,8 +613,9 @@ class _Planner:
         return row
 
     def merge(self, base: Content, pending: Content, fresh: Content, current: str | None,
-              tree: str, old: str, label: str) -> tuple[Content, bool]:
-        """`merge` strategy on a customised directory: clean -> commit, else an update branch.
+              tree: str, old: str, label: str, *, review: bool) -> tuple[Content, bool]:
+        """`merge` strategy on a customised directory: clean -> commit, else an update branch;
+        `review`: every result goes to the update branch.
 
         The row's `deployed_tree` becomes the new version's own tree, never the merge result:
         it is the base of the next merge and the reference of customisation detection, so
@@ -606,7 +623,7 @@ class _Planner:
         """
         assert base.deployed_tree is not None
         result = self.trees.merge(base.deployed_tree, current, tree, label)
-        if result.clean:
+        if result.clean and (not review or result.tree is None):  # None: nothing to review
             customised = result.tree != tree
             kept = name_files(result.changed) if result.changed else "none left"
             message = f"merged {label} with the lecturer's changes ({kept})"
@@ -625,26 +642,55 @@ class _Planner:
             self.act(Op.MERGE, row, detail=f"{old} -> {label}; kept the lecturer's changes: "
                                            f"{kept}")
             return row, True
-        branch = update_branch(self.course_path, fresh.path)
-        assert result.tree is not None  # a conflict always leaves files
-        message = (f"updating to {label} conflicts in {name_files(result.conflicts)}; "
-                   f"resolve them on branch {branch} and merge it into the assignments branch")
+        return self.to_branch(base, pending, fresh, tree, result, label)
+
+    def to_branch(self, base: Content, pending: Content, fresh: Content, tree: str,
+                  result: Merge, label: str) -> tuple[Content, bool]:
+        """Hand a merge to the update branch: conflicts, or a clean merge put up for review.
+        Nothing changes on the assignments branch."""
+        assert base.deployed_tree is not None
+        branch = update_branch(self.course_path, pending.path)
+        merged = result.tree
+        assert merged is not None  # a conflict always leaves files; see merge()
+        if result.clean:
+            state = State.UPDATE_REVIEW
+            message = (f"updating to {label} merges cleanly with the lecturer's changes; "
+                       f"review it on branch {branch} and merge it into the assignments "
+                       "branch (updateStrategy review)")
+            changes = self.trees.changes(base.deployed_tree, tree)
+            body = (f"Merging {label} into the customised directory is clean; the library "
+                    f"changed:\n" + "\n".join(f"- {c}" for c in changes) + "\n\n"
+                    "Review the result and merge this branch into the assignments branch; "
+                    "exlib then records the version as deployed.\n")
+            subject = "for review"
+        else:
+            state = State.UPDATE_CONFLICT
+            message = (f"updating to {label} conflicts in {name_files(result.conflicts)}; "
+                       f"resolve them on branch {branch} and merge it into the assignments "
+                       "branch")
+            changes = ()
+            files = "\n".join(f"- {c}" for c in result.conflicts)
+            body = (f"Merging {label} into the customised directory conflicts in:\n{files}\n\n"
+                    "Resolve the conflict markers (a binary file's library version is next "
+                    "to it as <name>.library<ext>), commit, and merge this branch into the "
+                    "assignments branch; exlib then records the version as deployed.\n")
+            subject = "conflicts"
         same = (base.update_commit is not None and base.update_branch == branch
-                and base.pending_key == pending.pending_key and base.update_tree == result.tree)
-        row = replace(pending, state=State.UPDATE_CONFLICT.value, message=message,
-                      update_branch=branch, update_tree=result.tree, pending_tree=tree,
+                and base.pending_key == pending.pending_key and base.update_tree == merged)
+        row = replace(pending, state=state.value, message=message, update_branch=branch,
+                      update_tree=merged, pending_tree=tree,
                       update_commit=base.update_commit if same else None)
-        files = "\n".join(f"- {c}" for c in result.conflicts)
         # Always handed to the caller: it pushes only when the branch does not hold this
         # tree yet (new, changed, or deleted on the server meanwhile).
-        self.branches.append(BranchOp(row.id, row.path, branch, result.tree, (
-            f"exlib: update {row.path} to {label} (conflicts)\n\n"
-            f"Merging {label} into the customised directory conflicts in:\n{files}\n\n"
-            "Resolve the conflict markers (a binary file's library version is next to it "
-            "as <name>.library<ext>), commit, and merge this branch into the assignments "
-            "branch; exlib then records the version as deployed.\n")))
-        if not same or base.state != State.UPDATE_CONFLICT.value or base.message != message:
-            self.act(Op.CONFLICT, row, detail=message)
+        self.branches.append(BranchOp(
+            row.id, row.path, branch, merged,
+            f"exlib: update {row.path} to {label} ({subject})\n\n{body}",
+            example=fresh.identifier or "", old=version_label(base.tag, base.digest),
+            new=version_label(fresh.tag, fresh.digest),
+            conflicts=tuple(str(c) for c in result.conflicts), changes=changes))
+        if not same or base.state != state.value or base.message != message:
+            self.act(Op.CONFLICT if state == State.UPDATE_CONFLICT else Op.REVIEW, row,
+                     detail=message)
         return row, False
 
     def heal(self) -> None:

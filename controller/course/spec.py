@@ -30,11 +30,18 @@ from controller.course.errors import Problem, SpecError
 from controller.jsonschemas import field_path
 from controller.meta.names import DIGEST_PREFIX, is_digest_ref, is_identifier
 from controller.meta.versions import VersionError, parse_constraint
-from controller.tenancy import GIT_URL_PATTERN, git_url_problem, spec_url_problems
+from controller.tenancy import (
+    GIT_URL_PATTERN,
+    PROVIDER_URL_PATTERN,
+    git_url_problem,
+    provider_url_problem,
+    spec_url_problems,
+)
 from controller.timeouts import DEFAULT_TIMEOUT, parse_timeout
 
 Kind = Literal["unit", "assignment"]
-Strategy = Literal["keep", "overwrite", "merge"]
+Strategy = Literal["keep", "overwrite", "merge", "review"]
+ProviderKind = Literal["gitlab", "gitea"]
 
 
 def _default(*fields: str) -> Any:
@@ -47,6 +54,8 @@ DEFAULT_BRANCH: str = _default("assignments", "branch")
 DEFAULT_PRUNE: bool = _default("prune")
 DEFAULT_SUSPEND: bool = _default("suspend")
 DEFAULT_INTERVAL: str = _default("interval")
+DEFAULT_VISIBILITY: Literal["private", "internal", "public"] = _default("provider",
+                                                                       "visibility")
 
 KIND = "CourseStructure"
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")
@@ -61,7 +70,10 @@ _EXPLAIN: dict[str, Callable[[str], str | None]] = {
     paths.LTREE_PATTERN: paths.ltree_problem,
     paths.DIRECTORY_PATTERN: paths.directory_problem,
     GIT_URL_PATTERN: git_url_problem,
+    PROVIDER_URL_PATTERN: provider_url_problem,
 }
+#: The course repositories, as spec fields.
+TARGETS = ("assignments", "studentTemplate")
 
 
 @dataclass(frozen=True)
@@ -109,10 +121,25 @@ class Node:
 
 @dataclass(frozen=True)
 class GitTarget:
+    """A course repository: its Git URL, or (with a provider) its project name, whose URL
+    the pass learns from the provider (`url` is "" until then)."""
+
     url: str
     branch: str = DEFAULT_BRANCH
     path: str = ""
     secret_ref: str | None = None
+    project: str | None = None
+
+
+@dataclass(frozen=True)
+class ProviderSpec:
+    """spec.provider: the Git hosting server the course's projects live on."""
+
+    kind: ProviderKind
+    url: str
+    owner: str
+    secret_ref: str
+    visibility: Literal["private", "internal", "public"] = DEFAULT_VISIBILITY
 
 
 @dataclass(frozen=True)
@@ -133,6 +160,15 @@ class CourseSpec:
     interval: str = DEFAULT_INTERVAL
     timeout: float = DEFAULT_TIMEOUT  # seconds, of each network step of a pass
     nodes: tuple[Node, ...] = ()  # manifest order (pre-order walk of `contents`)
+    provider: ProviderSpec | None = None
+
+    @property
+    def targets(self) -> dict[str, GitTarget]:
+        """The course's repositories by spec field (`assignments`, `studentTemplate`)."""
+        out = {"assignments": self.assignments}
+        if self.student_template is not None:
+            out["studentTemplate"] = self.student_template
+        return out
 
 
 # ---------------------------------------------------------------- loading manifests
@@ -224,7 +260,13 @@ def _schema_problems(spec: Mapping[str, Any]) -> tuple[list[Problem], set[tuple[
 
 
 def _message(err: jsonschema.ValidationError) -> str:
-    """The schema's message, or the rule's own words for the paths and directories."""
+    """The schema's message, or the rule's own words for the paths, directories, URLs and
+    the choice between a repository's `url` and `project`."""
+    if err.validator == "oneOf" and isinstance(err.instance, dict):
+        both = "url" in err.instance and "project" in err.instance
+        return (("gives both `url` and `project`; " if both else "gives neither `url` nor "
+                 "`project`; ") + "give exactly one: the Git `url` of the repository, or "
+                "the `project` name exlib keeps on spec.provider")
     explain = _EXPLAIN.get(err.schema.get("pattern", "")) if isinstance(err.schema, dict) \
         else None
     if explain is not None and err.validator in ("pattern", "maxLength") \
@@ -531,15 +573,18 @@ def parse_spec(spec: Mapping[str, Any], namespace: str = "default") -> CourseSpe
         timeout = parse_timeout(spec.get("timeout"))
     except ValueError as err:
         builder.fail("spec", "timeout", str(err))
+    for fld, message in _provider_problems(spec).items():
+        builder.fail("spec", fld, message)
     if builder.problems:
         raise SpecError(builder.problems)
 
     def target(raw: Mapping[str, Any] | None) -> GitTarget | None:
         if raw is None:
             return None
-        return GitTarget(url=raw["url"], branch=raw.get("branch", DEFAULT_BRANCH),
+        return GitTarget(url=raw.get("url", ""), branch=raw.get("branch", DEFAULT_BRANCH),
                          path=raw.get("path", _default("assignments", "path")).strip("/"),
-                         secret_ref=(raw.get("secretRef") or {}).get("name"))
+                         secret_ref=(raw.get("secretRef") or {}).get("name"),
+                         project=raw.get("project"))
 
     assignments = target(spec["assignments"])
     assert assignments is not None
@@ -554,5 +599,40 @@ def parse_spec(spec: Mapping[str, Any], namespace: str = "default") -> CourseSpe
         update_strategy=spec.get("updateStrategy", DEFAULT_STRATEGY),
         prune=spec.get("prune", DEFAULT_PRUNE), suspend=spec.get("suspend", DEFAULT_SUSPEND),
         interval=spec.get("interval", DEFAULT_INTERVAL),
-        timeout=timeout, nodes=nodes,
+        timeout=timeout, nodes=nodes, provider=_provider(spec.get("provider")),
     )
+
+
+def _provider(raw: Mapping[str, Any] | None) -> ProviderSpec | None:
+    if raw is None:
+        return None
+    return ProviderSpec(kind=raw["kind"], url=raw["url"].rstrip("/"), owner=raw["owner"],
+                        secret_ref=raw["secretRef"]["name"],
+                        visibility=raw.get("visibility", DEFAULT_VISIBILITY))
+
+
+def _provider_problems(spec: Mapping[str, Any]) -> dict[str, str]:
+    """What the schema cannot say about spec.provider and the projects (field -> problem)."""
+    out: dict[str, str] = {}
+    provider = spec.get("provider")
+    projects = {key: spec[key]["project"] for key in TARGETS
+                if isinstance(spec.get(key), dict) and "project" in spec[key]}
+    for key, name in projects.items():
+        if provider is None:
+            out[f"{key}.project"] = (
+                f"names project `{name}`, but spec.provider is not set; add spec.provider "
+                "(kind, url, owner, secretRef) so exlib knows where the project lives, or "
+                "give the repository's Git `url` instead")
+        elif name.lower().endswith((".git", ".atom")):
+            out[f"{key}.project"] = (f"`{name}` ends in `.git` or `.atom`, which GitLab and "
+                                     "Gitea do not allow in a project name; drop the suffix")
+    if len(projects) == 2 and len({n.lower() for n in projects.values()}) == 1:
+        out["studentTemplate.project"] = (
+            f"is the same project as assignments.project (`{projects['assignments']}`); the "
+            "student template needs a project of its own, e.g. "
+            f"`{projects['assignments']}-template`")
+    if provider is not None and provider["kind"] == "gitea" and "/" in provider["owner"]:
+        out["provider.owner"] = (f"`{provider['owner']}` has a `/`, but a Gitea owner is one "
+                                 "user or organisation name (groups in groups are GitLab's); "
+                                 "write just the organisation, e.g. `prog1`")
+    return out

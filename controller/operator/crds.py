@@ -171,7 +171,12 @@ def course_structure_crd() -> dict[str, Any]:
         "counts": _counts("contents", "deployed", "customized", "updateAvailable", "conflicts",
                           "failed"),
         "contents": _entries({"path": "string", "example": "string", "version": "string",
-                              "state": "string", "message": "string"}),
+                              "state": "string", "message": "string", "request": "string"}),
+        "projects": {"type": "object", "description": (
+            "With spec.provider: the course's projects on the provider (web URL, path)."),
+            "properties": {key: {"type": "object", "properties": {
+                "webUrl": {"type": "string"}, "path": {"type": "string"}}}
+                for key in ("assignments", "studentTemplate")}},
         "repositories": {"type": "object", "additionalProperties": {"type": "string"},
                          "description": "Revision of each ExampleRepository used in the pass."},
     })
@@ -180,6 +185,8 @@ def course_structure_crd() -> dict[str, Any]:
         *({"name": n[0].upper() + n[1:], "type": "integer", "jsonPath": f".status.counts.{n}",
            "priority": 1} for n in ("contents", "deployed", "customized", "updateAvailable",
                                     "conflicts")),
+        {"name": "Project", "type": "string", "priority": 1,
+         "jsonPath": ".status.projects.assignments.webUrl"},
     ]
     return _crd("CourseStructure", "coursestructures", "course",
                 jsonschemas.load(jsonschemas.COURSE_STRUCTURE), status, columns, [])

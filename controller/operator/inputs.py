@@ -60,6 +60,11 @@ def destination_problems(spec: dict[str, Any], settings: Settings) -> list[str]:
         if url:
             found.append(destination_problem(*git_host(url), settings.allowed_git_hosts,
                                              "EXLIB_ALLOWED_GIT_HOSTS", f"spec.{key}.url: Git"))
+    provider = (spec.get("provider") or {}).get("url")
+    if provider:
+        found.append(destination_problem(*git_host(provider), settings.allowed_git_hosts,
+                                         "EXLIB_ALLOWED_GIT_HOSTS",
+                                         "spec.provider.url: provider"))
     if spec.get("s3"):
         found.append(destination_problem(*endpoint_host(spec["s3"]["endpoint"]),
                                          settings.allowed_s3_endpoints,

@@ -134,3 +134,76 @@ def test_python_beginner_manifest_parses() -> None:
     assert (len(units), len(assignments)) == (3, 21)
     assert "week_1.math_constants" in {n.path for n in assignments}
     assert all(n.properties.get("maxGroupSize") == 1 for n in assignments)
+
+
+PROVIDER = {"kind": "gitea", "url": "https://gitea.example.edu/", "owner": "prog1",
+            "secretRef": {"name": "gitea-token"}}
+
+
+def spec_problems(**extra: object) -> list[str]:
+    with pytest.raises(SpecError) as err:
+        parse_spec({**BASE, "contents": [], **extra}, namespace="ns")
+    return [str(p) for p in err.value.problems]
+
+
+def test_provider_projects_instead_of_urls() -> None:
+    course = parse_spec({**BASE, "contents": [], "provider": {**PROVIDER, "visibility": "internal"},
+                         "assignments": {"project": "prog1-assignments", "branch": "ws26"},
+                         "studentTemplate": {"project": "prog1-template"},
+                         "updateStrategy": "review"})
+    assert course.provider is not None
+    assert (course.provider.kind, course.provider.url, course.provider.owner,
+            course.provider.secret_ref, course.provider.visibility) == (
+        "gitea", "https://gitea.example.edu", "prog1", "gitea-token", "internal")
+    assert (course.assignments.project, course.assignments.url, course.assignments.branch) == (
+        "prog1-assignments", "", "ws26")
+    assert course.student_template and course.student_template.project == "prog1-template"
+    assert course.update_strategy == "review"
+    assert list(course.targets) == ["assignments", "studentTemplate"]
+    # a provider with plain URLs works too (requests are opened where the URL is its project)
+    plain = parse_spec({**BASE, "contents": [], "provider": {**PROVIDER, "kind": "gitlab",
+                                                            "owner": "tugraz/prog1"}})
+    assert plain.provider and plain.provider.visibility == "private"
+    assert plain.assignments.project is None
+
+
+@pytest.mark.parametrize(("extra", "expected"), [
+    ({"assignments": {"project": "p"}},
+     "spec: assignments.project: names project `p`, but spec.provider is not set"),
+    ({"assignments": {"url": "https://git.example/a.git", "project": "p"}, "provider": PROVIDER},
+     "spec: assignments: gives both `url` and `project`; give exactly one"),
+    ({"studentTemplate": {"branch": "main"}},
+     "spec: studentTemplate: gives neither `url` nor `project`; give exactly one"),
+    ({"assignments": {"project": "p.git"}, "provider": PROVIDER},
+     "spec: assignments.project: `p.git` ends in `.git`"),
+    ({"assignments": {"project": "-p"}, "provider": PROVIDER}, "spec: assignments.project:"),
+    ({"assignments": {"project": "same"}, "studentTemplate": {"project": "Same"},
+      "provider": PROVIDER},
+     "spec: studentTemplate.project: is the same project as assignments.project"),
+    ({"provider": {**PROVIDER, "owner": "tugraz/prog1"}},
+     "spec: provider.owner: `tugraz/prog1` has a `/`, but a Gitea owner is one"),
+    ({"provider": {**PROVIDER, "owner": "a//b", "kind": "gitlab"}}, "spec: provider.owner:"),
+    ({"provider": {**PROVIDER, "kind": "github"}}, "spec: provider.kind: 'github' is not one"),
+    ({"provider": {**PROVIDER, "url": "https://root:s3cret@gitea.example.edu"}},
+     "spec: provider.url: `https://***@gitea.example.edu` contains a password or token"),
+    ({"provider": {**PROVIDER, "url": "https://gitea.example.edu/?private_token=x"}},
+     "spec: provider.url: `https://gitea.example.edu/` has a query or fragment"),
+    ({"provider": {**PROVIDER, "url": "ssh://git@gitea.example.edu/x"}},
+     "spec: provider.url: `ssh://***@gitea.example.edu/x` is not a provider address"),
+    ({"provider": {**PROVIDER, "url": "file:///srv/gitea"}},
+     "spec: provider.url: `file:///srv/gitea` is not a provider address"),
+    ({"provider": {k: v for k, v in PROVIDER.items() if k != "secretRef"}},
+     "spec: provider: 'secretRef' is a required property"),
+    ({"provider": {**PROVIDER, "visibility": "secret"}}, "spec: provider.visibility:"),
+    ({"updateStrategy": "reviewed"}, "spec: updateStrategy: 'reviewed' is not one of"),
+])
+def test_bad_provider_input_names_the_field(extra: dict, expected: str) -> None:
+    found = spec_problems(**extra)
+    assert any(p.startswith(expected) for p in found), (expected, found)
+    assert not any("s3cret" in p for p in found)  # a credential is never echoed
+
+
+def test_node_review_strategy() -> None:
+    course = parse_spec(spec([{"path": "a", "type": "assignment", "example": "x",
+                               "updateStrategy": "review"}]))
+    assert course.nodes[0].update_strategy == "review"

@@ -273,3 +273,37 @@ def test_counts_and_content_dict() -> None:
     assert first["updateBranch"] == f"exlib/update/{COURSE}/a"
     assert first["availableVersion"] == second["availableVersion"] == "2.0.0"
     assert second["updateBranch"] is None and first["state"] == "UpdateConflict"
+
+
+def test_review_puts_even_a_clean_merge_on_the_update_branch() -> None:
+    trees = FakeTrees({("T1", "EDITED", "T2"): Merge("MERGED", changed=("a.md (changed)",))},
+                      changed=("main.py (changed)", "hints.md (added)"))
+    p, _ = setup("review", "EDITED", trees)
+    branch = f"exlib/update/{COURSE}/a"
+    assert ops(p) == [("review", "a")] and p.dir_ops == ()  # the assignments branch stays
+    op = p.branches[0]
+    assert (op.branch, op.tree, op.example, op.old, op.new) == (
+        branch, "MERGED", "hello", "1.0.0", "2.0.0")
+    assert op.conflicts == () and op.changes == ("main.py (changed)", "hints.md (added)")
+    assert "(for review)" in op.message and "hints.md (added)" in op.message
+    assert ("changes", "T1", "T2") in trees.calls  # the library's changes, for the request
+    row = p.rows[0].after
+    assert (row.state, row.version_id, row.pending_version_id, row.update_branch) == (
+        State.UPDATE_REVIEW, "v1", "v2", branch)
+    assert "merges cleanly" in (row.message or "") and branch in (row.message or "")
+    # merged by hand: recognised like a conflict branch
+    pushed = p.with_branch_results({"r1": ("C1", None)}).rows[0].after
+    resolved, _ = setup("review", "MERGED", FakeTrees(is_merged=True), row=pushed)
+    assert ops(resolved) == [("resolved", "a")]
+
+
+def test_review_conflict_is_a_conflict_and_untouched_is_replaced() -> None:
+    p, _ = setup("review", "EDITED", FakeTrees({("T1", "EDITED", "T2"): conflict_merge()}))
+    assert ops(p) == [("conflict", "a")]
+    assert p.rows[0].after.state == State.UPDATE_CONFLICT
+    assert [c.split(" ")[0] for c in p.branches[0].conflicts] == ["main.py", "logo.png"]
+    untouched, trees = setup("review", "T1")
+    assert ops(untouched) == [("update", "a")] and trees.calls == []
+    # a clean merge that leaves no directory has nothing to review
+    gone, _ = setup("review", None, FakeTrees({("T1", None, "T2"): Merge(None)}))
+    assert ops(gone) == [("merge", "a")] and gone.branches == ()

@@ -9,6 +9,7 @@ import pytest
 from controller import jsonschemas
 from controller.tenancy import (
     GIT_URL_PATTERN,
+    PROVIDER_URL_PATTERN,
     S3_ENDPOINT_PATTERN,
     Visibility,
     destination_problem,
@@ -104,6 +105,8 @@ def test_every_git_url_field_in_the_schemas_uses_the_rule() -> None:
     assert repo["properties"]["git"]["properties"]["url"]["pattern"] == GIT_URL_PATTERN
     for key in ("assignments", "studentTemplate"):
         assert course["properties"][key]["properties"]["url"]["pattern"] == GIT_URL_PATTERN
+    assert course["properties"]["provider"]["properties"]["url"]["pattern"] == (
+        PROVIDER_URL_PATTERN)
     s3 = repo["properties"]["s3"]["properties"]["endpoint"]["pattern"]
     assert s3 == S3_ENDPOINT_PATTERN
     assert re.fullmatch(s3, "minio.example.edu:9000") and re.fullmatch(s3, "[::1]:9000")
@@ -162,3 +165,19 @@ def test_one_rule_decides_who_may_use_a_repository(visibility: Visibility, names
 def test_allowed_namespaces_only_count_when_restricted() -> None:
     assert Visibility.of("public", ["x"]) == Visibility("public", ())
     assert Visibility.of("restricted", ["b", "a", "b"]).allowed == ("a", "b")
+
+
+def test_provider_url_host_is_checked_against_the_allowed_git_hosts() -> None:
+    from controller.config import Settings
+    from controller.operator.inputs import destination_problems
+
+    allowed = Settings("postgresql://db/x", "s3:9000", "a", "s", "b",
+                       allowed_git_hosts=("git.example.edu",))
+    spec = {"assignments": {"project": "p"},
+            "provider": {"url": "https://gitea.elsewhere.org"}}
+    found = destination_problems(spec, allowed)
+    assert found and found[0].startswith("spec.provider.url: provider host "
+                                         "`gitea.elsewhere.org` is not allowed by the operator "
+                                         "setting EXLIB_ALLOWED_GIT_HOSTS")
+    spec["provider"]["url"] = "https://git.example.edu"
+    assert destination_problems(spec, allowed) == []
