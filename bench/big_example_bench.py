@@ -40,7 +40,7 @@ sys.path.insert(0, str(REPO))
 from bench.results import record  # noqa: E402
 from bench.sync_bench import create_database, machine, push  # noqa: E402
 from controller.config import Settings  # noqa: E402
-from controller.library.sync import object_store  # noqa: E402
+from controller.store.objects import object_store  # noqa: E402
 
 MIB = 1024 * 1024
 
@@ -78,7 +78,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from controller.config import Settings
 from controller.course.deploy import VersionTrees
-from controller.library.sync import object_store
+from controller.store.objects import object_store
 from controller.store.db import make_engine, session_scope
 from controller.store.db.library import Example, ExampleVersion
 db, cache = sys.argv[1:3]
@@ -100,7 +100,7 @@ BASELINE = """
 import json, sys, time, uuid
 from pathlib import Path
 from controller.config import Settings
-from controller.library.sync import object_store
+from controller.store.objects import object_store
 from controller.store import git
 kind, url, cache, token = sys.argv[1:5]
 settings = Settings.from_env()

@@ -41,8 +41,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from controller.config import Settings  # noqa: E402
-from controller.library.sync import BATCH_OBJECTS, object_store  # noqa: E402
+from controller.library.sync import BATCH_OBJECTS  # noqa: E402
 from controller.store import git  # noqa: E402
+from controller.store.objects import object_store  # noqa: E402
 
 CHILD = """
 import json, sys, time

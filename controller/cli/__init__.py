@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from controller.cli import output
 from controller.config import ConfigError
+from controller.store.db import describe_error
 from controller.testing import killpoints
 
 GROUPS = ("controller.cli.db", "controller.cli.library", "controller.cli.gc",
@@ -40,9 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         output.fail(str(err))
         return 1
     except SQLAlchemyError as err:
-        reason = str(getattr(err, "orig", None) or err).splitlines()[0]
-        output.fail(f"database error: {reason}. Check DATABASE_URL and that `exlib db upgrade` "
-                    "has been run")
+        output.fail(describe_error(err))
         return 1
     except KeyboardInterrupt:
         output.fail("interrupted")

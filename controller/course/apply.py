@@ -72,11 +72,11 @@ from controller.course.records import (
     save_plan,
 )
 from controller.course.spec import CourseSpec, GitTarget, parse_spec
-from controller.library.sync import object_store
 from controller.store import git
-from controller.store.db import make_engine, session_scope
+from controller.store.db import database_errors_as, make_engine, session_scope
 from controller.store.db.base import utcnow
 from controller.store.db.locks import LockBusy, LockKind, advisory_lock
+from controller.store.objects import object_store
 from controller.testing import killpoints
 
 MAX_PUSH_ATTEMPTS = 5
@@ -171,14 +171,6 @@ def content_dict(c: Content) -> dict[str, Any]:
             "desiredVersion": c.version_spec, "availableVersion": c.pending_tag,
             "state": c.state, "customized": c.is_customized, "message": c.message,
             "updateBranch": c.update_branch if c.state in ON_BRANCH else None}
-
-
-@contextmanager
-def _database() -> Iterator[None]:
-    try:
-        yield
-    except sa.exc.SQLAlchemyError as err:
-        raise DatabaseFailed(f"PostgreSQL: {getattr(err, 'orig', None) or err}") from err
 
 
 Creds = CourseCredentials | git.Credentials | Mapping[str, git.Credentials | None] | None
@@ -370,7 +362,7 @@ class _Pass:
     def resolve(self) -> _Resolved:
         """The course's rows and the versions its spec asks for (SpecError lists all)."""
         spec = self.spec
-        with _database(), session_scope(self.engine) as session:
+        with database_errors_as(DatabaseFailed), session_scope(self.engine) as session:
             course = find_course(session, spec, self.namespace, self.name)
             course_id = str(course.id) if course else None
             moved = (Action(Op.MOVE_COURSE, spec.path, "", course_id or "",
@@ -434,7 +426,8 @@ class _Pass:
 
     def _rehearse(self, result: Plan, commit: str) -> None:
         """Write the rows and roll back: the database refuses before the push, not after."""
-        with _database(), Session(self.engine) as session, session.begin() as transaction:
+        with (database_errors_as(DatabaseFailed), Session(self.engine) as session,
+              session.begin() as transaction):
             save_plan(session, save_course(session, self.spec, self.namespace, self.name),
                       result, commit)
             session.flush()
@@ -458,7 +451,7 @@ class _Pass:
         adopts the directories it finds (they hold what it would deploy)."""
         if self.dry_run:
             return None
-        with _database(), session_scope(self.engine) as session:
+        with database_errors_as(DatabaseFailed), session_scope(self.engine) as session:
             row = save_course(session, self.spec, self.namespace, self.name)
             save_plan(session, row, result, commit or branch.head_id)
             course_id = str(row.id)
@@ -497,7 +490,7 @@ class _Pass:
                                   commit is not None)
             self.say(f"pushing student template {commit[:12]}")
             if branch.push(commit):
-                with _database(), session_scope(self.engine) as session:
+                with database_errors_as(DatabaseFailed), session_scope(self.engine) as session:
                     save_course(session, spec, self.namespace, self.name
                                 ).student_template_commit = commit
                 return RepoResult(commit, True)
@@ -533,7 +526,7 @@ def apply_course(settings: Settings, spec: CourseSpec | Mapping[str, Any], *, na
     engine = make_engine(settings.database_url, timeout)
     try:
         owner = f"{namespace}/{name}"
-        with _database(), (nullcontext() if dry_run else
+        with database_errors_as(DatabaseFailed), (nullcontext() if dry_run else
                            _one_pass(engine, course_spec.path, owner, timeout, say)):
             return _Pass(settings, engine, course_spec, name, namespace,
                          _credentials(credentials), dry_run, say, timeout).run()
@@ -596,7 +589,7 @@ def archive_course(settings: Settings, spec: Mapping[str, Any], *, namespace: st
     course_spec = parse_spec(spec, namespace)
     engine = make_engine(settings.database_url)
     try:
-        with _database(), session_scope(engine) as session:
+        with database_errors_as(DatabaseFailed), session_scope(engine) as session:
             course = find_course(session, course_spec, namespace, name)
             if course is None:
                 return 0
@@ -616,7 +609,7 @@ def course_status(settings: Settings, course_path: str) -> list[dict[str, Any]]:
         raise LookupError(f"no course at path {course_path}: {problem}")
     engine = make_engine(settings.database_url)
     try:
-        with _database(), session_scope(engine) as session:
+        with database_errors_as(DatabaseFailed), session_scope(engine) as session:
             course = course_by_path(session, course_path)
             if course is None:
                 raise LookupError(f"no course at path {course_path}")

@@ -30,11 +30,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from controller.config import Settings
-from controller.library.sync import database_errors, object_store, storage_errors
-from controller.store.db import make_engine, session_scope
+from controller.library.errors import DatabaseUnavailable, StorageUnavailable
+from controller.store.db import database_errors_as, make_engine, session_scope
 from controller.store.db.library import ExampleRepository, ExampleVersion
 from controller.store.db.locks import LockBusy, LockKind, advisory_lock, repository_key
-from controller.store.objects import ObjectInfo, ObjectStore
+from controller.store.objects import ObjectInfo, ObjectStore, object_store, storage_errors_as
 
 ROOT = "repositories/"
 DEFAULT_GRACE = 24 * 3600.0
@@ -115,11 +115,11 @@ def collect_garbage(settings: Settings, *, grace: float = DEFAULT_GRACE, dry_run
     engine = make_engine(settings.database_url)
     report = GcReport(dry_run, grace)
     try:
-        with database_errors(), session_scope(engine) as session:
+        with database_errors_as(DatabaseUnavailable), session_scope(engine) as session:
             referenced = set(session.scalars(sa.select(ExampleVersion.storage_prefix)))
         found: dict[str, Collected] = {}
         doomed: dict[str, list[ObjectInfo]] = {}
-        with storage_errors():
+        with storage_errors_as(StorageUnavailable):
             listing = _counted(store.list(ROOT), report)
             for obj, old in collectable(listing, referenced, cutoff):
                 repo_id = obj.key.split("/", 2)[1]
@@ -147,7 +147,7 @@ def _repository(engine: sa.Engine, repo_id: str) -> ExampleRepository | None:
         key = uuid.UUID(repo_id)
     except ValueError:
         return None  # not an id exlib made: no sync writes there
-    with database_errors(), session_scope(engine) as session:
+    with database_errors_as(DatabaseUnavailable), session_scope(engine) as session:
         return session.get(ExampleRepository, key)
 
 
@@ -164,14 +164,14 @@ def _collect(engine: sa.Engine, store: ObjectStore, entry: Collected,
     if not candidates:
         return
     try:
-        with database_errors(), lock:
+        with database_errors_as(DatabaseUnavailable), lock:
             with session_scope(engine) as session:
                 fresh = set(session.scalars(sa.select(ExampleVersion.storage_prefix).where(
                     ExampleVersion.storage_prefix.startswith(
                         f"{ROOT}{entry.repository_id}/", autoescape=True))))
             gone = [o for o in candidates if version_prefix(o.key) not in fresh]
             if not dry_run:
-                with storage_errors():
+                with storage_errors_as(StorageUnavailable):
                     store.delete_many([o.key for o in gone])
     except LockBusy:
         entry.skipped = (f"a sync of {entry.repository} is running; nothing removed here, "

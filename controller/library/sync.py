@@ -54,7 +54,7 @@ from controller.library.source import Snapshot, SourceSpec
 from controller.library.source_dir import DirSnapshot
 from controller.library.source_git import GitSource, check_url
 from controller.library.source_s3 import S3Snapshot, s3_revision
-from controller.store.db import make_engine, session_scope
+from controller.store.db import database_errors_as, make_engine, session_scope
 from controller.store.db.library import ExampleRepository
 from controller.store.db.locks import LockBusy, LockKind, advisory_lock, repository_key
 from controller.store.objects import (
@@ -62,7 +62,8 @@ from controller.store.objects import (
     ARCHIVE_OBJECTS,
     Object,
     ObjectStore,
-    ObjectStoreError,
+    object_store,
+    storage_errors_as,
 )
 from controller.tenancy import Visibility
 from controller.testing import killpoints
@@ -84,35 +85,6 @@ KEEP_BYTES = 8 * 1024 * 1024
 
 def _no_progress(_phase: str, _done: int, _total: int | None) -> None:
     return None
-
-
-@contextmanager
-def database_errors() -> Iterator[None]:
-    """Database failures as DatabaseUnavailable, saying what to do."""
-    try:
-        yield
-    except (sa.exc.OperationalError, sa.exc.InterfaceError) as err:
-        raise DatabaseUnavailable(f"PostgreSQL is unavailable: {err.orig or err}") from err
-    except sa.exc.ProgrammingError as err:
-        raise DatabaseUnavailable(f"the database schema is not ready ({err.orig}); run "
-                                  "`exlib db upgrade`") from err
-
-
-@contextmanager
-def storage_errors() -> Iterator[None]:
-    """Object store failures as StorageUnavailable."""
-    try:
-        yield
-    except ObjectStoreError as err:
-        raise StorageUnavailable(f"the library's object store is unavailable: {err}") from err
-
-
-def object_store(settings: Settings, timeout: float = DEFAULT_TIMEOUT) -> ObjectStore:
-    return ObjectStore(settings.s3_endpoint, settings.s3_access_key, settings.s3_secret_key,
-                       settings.s3_bucket, secure=settings.s3_secure, region=settings.s3_region,
-                       workers=settings.upload_workers,
-                       batch=settings.s3_batch_uploads,  # type: ignore[arg-type]
-                       timeout=timeout)
 
 
 def remote_revision(source: SourceSpec, settings: Settings, *, namespace: str,
@@ -382,7 +354,7 @@ def _pass(snapshot: Snapshot, store: ObjectStore, settings: Settings, engine: sa
           progress: Progress, *, history: bool) -> list[Decision]:
     """Scan one snapshot while uploading its new versions' files, plan, then write each
     published version's metadata.json and the database rows in one transaction."""
-    with database_errors(), session_scope(engine) as session:
+    with database_errors_as(DatabaseUnavailable), session_scope(engine) as session:
         known = state.load_known(session, repo.id)
     ignore = Ignore(source.ignore)
     now = datetime.now(UTC)
@@ -390,7 +362,7 @@ def _pass(snapshot: Snapshot, store: ObjectStore, settings: Settings, engine: sa
     try:
         stager = _Stager(snapshot, ignore, settings.limits, uploader, repo.id, known, now,
                          progress)
-        with storage_errors():
+        with storage_errors_as(StorageUnavailable):
             items = scan(snapshot, ignore, settings.limits, {} if history else known,
                          progress, read=stager)
             uploader.flush()
@@ -398,11 +370,11 @@ def _pass(snapshot: Snapshot, store: ObjectStore, settings: Settings, engine: sa
         del items
         ids = _ids(repo.id, decisions)
         todo = [d for d in decisions if d.publish]
-        with database_errors(), session_scope(engine) as session:
+        with database_errors_as(DatabaseUnavailable), session_scope(engine) as session:
             session.add(repo)
             writer = state.Writer(session, repo, ids, now, history=history)
             writer.insert_examples(decisions)
-            with storage_errors():
+            with storage_errors_as(StorageUnavailable):
                 _complete(todo, stager, uploader, writer, repo.id, now, progress)
             report.uploaded_versions += len(todo)
             report.uploaded_files += uploader.files
@@ -440,8 +412,8 @@ def _one_sync(settings: Settings, namespace: str, name: str, wait: float,
     engine = make_engine(settings.database_url, timeout)
     key = repository_key(namespace, name)
     try:
-        with database_errors(), advisory_lock(engine, LockKind.REPOSITORY, key, wait=wait,
-                                        on_wait=on_wait):
+        with (database_errors_as(DatabaseUnavailable),
+              advisory_lock(engine, LockKind.REPOSITORY, key, wait=wait, on_wait=on_wait)):
             yield engine
     except LockBusy as err:
         waited = f" and did not finish within {wait:g} s" if wait else ""
@@ -473,11 +445,11 @@ def sync_repository(settings: Settings, source: SourceSpec, *, name: str,
     started = datetime.now(UTC)
     store = object_store(settings, source.timeout)
     with _one_sync(settings, namespace, name, wait, on_wait, source.timeout) as engine:
-        with database_errors(), session_scope(engine) as session:
+        with database_errors_as(DatabaseUnavailable), session_scope(engine) as session:
             repo = state.repository(session, namespace, name, source, visibility)
         progress("fetch", 0, None)
         snapshot, git = _open(source, settings, namespace, name)
-        with storage_errors():
+        with storage_errors_as(StorageUnavailable):
             store.ensure_bucket()
         report = SyncReport(repo.id, name, namespace, snapshot.revision, started, started, [])
         if history:

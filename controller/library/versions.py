@@ -23,13 +23,12 @@ from sqlalchemy.orm import Session
 
 from controller.config import Settings
 from controller.library.digest import sha256
-from controller.library.errors import IncompleteVersion, VersionNotFound
+from controller.library.errors import IncompleteVersion, StorageUnavailable, VersionNotFound
 from controller.library.scan import META
-from controller.library.sync import object_store, storage_errors
 from controller.meta import VersionError, newest_matching, normalise_version, parse_constraint
 from controller.meta.names import DIGEST_PREFIX, short_digest
 from controller.store.db.library import Example, ExampleVersion
-from controller.store.objects import ObjectStore
+from controller.store.objects import ObjectStore, object_store, storage_errors_as
 
 
 def resolve_version(session: Session, example_id: uuid.UUID, spec: str | None
@@ -78,7 +77,7 @@ def version_files(store: ObjectStore | Settings, version: ExampleVersion
     if isinstance(store, Settings):
         store = object_store(store)
     prefix = version.storage_prefix
-    with storage_errors():
+    with storage_errors_as(StorageUnavailable):
         try:
             metadata = json.loads(store.get(prefix + "metadata.json"))
         except KeyError:

@@ -18,9 +18,10 @@ import tarfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 import urllib3
 from minio import Minio
@@ -28,6 +29,9 @@ from minio.deleteobjects import DeleteObject
 from minio.error import MinioException, S3Error
 
 from controller.timeouts import DEFAULT_TIMEOUT, TIMEOUT_HINT, TimedOut, format_duration
+
+if TYPE_CHECKING:
+    from controller.config import Settings
 
 T = TypeVar("T")
 
@@ -216,3 +220,22 @@ class ObjectStore:
             raise ObjectStoreUnavailable(
                 f"S3 endpoint {self.endpoint}, bucket {self.bucket}: {len(failed)} object(s) "
                 f"not deleted, e.g. {first.name}: {first.code}: {first.message}")
+
+
+def object_store(settings: Settings, timeout: float = DEFAULT_TIMEOUT) -> ObjectStore:
+    """The library's own bucket, as the settings name it: the one way every process (sync,
+    course pass, gc, CLI) opens it, so all use the same workers, batching and timeout."""
+    return ObjectStore(settings.s3_endpoint, settings.s3_access_key, settings.s3_secret_key,
+                       settings.s3_bucket, secure=settings.s3_secure, region=settings.s3_region,
+                       workers=settings.upload_workers,
+                       batch=settings.s3_batch_uploads,  # type: ignore[arg-type]
+                       timeout=timeout)
+
+
+@contextmanager
+def storage_errors_as(error: type[Exception]) -> Iterator[None]:
+    """Object store failures raised as `error` (the caller's own kind), in one wording."""
+    try:
+        yield
+    except ObjectStoreError as err:
+        raise error(f"the library's object store is unavailable: {err}") from err

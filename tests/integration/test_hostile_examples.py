@@ -21,11 +21,12 @@ from controller.config import ExampleLimits, Settings
 from controller.course.apply import apply_course
 from controller.library.report import SyncReport
 from controller.library.source import SourceSpec
-from controller.library.sync import object_store, sync_repository
+from controller.library.sync import sync_repository
 from controller.library.versions import load_version_files, resolve_version
 from controller.store import git
 from controller.store.db import make_engine, session_scope
 from controller.store.db.library import Example
+from controller.store.objects import object_store
 from tests.conftest import Stack, unique
 from tests.integration.library_support import exlib, meta
 from tests.integration.test_library_sources import s3_source

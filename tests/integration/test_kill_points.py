@@ -23,8 +23,9 @@ import sqlalchemy as sa
 from controller.config import Settings
 from controller.course.apply import apply_course
 from controller.library.source import SourceSpec
-from controller.library.sync import object_store, sync_repository
+from controller.library.sync import sync_repository
 from controller.store.git import Credentials
+from controller.store.objects import object_store
 from controller.testing import killpoints
 from tests.conftest import Stack, unique
 from tests.integration.library_support import exlib

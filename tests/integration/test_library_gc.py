@@ -22,12 +22,12 @@ import sqlalchemy as sa
 from controller.config import Settings
 from controller.library.gc import collect_garbage
 from controller.library.source import SourceSpec
-from controller.library.sync import object_store, sync_repository
+from controller.library.sync import sync_repository
 from controller.library.versions import load_version_files
 from controller.store.db import make_engine, session_scope
 from controller.store.db.library import ExampleVersion
 from controller.store.db.locks import LockKind, advisory_lock, repository_key
-from controller.store.objects import ObjectStore
+from controller.store.objects import ObjectStore, object_store
 from tests.conftest import Stack, unique
 from tests.integration.library_support import exlib, meta
 

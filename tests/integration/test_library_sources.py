@@ -18,10 +18,11 @@ import sqlalchemy as sa
 from controller.config import Settings
 from controller.library.errors import AuthenticationFailed, StorageUnavailable
 from controller.library.source import S3Credentials, SourceSpec
-from controller.library.sync import object_store, remote_revision, sync_repository
+from controller.library.sync import remote_revision, sync_repository
 from controller.library.versions import load_version_files, resolve_version
 from controller.store.db import make_engine, session_scope
 from controller.store.db.library import Example, ExampleVersion
+from controller.store.objects import object_store
 from tests.conftest import Stack
 from tests.integration.library_support import GitRemote, example, under
 

@@ -16,7 +16,7 @@ from controller.config import ExampleLimits, Settings
 from controller.library.errors import AuthenticationFailed
 from controller.library.report import SyncReport
 from controller.library.source import SourceSpec
-from controller.library.sync import archive_repository, object_store, sync_repository
+from controller.library.sync import archive_repository, sync_repository
 from controller.library.versions import load_version_files, resolve_version
 from controller.store.db import make_engine, session_scope
 from controller.store.db.library import (
@@ -26,6 +26,7 @@ from controller.store.db.library import (
     ExampleVersion,
 )
 from controller.store.git import Credentials
+from controller.store.objects import object_store
 from tests.conftest import SHARED_DATA, Stack
 from tests.integration.library_support import (
     GitRemote,

@@ -51,6 +51,35 @@ def _timeouts(context: sa.engine.ExceptionContext) -> None:
         raise DatabaseTimeout(context.statement, context.parameters, orig) from orig
 
 
+#: PostgreSQL errors that mean the tables are not (all) there: migrations were not run.
+_SCHEMA_MISSING = (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn,
+                   psycopg.errors.UndefinedFunction, psycopg.errors.UndefinedObject,
+                   psycopg.errors.InvalidSchemaName)
+
+
+def describe_error(err: sa.exc.SQLAlchemyError) -> str:
+    """A database failure in words, with what to do: the one wording of the CLI, a sync,
+    a course pass and gc."""
+    orig = getattr(err, "orig", None)
+    reason = str(orig or err).strip().splitlines()[0] if str(orig or err).strip() else repr(err)
+    if isinstance(err, sa.exc.OperationalError | sa.exc.InterfaceError):
+        return (f"PostgreSQL is unavailable: {reason}; check DATABASE_URL and that the server "
+                "is up")
+    if isinstance(orig, _SCHEMA_MISSING):
+        return f"the database schema is not ready ({reason}); run `exlib db upgrade`"
+    return f"PostgreSQL refused the request: {reason}"
+
+
+@contextmanager
+def database_errors_as(error: type[Exception]) -> Iterator[None]:
+    """Database failures raised as `error` (the caller's own kind) with `describe_error`'s
+    words; the original stays the cause, so a timeout still reads as one."""
+    try:
+        yield
+    except sa.exc.SQLAlchemyError as err:
+        raise error(describe_error(err)) from err
+
+
 @contextmanager
 def session_scope(engine: sa.Engine) -> Iterator[Session]:
     """One transaction: committed when the block ends, rolled back when it raises."""
