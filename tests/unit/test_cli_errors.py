@@ -15,7 +15,8 @@ def test_unreachable_database_is_one_line_with_a_hint(monkeypatch: pytest.Monkey
         monkeypatch.setenv(key, value)
     assert main(["examples", "list"]) == 1
     err = capsys.readouterr().err
-    assert "database error" in err and "Check DATABASE_URL" in err
+    assert "PostgreSQL is unavailable" in err and "check DATABASE_URL" in err
+    assert len(err.strip().splitlines()) == 1
     assert "Traceback" not in err
 
 
