@@ -1,4 +1,4 @@
-"""`exlib plan -f FILE`, `exlib apply -f FILE`, `exlib status COURSE`.
+"""`exlib plan -f FILE`, `exlib apply -f FILE`, `exlib status COURSE` (path or [namespace/]name).
 
 FILE is a CourseStructure manifest or its bare spec. Git credentials for the course's
 repositories come from the environment (EXLIB_GIT_TOKEN, or EXLIB_GIT_USERNAME with
@@ -35,7 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         output.add_output_flag(p)
         p.set_defaults(func=_run, dry_run=name == "plan")
     s = sub.add_parser("status", help="per-content deployment table of a course")
-    s.add_argument("course", metavar="COURSE", help="the course's full path, e.g. org.fam.c1")
+    s.add_argument("course", metavar="COURSE",
+                   help="the course's full path (e.g. tugraz.prog1.ws2026) or its "
+                   "CourseStructure as [namespace/]name (e.g. exlib-demo/prog1-2026)")
     output.add_output_flag(s)
     s.set_defaults(func=_status)
 
@@ -111,22 +113,24 @@ def _print(report: ApplyReport) -> None:
 
 def _status(args: argparse.Namespace) -> int:
     try:
-        rows = course_status(Settings.from_env(), args.course)
-    except LookupError as err:
+        status = course_status(Settings.from_env(), args.course)
+    except (LookupError, ValueError) as err:
         output.fail(str(err.args[0]))
         return 1
     except CourseError as err:
         output.fail(f"{type(err).__name__}: {err}")
         return 1
     if args.output == "json":
-        output.emit_json({"course": args.course, "contents": rows})
+        output.emit_json(status.to_dict())
         return 0
-    output.table(args.course, ("path", "example", "deployed version", "desired", "available",
-                               "state", "customised", "outcome"),
+    title = (f"{status.path} (CourseStructure {status.namespace}/{status.name}"
+             f"{', deleted: course archived' if status.archived else ''})")
+    output.table(title, ("path", "example", "deployed version", "desired", "available",
+                         "state", "customised", "outcome"),
                  [(r["path"], r["example"], _deployed(r),
                    _desired(r) if r["example"] else "", r["availableVersion"] or "",
                    r["state"], "yes" if r["customized"] else "", r["message"] or "")
-                  for r in rows])
+                  for r in status.contents])
     return 0
 
 

@@ -28,6 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     crds.add_argument("--check", action="store_true",
                       help="only compare with the checked-in files; exit 1 if they differ")
     crds.add_argument("--dir", type=Path, default=CRD_DIR)
+    output.add_output_flag(crds)
     crds.set_defaults(func=cmd_crds)
 
     run = sub.add_parser("run", help="run the operator (watches ExampleRepository and "
@@ -51,12 +52,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_crds(args: argparse.Namespace) -> int:
+    """Write the CRDs (or, with --check, name the stale ones); `-o json` lists the files."""
     from controller.operator.crds import render_all
 
     rendered = render_all()
     if args.check:
         stale = [n for n, text in rendered.items()
                  if not (args.dir / n).exists() or (args.dir / n).read_text() != text]
+        if args.output == "json":
+            output.emit_json({"directory": str(args.dir), "stale": stale})
         if stale:
             output.fail(f"CRDs out of date: {', '.join(stale)}; run `exlib crds` and commit")
             return 1
@@ -64,7 +68,10 @@ def cmd_crds(args: argparse.Namespace) -> int:
     args.dir.mkdir(parents=True, exist_ok=True)
     for name, text in rendered.items():
         (args.dir / name).write_text(text)
-        output.say(f"wrote {args.dir / name}")
+        if args.output == "table":
+            output.say(f"wrote {args.dir / name}")
+    if args.output == "json":
+        output.emit_json({"directory": str(args.dir), "written": list(rendered)})
     return 0
 
 

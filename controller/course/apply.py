@@ -2,7 +2,7 @@
 
     apply_course(settings, spec, name=, namespace=, credentials=)  -> ApplyReport
     plan_course(...)                                                -> ApplyReport (no changes)
-    course_status(settings, course_path)                            -> rows for `exlib status`
+    course_status(settings, reference)                              -> CourseStatus (`exlib status`)
 
 A pass is named steps (`Step`, methods of `_Pass`), each returning its outcome to the next;
 the spec is parsed once, by the caller or here:
@@ -44,7 +44,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from controller.config import Settings
-from controller.course import branches, deploy, paths
+from controller.course import branches, deploy, lookup
 from controller.course.catalog import Resolution, resolve_course
 from controller.course.errors import (
     CommitFailed,
@@ -65,7 +65,6 @@ from controller.course.plan import (
     plan,
 )
 from controller.course.records import (
-    course_by_path,
     find_course,
     load_contents,
     save_course,
@@ -602,20 +601,35 @@ def archive_course(settings: Settings, spec: Mapping[str, Any], *, namespace: st
         engine.dispose()
 
 
-def course_status(settings: Settings, course_path: str) -> list[dict[str, Any]]:
-    """Every live content of a course as `exlib status` shows it; LookupError if unknown."""
-    problem = paths.ltree_problem(course_path)
-    if problem is not None:
-        raise LookupError(f"no course at path {course_path}: {problem}")
+@dataclass(frozen=True)
+class CourseStatus:
+    """A course's live contents as `exlib status` shows them, and which course that is."""
+
+    path: str
+    namespace: str
+    name: str
+    archived: bool
+    contents: list[dict[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"course": self.path, "courseStructure": f"{self.namespace}/{self.name}",
+                "archived": self.archived, "contents": self.contents}
+
+
+def course_status(settings: Settings, reference: str) -> CourseStatus:
+    """Every live content of the course `reference` names (a course path or its
+    CourseStructure's `[namespace/]name`, see `lookup.course_for`); LookupError if there is
+    none, ValueError if `reference` cannot name a course."""
+    lookup.parse_reference(reference)  # a malformed one is refused before any connection
     engine = make_engine(settings.database_url)
     try:
         with database_errors_as(DatabaseFailed), session_scope(engine) as session:
-            course = course_by_path(session, course_path)
-            if course is None:
-                raise LookupError(f"no course at path {course_path}")
+            course = lookup.course_for(session, reference)
             rows = load_contents(session, course.id, archived=False)
+            return CourseStatus(course.path, course.namespace, course.name,
+                                course.archived_at is not None,
+                                [content_dict(c) | {"updateAvailable": c.pending_tag is not None}
+                                 for c in rows])
     finally:
         engine.dispose()
-    return [content_dict(c) | {"updateAvailable": c.pending_tag is not None}
-            for c in rows]
 

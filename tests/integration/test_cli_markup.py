@@ -99,6 +99,6 @@ def test_plan_and_status_show_user_text_as_written(stack: Stack, settings: Setti
     status = cli("status", COURSE, env=cli_env)
     assert status.returncode == 0
     assert f"updating to calc 1.1.0 conflicts in {OOPS}.md" in status.stdout
-    unknown = cli("status", OOPS, env=cli_env)  # not even a path: said so, not an SQL error
+    unknown = cli("status", OOPS, env=cli_env)  # not even a name: said so, not an SQL error
     assert unknown.returncode == 1
-    assert f"no course at path {OOPS}: the label `{OOPS}` may only hold" in unknown.stderr
+    assert f"`{OOPS}` is not namespace/name: `[` is not a namespace name" in unknown.stderr

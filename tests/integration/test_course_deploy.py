@@ -378,7 +378,7 @@ def test_customised_directory_is_not_overwritten_but_clean_one_updates(env: Env)
     files = remote.files()
     assert files["week1/hello_world/main.py"] == b"print('customised')\n"
     assert files["week1/variables/variables.py"] == b"x = 2\n"
-    states = {r["path"]: r for r in course_status(env.settings, "uni.prog.py101")}
+    states = {r["path"]: r for r in course_status(env.settings, "uni.prog.py101").contents}
     assert states["week1.hello_world"]["state"] == "UpdateAvailable"
     assert states["week1.hello_world"]["version"] == "1.0.0"
     assert states["week1.hello_world"]["updateAvailable"] and states[

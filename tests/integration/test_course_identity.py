@@ -14,16 +14,18 @@ import pytest
 import sqlalchemy as sa
 
 from controller.cli import main as cli_main
-from controller.course.apply import archive_course
+from controller.course.apply import apply_course, archive_course
 from controller.course.errors import SpecError
 from controller.store.db import upgrade
 from tests.conftest import Stack, unique
 from tests.integration.operator_harness import Kubectl, Operator, wait_condition
 from tests.integration.test_course_deploy import (  # noqa: F401
+    EXAMPLES,
     Env,
     env,
     live_rows,
     seed,
+    write_examples,
     write_manifest,
 )
 from tests.integration.test_operator_e2e import manifests
@@ -81,6 +83,9 @@ def test_cli_path_change_moves_the_course_keeping_ids_and_directories(
     assert len(json.loads(capsys.readouterr().out)["contents"]) == 5
     assert cli_main(["status", "uni.prog.py101"]) == 1
     capsys.readouterr()
+    for owner in ("py101", "default/py101"):  # the CourseStructure finds its moved course
+        assert cli_main(["status", owner, "-o", "json"]) == 0
+        assert json.loads(capsys.readouterr().out)["course"] == "uni.prog2.py102"
 
     code, out, err = cli("apply", course_spec=moved)
     assert (code, json.loads(out)["actions"]) == (0, [])  # settled
@@ -192,3 +197,56 @@ def test_migration_keeps_the_newest_of_two_live_courses_of_one_course_structure(
     with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
         conn.execute(sa.text("UPDATE course SET archived_at = NULL WHERE path = 'uni.prog.old'"))
     engine.dispose()
+
+
+def test_status_takes_the_course_path_or_its_course_structure(
+        env: Env, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """`exlib status` finds a course by its path or by `[namespace/]name` of its
+    CourseStructure; a name in two namespaces, an unknown one and a malformed argument are
+    each answered in words, never with a database error."""
+    spec, _repo, _ = seed(env, template=False)
+    env.apply(spec)  # default/py101 at uni.prog.py101
+    env.sync(write_examples(env.tmp / "lib-other", EXAMPLES), namespace="other")
+    other = with_path(spec, "py202")
+    other["assignments"]["url"] = env.repo()
+    apply_course(env.settings, other, name="py101", namespace="other", credentials=env.creds)
+    env.cli_manifest(monkeypatch, spec)  # the CLI's environment
+
+    def status(reference: str) -> tuple[int, str, str]:
+        code = cli_main(["status", reference, "-o", "json"])
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    for reference, path, owner in (("uni.prog.py101", "uni.prog.py101", "default/py101"),
+                                   ("default/py101", "uni.prog.py101", "default/py101"),
+                                   ("other/py101", "uni.prog.py202", "other/py101")):
+        code, out, err = status(reference)
+        assert code == 0, err
+        shown = json.loads(out)
+        assert (shown["course"], shown["courseStructure"]) == (path, owner)
+        assert len(shown["contents"]) == 5
+
+    refused = {
+        "py101": "CourseStructures named py101 are in several namespaces: default/py101 "
+                 "(course uni.prog.py101), other/py101 (course uni.prog.py202); give "
+                 "namespace/name or the course path",
+        "polyglot-101": "no CourseStructure named polyglot-101 has a course: it has not "
+                        "deployed yet, or it was deleted",
+        "uni.prog.py999": "no course at path uni.prog.py999, and no CourseStructure named "
+                          "uni.prog.py999 has a course",
+        "nobody/py101": "no CourseStructure nobody/py101 has a course",
+        "Polyglot 101": "`Polyglot 101` is neither a course path (the label `Polyglot 101` may "
+                        "only hold lowercase letters",
+        "a/b/c": "`a/b/c` is not a course: a CourseStructure is written namespace/name, with "
+                 "one `/`",
+        "Default/py101": "`Default/py101` is not namespace/name: `Default` is not a namespace "
+                         "name",
+        "default/Py101": "`default/Py101` is not namespace/name: `Py101` is not a "
+                         "CourseStructure name",
+        "": "no course given: give the course path",
+    }
+    for reference, message in refused.items():
+        code, out, err = status(reference)
+        assert (code, out) == (1, ""), reference
+        assert message in " ".join(err.split()), (reference, err)
+        assert "Database" not in err and "syntax" not in err

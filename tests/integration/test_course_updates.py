@@ -464,7 +464,7 @@ def test_version_semantics_latest_range_omitted_tag_and_digest(env: Env) -> None
 
     def versions() -> dict[str, str]:
         return {r["path"].removeprefix("week1."): r["version"]
-                for r in course_status(env.settings, COURSE) if r["kind"] == "assignment"}
+                for r in course_status(env.settings, COURSE).contents if r["kind"] == "assignment"}
 
     assert set(versions().values()) == {"1.0.0"}
     publish(env, calc=calc("1.1.0", **V11))
@@ -480,7 +480,7 @@ def test_version_semantics_latest_range_omitted_tag_and_digest(env: Env) -> None
     env.apply(spec)
     assert versions() == {"latest": "1.0.1", "ranged": "1.1.0", "pinned": "1.0.0",
                           "exact": "1.0.0", "digest": "1.0.0"}
-    status = {r["path"]: r for r in course_status(env.settings, COURSE)}
+    status = {r["path"]: r for r in course_status(env.settings, COURSE).contents}
     assert status["week1.pinned"]["desiredVersion"] is None  # pinned where first deployed
     # a changed desired version is an update
     week = spec["contents"][0]["contents"]

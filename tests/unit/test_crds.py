@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+
+import pytest
 
 from controller.cli import main
 from controller.operator.crds import course_structure_crd, example_repository_crd, render_all
@@ -20,6 +23,18 @@ def test_crds_check_command_reports_a_stale_file(tmp_path: Path) -> None:
     assert main(["crds", "--check", "--dir", str(tmp_path)]) == 0
     (tmp_path / "exlib.dev_coursestructures.yaml").write_text("stale\n")
     assert main(["crds", "--check", "--dir", str(tmp_path)]) == 1
+
+
+def test_crds_json_output_lists_the_files(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["crds", "--dir", str(tmp_path), "-o", "json"]) == 0
+    written = json.loads(capsys.readouterr().out)
+    assert written == {"directory": str(tmp_path), "written": list(render_all())}
+    (tmp_path / "exlib.dev_coursestructures.yaml").write_text("stale\n")
+    assert main(["crds", "--check", "--dir", str(tmp_path), "-o", "json"]) == 1
+    out = capsys.readouterr()
+    assert json.loads(out.out)["stale"] == ["exlib.dev_coursestructures.yaml"]
+    assert "run `exlib crds` and commit" in out.err
 
 
 def test_names_status_and_columns() -> None:
