@@ -19,7 +19,7 @@ from controller.course.apply import ApplyReport, apply_course, course_status
 from controller.course.errors import CourseError, SpecError
 from controller.course.spec import load_manifest
 from controller.meta.names import version_label
-from controller.store.git import Credentials
+from controller.store.credentials import Credentials
 
 
 def register(sub: argparse._SubParsersAction) -> None:

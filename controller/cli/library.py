@@ -20,8 +20,8 @@ from controller.library.source import S3Credentials, SourceSpec
 from controller.library.sync import Progress as ProgressFn
 from controller.library.sync import sync_repository, validate
 from controller.meta.names import short_digest, version_label
+from controller.store.credentials import Credentials
 from controller.store.db import make_engine, session_scope
-from controller.store.git import Credentials
 from controller.tenancy import Visibility
 from controller.timeouts import parse_timeout
 

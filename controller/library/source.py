@@ -10,7 +10,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from controller.store.git import Credentials
+from controller.store.credentials import Credentials
 from controller.timeouts import DEFAULT_TIMEOUT
 
 Kind = Literal["git", "s3", "dir"]

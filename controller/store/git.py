@@ -20,12 +20,12 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import pygit2
 from pygit2.enums import FileMode, ObjectType
 
+from controller.store.credentials import Credentials
 from controller.tenancy import redact, same_server
 from controller.timeouts import DEFAULT_TIMEOUT, TIMEOUT_HINT, TimedOut, format_duration
 
@@ -88,23 +88,6 @@ class _SocketTimeouts:
 
 
 _SOCKET_TIMEOUTS = _SocketTimeouts()
-
-
-@dataclass(frozen=True, repr=False)
-class Credentials:
-    """Secret material for one remote; `repr` never shows it."""
-
-    token: str | None = None
-    username: str | None = None
-    password: str | None = None
-    ssh_private_key: str | None = None
-    ssh_public_key: str | None = None
-    ssh_passphrase: str | None = None
-    known_hosts: str | None = None
-
-    def __repr__(self) -> str:
-        kinds = [k for k in ("token", "password", "ssh_private_key") if getattr(self, k)]
-        return f"Credentials({', '.join(kinds) or 'none'})"
 
 
 class _Callbacks(pygit2.RemoteCallbacks):
