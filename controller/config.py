@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from controller.store.credentials import Credentials, S3Credentials
 from controller.tenancy import parse_globs
 
 
@@ -104,3 +105,42 @@ class Settings:
             allowed_s3_endpoints=parse_globs(os.environ.get("EXLIB_ALLOWED_S3_ENDPOINTS")),
             passes_per_namespace=_positive("EXLIB_PASSES_PER_NAMESPACE", 2),
         )
+
+
+# The CLI's own environment: read here too, so every variable exlib reads is in this module
+# (docs/operations.md lists them).
+
+
+def database_url() -> str:
+    """DATABASE_URL alone: `exlib db upgrade` needs nothing else."""
+    return _env("DATABASE_URL")
+
+
+def git_credentials(token_env: str = "EXLIB_GIT_TOKEN", username: str | None = None
+                    ) -> Credentials:
+    """The CLI's Git credentials: a token from `token_env`, a password from
+    EXLIB_GIT_PASSWORD, the user name given or EXLIB_GIT_USERNAME (all optional)."""
+    return Credentials(token=os.environ.get(token_env) or None,
+                       username=username or os.environ.get("EXLIB_GIT_USERNAME") or None,
+                       password=os.environ.get("EXLIB_GIT_PASSWORD") or None)
+
+
+@dataclass(frozen=True)
+class S3Source:
+    """Where `exlib sync --s3` reads: the endpoint, its keys and whether to use TLS."""
+
+    endpoint: str
+    credentials: S3Credentials
+    secure: bool
+
+
+def s3_source(endpoint: str | None) -> S3Source:
+    """The S3 source of `exlib sync --s3`: `endpoint` or EXLIB_S3_ENDPOINT, keys from
+    EXLIB_SOURCE_S3_* falling back to the library's EXLIB_S3_*, TLS as EXLIB_S3_SECURE."""
+    endpoint = endpoint or os.environ.get("EXLIB_S3_ENDPOINT")
+    if not endpoint:
+        raise ConfigError("give --s3-endpoint or set EXLIB_S3_ENDPOINT")
+    env = os.environ.get
+    keys = S3Credentials(env("EXLIB_SOURCE_S3_ACCESS_KEY") or env("EXLIB_S3_ACCESS_KEY"),
+                         env("EXLIB_SOURCE_S3_SECRET_KEY") or env("EXLIB_S3_SECRET_KEY"))
+    return S3Source(endpoint, keys, _flag("EXLIB_S3_SECURE", False))

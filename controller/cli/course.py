@@ -8,11 +8,10 @@ EXLIB_GIT_PASSWORD), never from the command line.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
-from controller import yamltext
+from controller import config, yamltext
 from controller.cli import output
 from controller.config import Settings
 from controller.course.apply import ApplyReport, apply_course, course_status
@@ -43,12 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _credentials() -> Credentials | None:
-    token = os.environ.get("EXLIB_GIT_TOKEN") or None
-    username = os.environ.get("EXLIB_GIT_USERNAME") or None
-    password = os.environ.get("EXLIB_GIT_PASSWORD") or None
-    if not (token or password):
-        return None
-    return Credentials(token=token, username=username, password=password)
+    creds = config.git_credentials()
+    return creds if creds.token or creds.password else None
 
 
 def _run(args: argparse.Namespace) -> int:

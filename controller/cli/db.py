@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import os
 
 from controller.cli import output
-from controller.config import ConfigError
+from controller.config import database_url
 from controller.store.db import current_revision, upgrade
 
 
@@ -19,10 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _upgrade(args: argparse.Namespace) -> int:
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        raise ConfigError("environment variable DATABASE_URL is not set; run "
-                          "`eval \"$(hack/devstack env)\"` for the local stack")
+    url = database_url()
     upgrade(url)  # a failure is worded by the CLI's one database message (describe_error)
     revision = current_revision(url)
     if args.output == "json":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -11,16 +10,16 @@ from typing import Any
 
 from rich.progress import Progress
 
+from controller import config
 from controller.cli import output
 from controller.config import ConfigError, ExampleLimits, Settings
 from controller.library import catalog
 from controller.library.errors import SyncError, SyncRunning
 from controller.library.report import ExampleReport
-from controller.library.source import S3Credentials, SourceSpec
+from controller.library.source import SourceSpec
 from controller.library.sync import Progress as ProgressFn
 from controller.library.sync import sync_repository, validate
 from controller.meta.names import short_digest, version_label
-from controller.store.credentials import Credentials
 from controller.store.db import make_engine, session_scope
 from controller.tenancy import Visibility
 from controller.timeouts import parse_timeout
@@ -93,23 +92,15 @@ def _source(args: argparse.Namespace) -> SourceSpec:
     except ValueError as err:
         raise ConfigError(f"--timeout: {err}") from None
     if args.git:
-        creds = Credentials(token=os.environ.get(args.token_env) or None,
-                            username=args.username,
-                            password=os.environ.get("EXLIB_GIT_PASSWORD") or None)
+        creds = config.git_credentials(args.token_env, args.username)
         return SourceSpec("git", args.git, ref=args.ref, path=args.path, ignore=ignore,
                           credentials=creds, timeout=timeout)
     if args.s3:
         bucket, _, prefix = args.s3.partition("/")
-        endpoint = args.s3_endpoint or os.environ.get("EXLIB_S3_ENDPOINT")
-        if not endpoint:
-            raise ConfigError("give --s3-endpoint or set EXLIB_S3_ENDPOINT")
-        env = os.environ.get
-        keys = S3Credentials(env("EXLIB_SOURCE_S3_ACCESS_KEY") or env("EXLIB_S3_ACCESS_KEY"),
-                             env("EXLIB_SOURCE_S3_SECRET_KEY") or env("EXLIB_S3_SECRET_KEY"))
-        secure = env("EXLIB_S3_SECURE", "").lower() in {"1", "true", "yes", "on"}
-        return SourceSpec("s3", endpoint, path=f"{prefix.strip('/')}/{args.path}".strip("/"),
-                          bucket=bucket, insecure=not secure, ignore=ignore,
-                          s3_credentials=keys, timeout=timeout)
+        s3 = config.s3_source(args.s3_endpoint)
+        return SourceSpec("s3", s3.endpoint, path=f"{prefix.strip('/')}/{args.path}".strip("/"),
+                          bucket=bucket, insecure=not s3.secure, ignore=ignore,
+                          s3_credentials=s3.credentials, timeout=timeout)
     return SourceSpec("dir", args.dir, path=args.path, ignore=ignore)
 
 

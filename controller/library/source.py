@@ -10,20 +10,11 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from controller.store.credentials import Credentials
+from controller.store.credentials import Credentials, S3Credentials
 from controller.timeouts import DEFAULT_TIMEOUT
 
 Kind = Literal["git", "s3", "dir"]
 DIR_MODE, FILE_MODE, EXEC_MODE, LINK_MODE = 0o040000, 0o100644, 0o100755, 0o120000
-
-
-@dataclass(frozen=True)
-class S3Credentials:
-    access_key: str | None = None
-    secret_key: str | None = None
-
-    def __repr__(self) -> str:
-        return "S3Credentials(***)" if self.secret_key else "S3Credentials(none)"
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from typing import Any
 
 from controller import jsonschemas
 from controller.config import Settings
-from controller.library.source import S3Credentials, SourceSpec
-from controller.store.credentials import Credentials
+from controller.library.source import SourceSpec
+from controller.store.credentials import Credentials, S3Credentials
 from controller.store.kube import Kube, SecretMissing
 from controller.tenancy import (
     destination_problem,

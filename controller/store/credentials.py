@@ -1,4 +1,4 @@
-"""Secret material for a Git remote, as a plain value (no Git library loaded).
+"""Secret material for a Git remote or an S3 source, as plain values (no client loaded).
 
 Specs, Secrets and the CLI build these long before anything connects, and the pure layers
 (a source's description, the sync planner) carry them; only `store.git` uses them.
@@ -24,3 +24,14 @@ class Credentials:
     def __repr__(self) -> str:
         kinds = [k for k in ("token", "password", "ssh_private_key") if getattr(self, k)]
         return f"Credentials({', '.join(kinds) or 'none'})"
+
+
+@dataclass(frozen=True)
+class S3Credentials:
+    """Access keys of an S3 source (or the library bucket); `repr` never shows them."""
+
+    access_key: str | None = None
+    secret_key: str | None = None
+
+    def __repr__(self) -> str:
+        return "S3Credentials(***)" if self.secret_key else "S3Credentials(none)"
