@@ -15,7 +15,7 @@ from controller.cli import output
 from controller.config import ConfigError, ExampleLimits, Settings
 from controller.library import catalog
 from controller.library.errors import SyncError, SyncRunning
-from controller.library.report import ExampleReport
+from controller.library.report import ExampleReport, SyncStatus
 from controller.library.source import SourceSpec
 from controller.library.sync import Progress as ProgressFn
 from controller.library.sync import sync_repository, validate
@@ -122,7 +122,7 @@ def _progress(enabled: bool) -> Iterator[ProgressFn | None]:
 
 
 def _print_examples(entries: list[ExampleReport], *, all_rows: bool) -> None:
-    rows = [e for e in entries if all_rows or e.status != "unchanged" or e.warnings]
+    rows = [e for e in entries if all_rows or e.status != SyncStatus.UNCHANGED or e.warnings]
     if rows:
         output.table(None, ("status", "identifier", "directory", "version", "digest"),
                      ((e.status, e.identifier, e.directory, e.version,

@@ -15,12 +15,10 @@ import uuid
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
 
+from controller.library.report import LIVE, SyncStatus
 from controller.library.scan import Found, Scanned
 from controller.meta import Dependency, Issue, VersionError, newest_matching, parse_constraint
-
-Status = Literal["new", "changed", "unchanged", "invalid", "archived"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +67,7 @@ class Decision:
     dependencies: tuple[Dependency, ...]
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    status: Status = "unchanged"
+    status: SyncStatus = SyncStatus.UNCHANGED
 
     @property
     def meta_file(self) -> str:
@@ -78,20 +76,20 @@ class Decision:
     @property
     def digest(self) -> str | None:
         """The digest this example is served at after the sync."""
-        if self.scanned is not None and self.status in ("new", "changed", "unchanged"):
+        if self.scanned is not None and self.status in LIVE:
             return self.scanned.digest
         return self.known.latest.digest if self.known and self.known.latest else None
 
     @property
     def tag(self) -> str | None:
-        if self.scanned is not None and self.scanned.meta and self.status != "invalid":
+        if self.scanned is not None and self.scanned.meta and self.status != SyncStatus.INVALID:
             return self.scanned.meta.version
         return self.known.latest.tag if self.known and self.known.latest else None
 
     @property
     def publish(self) -> bool:
         """True when the sync must store a version that does not exist yet."""
-        return (self.scanned is not None and self.status in ("new", "changed")
+        return (self.scanned is not None and self.status in (SyncStatus.NEW, SyncStatus.CHANGED)
                 and (self.known is None or self.known.version(digest=self.scanned.digest) is None))
 
     def fail(self, field_path: str, message: str) -> None:
@@ -243,14 +241,14 @@ def plan(items: Iterable[Scanned | Unchanged], known: Mapping[str, Known], *,
             changed = changed or bool(d.errors)
     for d in decisions:
         if d.errors:
-            d.status = "invalid"
+            d.status = SyncStatus.INVALID
         elif d.scanned is None:
-            d.status = "unchanged"
+            d.status = SyncStatus.UNCHANGED
         elif d.known is None:
-            d.status = "new"
+            d.status = SyncStatus.NEW
         elif d.known.archived or d.known.latest is None \
                 or d.known.latest.digest != d.scanned.digest:
-            d.status = "changed"
+            d.status = SyncStatus.CHANGED
     if archive:
         present = {d.identifier for d in decisions if d.identifier}
         unidentified = {d.directory for d in decisions if not d.identifier}
@@ -258,5 +256,5 @@ def plan(items: Iterable[Scanned | Unchanged], known: Mapping[str, Known], *,
             if not k.archived and k.identifier not in present \
                     and k.directory not in unidentified:
                 decisions.append(Decision(k.directory, k.identifier, k, None, (),
-                                          status="archived"))
+                                          status=SyncStatus.ARCHIVED))
     return decisions

@@ -6,18 +6,33 @@ import hashlib
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-STATUSES = ("new", "changed", "unchanged", "invalid", "archived")
-LIVE = ("new", "changed", "unchanged")  # valid and served after the sync
+
+class SyncStatus(StrEnum):
+    """What a sync did with one example: the values `exlib sync -o json`, the operator's
+    counts and the planner share."""
+
+    NEW = "new"  # first valid version stored
+    CHANGED = "changed"  # a new version stored (or an archived example is back)
+    UNCHANGED = "unchanged"  # same content as the latest version
+    INVALID = "invalid"  # errors: reported, the last good version stays
+    ARCHIVED = "archived"  # gone from the source: archived, its versions kept
+
+
+#: Valid and served after the sync.
+LIVE = frozenset({SyncStatus.NEW, SyncStatus.CHANGED, SyncStatus.UNCHANGED})
 
 
 @dataclass(frozen=True, slots=True)
 class ExampleReport:
+    """One example's line of a sync report (`examples[]` of `exlib sync -o json`)."""
+
     identifier: str | None
     directory: str
     id: str | None
-    status: str
+    status: SyncStatus
     version: str | None
     digest: str | None
     errors: list[str] = field(default_factory=list)
@@ -26,6 +41,8 @@ class ExampleReport:
 
 @dataclass
 class SyncReport:
+    """What one sync of a repository did: the CLI prints it, the operator writes its status."""
+
     repository_id: uuid.UUID
     name: str
     namespace: str
@@ -54,15 +71,17 @@ class SyncReport:
 
     @property
     def counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(("total", *STATUSES), 0)
+        """Examples per status (plain string keys), and `total` of those not archived."""
+        counts = dict.fromkeys(("total", *(s.value for s in SyncStatus)), 0)
         for e in self.examples:
-            counts[e.status] += 1
-            counts["total"] += e.status != "archived"
+            counts[e.status.value] += 1
+            counts["total"] += e.status != SyncStatus.ARCHIVED
         return counts
 
     @property
     def invalid(self) -> list[ExampleReport]:
-        return [e for e in self.examples if e.status == "invalid"]
+        """The examples this sync found invalid."""
+        return [e for e in self.examples if e.status == SyncStatus.INVALID]
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
 from controller.library.plan import Decision, Known, KnownVersion
-from controller.library.report import SyncReport
+from controller.library.report import SyncReport, SyncStatus
 from controller.library.source import SourceSpec
 from controller.meta import Dependency
 from controller.store.db.library import (
@@ -136,7 +136,7 @@ class Writer:
 
     @staticmethod
     def _live(d: Decision) -> bool:
-        return d.status not in ("invalid", "archived") and d.scanned is not None \
+        return d.status not in (SyncStatus.INVALID, SyncStatus.ARCHIVED) and d.scanned is not None \
             and d.identifier is not None
 
     def insert_examples(self, decisions: Iterable[Decision]) -> None:
@@ -185,7 +185,7 @@ class Writer:
         updates: list[dict[str, Any]] = []
         latest: list[dict[str, Any]] = []  # new examples' first version
         for d in decisions:
-            if d.status == "archived":
+            if d.status == SyncStatus.ARCHIVED:
                 assert d.known is not None
                 updates.append({"id": d.known.id, "archived_at": now, "updated_at": now})
                 continue

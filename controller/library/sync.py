@@ -48,7 +48,7 @@ from controller.library.errors import (
     SyncRunning,
 )
 from controller.library.plan import Decision, Known, Unchanged, may_publish, plan
-from controller.library.report import ExampleReport, SyncReport
+from controller.library.report import ExampleReport, SyncReport, SyncStatus
 from controller.library.scan import META, Found, Ignore, Scanned, discover, read_example
 from controller.library.source import Snapshot, SourceSpec
 from controller.library.source_dir import DirSnapshot
@@ -317,13 +317,13 @@ def _ids(repository_id: uuid.UUID, decisions: list[Decision]) -> dict[str, uuid.
     for d in decisions:
         if d.identifier and d.known is not None:
             ids[d.identifier] = d.known.id
-        elif d.identifier and d.status == "new":
+        elif d.identifier and d.status == SyncStatus.NEW:
             ids[d.identifier] = _new_id(repository_id, d.identifier)
     return ids
 
 
 def _report_entry(d: Decision, ids: dict[str, uuid.UUID]) -> ExampleReport:
-    eid = ids.get(d.identifier or "") if d.status != "invalid" or d.known else None
+    eid = ids.get(d.identifier or "") if d.status != SyncStatus.INVALID or d.known else None
     return ExampleReport(d.identifier, d.directory, str(eid) if eid else None, d.status,
                          d.tag, d.digest, d.errors, d.warnings)
 
@@ -477,7 +477,7 @@ def _import_history(history: str, git: GitSource | None, store: ObjectStore,
             "tag": tag, "revision": snap.revision,
             "versions": sum(1 for d in decisions if d.publish),
             "invalid": [{"directory": d.directory, "errors": d.errors}
-                        for d in decisions if d.status == "invalid"]})
+                        for d in decisions if d.status == SyncStatus.INVALID]})
 
 
 def archive_repository(settings: Settings, *, namespace: str, name: str,

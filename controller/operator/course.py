@@ -7,7 +7,7 @@ from typing import Any
 
 from controller.course import errors
 from controller.course.apply import ApplyReport, Step, apply_course, archive_course
-from controller.course.plan import Op
+from controller.course.plan import Op, State
 from controller.course.spec import parse_spec
 from controller.operator import repository
 from controller.operator.inputs import destination_problems, git_credentials
@@ -137,7 +137,7 @@ def _failed_step(report: ApplyReport) -> Problem | None:
 
 def _blocked(contents: tuple[dict[str, Any], ...]) -> Problem | None:
     """Assignments exlib could not deploy (their directory holds someone else's content)."""
-    blocked = [c for c in contents if c["state"] == "Blocked"]
+    blocked = [c for c in contents if c["state"] == State.BLOCKED]
     if not blocked:
         return None
     first = "; ".join(f"{c['path']}: {c.get('message') or 'blocked'}" for c in blocked[:3])
@@ -150,7 +150,7 @@ def _result(report: ApplyReport, status: dict[str, Any], revisions: dict[str, st
             path: str, stale: tuple[str, ...] = ()) -> PassResult:
     """The status of what the pass did, whichever step it stopped at after the push."""
     counts = report.counts
-    conflicts = [c for c in report.contents if c["state"] == "UpdateConflict"]
+    conflicts = [c for c in report.contents if c["state"] == State.UPDATE_CONFLICT]
     found = (_failed_step(report),
              *(Problem("UpdateConflict", "UpdateConflict",
                        f"{c['path']}: {c.get('message') or 'merge conflict'}")
@@ -180,7 +180,7 @@ def _result(report: ApplyReport, status: dict[str, Any], revisions: dict[str, st
         if action.overwrites_customisation and not report.dry_run:
             events.append(("Normal", "CustomizationReplaced", f"{action.path}: {action.detail}"))
     listed = [c for c in report.contents
-              if c["kind"] == "assignment" and c["state"] != "Deployed"][:MAX_CONTENTS_LISTED]
+              if c["kind"] == "assignment" and c["state"] != State.DEPLOYED][:MAX_CONTENTS_LISTED]
     shown: dict[str, Any] = {"courseId": report.course_id, "assignments": {"commit": commit},
                              "repositories": revisions}
     if report.recorded:  # else the rows keep what the last recorded pass wrote

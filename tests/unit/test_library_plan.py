@@ -123,3 +123,11 @@ def test_may_publish_is_decided_while_scanning_and_covers_every_publish() -> Non
     published = {d.directory for d in plan(items, known_) if d.publish}
     assert published == {"new", "bump", "old"}  # the twins are rejected by planning
     assert published <= may
+
+
+def test_statuses_are_the_one_enum_the_report_counts() -> None:
+    """The planner's statuses, the report's counts and `exlib sync -o json` share SyncStatus."""
+    from controller.library.report import LIVE, SyncStatus
+    assert [s.value for s in SyncStatus] == ["new", "changed", "unchanged", "invalid",
+                                             "archived"]
+    assert SyncStatus.INVALID not in LIVE and SyncStatus.ARCHIVED not in LIVE
