@@ -210,10 +210,17 @@ def _search(args: argparse.Namespace) -> int:
     if args.output == "json":
         output.emit_json(rows)
         return 0
-    output.table(None, ("identifier", "repository", "version", "language", "tags", "title"),
-                 ((r["identifier"], r["repository"], r["version"], r["language"],
-                   ", ".join(r["tags"]), r["title"]) for r in rows))
+    output.table(None, ("identifier", "repository", "organization", "version", "language",
+                        "tags", "title"),
+                 ((r["identifier"], _repository(r), r["organization"], r["version"],
+                   r["language"], ", ".join(r["tags"]), r["title"]) for r in rows))
     return 0
+
+
+def _repository(row: dict[str, Any]) -> str:
+    """`python-basics (Python basics)`: the name to type, and the title its spec gives."""
+    title = row["repository_title"]
+    return f"{row['repository']} ({title})" if title else row["repository"]
 
 
 def _show(args: argparse.Namespace) -> int:
@@ -226,7 +233,7 @@ def _show(args: argparse.Namespace) -> int:
         output.emit_json(found)
         return 0
     for ex in found:
-        output.say((ex["identifier"], "bold"), f" ({ex['repository']}, id {ex['id']})",
+        output.say((ex["identifier"], "bold"), f" ({_repository(ex)}, id {ex['id']})",
                    ("  archived", "red") if ex["archived_at"] else "")
         output.say(f"{ex['title'] or ''}  [{', '.join(ex['tags'])}]")
         output.table("versions", ("tag", "as written", "digest", "created", "latest"),

@@ -15,15 +15,29 @@ from controller.store.db.library import (
     ExampleDependency,
     ExampleRepository,
     ExampleVersion,
+    Organization,
 )
+
+#: The repository's columns every listing shows (what its ExampleRepository says about it).
+_REPOSITORY = (ExampleRepository.name.label("repository"),
+               ExampleRepository.title.label("repository_title"),
+               ExampleRepository.description.label("repository_description"),
+               Organization.path.label("organization"))
+
+
+def _repository(row: sa.Row) -> dict[str, Any]:
+    return {"repository": row.repository, "repository_title": row.repository_title,
+            "repository_description": row.repository_description,
+            "organization": row.organization}
 
 
 def search(session: Session, *, tags: Sequence[str] = (), language: str | None = None,
            text: str | None = None, repository: str | None = None,
            archived: bool = False) -> list[dict[str, Any]]:
     """Examples having all `tags`, the language, and `text` in identifier/title/description."""
-    q = (sa.select(Example, ExampleRepository.name, ExampleVersion.tag, ExampleVersion.digest)
+    q = (sa.select(Example, *_REPOSITORY, ExampleVersion.tag, ExampleVersion.digest)
          .join(ExampleRepository, ExampleRepository.id == Example.repository_id)
+         .outerjoin(Organization, Organization.id == ExampleRepository.organization_id)
          .outerjoin(ExampleVersion, ExampleVersion.id == Example.latest_version_id)
          .order_by(ExampleRepository.name, Example.identifier))
     if tags:
@@ -38,24 +52,29 @@ def search(session: Session, *, tags: Sequence[str] = (), language: str | None =
         q = q.where(ExampleRepository.name == repository)
     if not archived:
         q = q.where(Example.archived_at.is_(None))
-    return [{"id": str(e.id), "identifier": e.identifier, "repository": repo,
-             "directory": e.directory, "title": e.title, "language": e.language,
-             "tags": e.tags, "version": tag, "digest": digest,
-             "archived": e.archived_at is not None}
-            for e, repo, tag, digest in session.execute(q)]
+    out = []
+    for r in session.execute(q):
+        e = r.Example
+        out.append({"id": str(e.id), "identifier": e.identifier, **_repository(r),
+                    "directory": e.directory, "title": e.title, "language": e.language,
+                    "tags": e.tags, "version": r.tag, "digest": r.digest,
+                    "archived": e.archived_at is not None})
+    return out
 
 
 def show(session: Session, identifier: str, repository: str | None = None
          ) -> list[dict[str, Any]]:
     """Every example with this identifier (one per repository unless `repository` is given),
     with its versions (newest first), dependencies and dependents."""
-    q = (sa.select(Example, ExampleRepository.name)
+    q = (sa.select(Example, *_REPOSITORY)
          .join(ExampleRepository, ExampleRepository.id == Example.repository_id)
+         .outerjoin(Organization, Organization.id == ExampleRepository.organization_id)
          .where(Example.identifier == identifier))
     if repository:
         q = q.where(ExampleRepository.name == repository)
     out = []
-    for e, repo in session.execute(q):
+    for r in session.execute(q):
+        e = r.Example
         versions = session.scalars(
             sa.select(ExampleVersion).filter_by(example_id=e.id)).all()
         ordered = sorted(versions, reverse=True, key=lambda v: (
@@ -70,7 +89,7 @@ def show(session: Session, identifier: str, repository: str | None = None
             .join(source, source.latest_version_id == ExampleDependency.example_version_id)
             .where(ExampleDependency.depends_id == e.id)).all()
         out.append({
-            "id": str(e.id), "identifier": e.identifier, "repository": repo,
+            "id": str(e.id), "identifier": e.identifier, **_repository(r),
             "directory": e.directory, "title": e.title, "description": e.description,
             "language": e.language, "tags": e.tags,
             "archived_at": e.archived_at.isoformat() if e.archived_at else None,

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session, aliased
 
 from controller.library.plan import Decision, Known, KnownVersion
@@ -25,6 +26,7 @@ from controller.store.db.library import (
     ExampleDependency,
     ExampleRepository,
     ExampleVersion,
+    Organization,
     SyncResult,
 )
 from controller.tenancy import Visibility
@@ -32,12 +34,25 @@ from controller.tenancy import Visibility
 KEEP_SYNC_RESULTS = 20
 
 
+@dataclass(frozen=True)
+class RepositoryInfo:
+    """What an ExampleRepository says about itself for people browsing the library
+    (`exlib examples list`): its spec's `title`, `description` and `organization` (an
+    organization path such as `tugraz`). None: the spec does not say."""
+
+    title: str | None = None
+    description: str | None = None
+    organization: str | None = None
+
+
 def repository(session: Session, namespace: str, name: str, source: SourceSpec,
-               visibility: Visibility | None = None) -> ExampleRepository:
+               visibility: Visibility | None = None,
+               info: RepositoryInfo | None = None) -> ExampleRepository:
     """The repository row for (namespace, name), created (private) on first sync.
 
     `visibility` None keeps what is stored, so an `exlib sync` without `--visibility` never
-    opens up, nor closes, a repository whose visibility its ExampleRepository set.
+    opens up, nor closes, a repository whose visibility its ExampleRepository set; `info`
+    None keeps the stored title, description and organization the same way.
     """
     row = session.scalar(sa.select(ExampleRepository).filter_by(namespace=namespace, name=name))
     if row is None:
@@ -49,8 +64,20 @@ def repository(session: Session, namespace: str, name: str, source: SourceSpec,
     row.ref, row.path = source.ref, source.path or None
     if visibility is not None:
         row.visibility, row.allowed_namespaces = visibility.kind, list(visibility.allowed)
+    if info is not None:
+        row.title, row.description = info.title, info.description
+        row.organization_id = (_organization_id(session, info.organization)
+                               if info.organization else None)
     session.flush()
     return row
+
+
+def _organization_id(session: Session, path: str) -> uuid.UUID:
+    """The organization row at `path`, created when missing (its title is left to the
+    courses that name one); concurrent syncs naming a new organization make one row."""
+    session.execute(pg_insert(Organization).values(id=uuid.uuid4(), path=path)
+                    .on_conflict_do_nothing(index_elements=[Organization.path]))
+    return session.scalars(sa.select(Organization.id).where(Organization.path == path)).one()
 
 
 def load_known(session: Session, repository_id: uuid.UUID) -> dict[str, Known]:

@@ -426,7 +426,8 @@ def _one_sync(settings: Settings, namespace: str, name: str, wait: float,
 def sync_repository(settings: Settings, source: SourceSpec, *, name: str,
                     namespace: str = "default", progress: Progress | None = None,
                     history: str | None = None, visibility: Visibility | None = None,
-                    wait: float = 0.0, on_wait: Callable[[], None] | None = None) -> SyncReport:
+                    info: state.RepositoryInfo | None = None, wait: float = 0.0,
+                    on_wait: Callable[[], None] | None = None) -> SyncReport:
     """Sync one repository into the library and return what happened to every example.
 
     One sync of a repository runs at a time: when another holds it, `on_wait()` is called
@@ -434,7 +435,7 @@ def sync_repository(settings: Settings, source: SourceSpec, *, name: str,
 
     `visibility` is recorded on the repository, so courses in other namespaces are refused
     or allowed by the same rule wherever they are planned; None keeps what is stored (a new
-    repository is private).
+    repository is private). `info` (title, description, organization) likewise.
 
     `history="tags:<glob>"` (Git only) first imports the tree of every matching tag as a
     version, so releases made before the library existed can be pinned.
@@ -446,7 +447,7 @@ def sync_repository(settings: Settings, source: SourceSpec, *, name: str,
     store = object_store(settings, source.timeout)
     with _one_sync(settings, namespace, name, wait, on_wait, source.timeout) as engine:
         with database_errors_as(DatabaseUnavailable), session_scope(engine) as session:
-            repo = state.repository(session, namespace, name, source, visibility)
+            repo = state.repository(session, namespace, name, source, visibility, info)
         progress("fetch", 0, None)
         snapshot, git = _open(source, settings, namespace, name)
         with storage_errors_as(StorageUnavailable):

@@ -8,6 +8,7 @@ from typing import Any
 from controller import jsonschemas
 from controller.config import Settings
 from controller.library import errors
+from controller.library.state import RepositoryInfo
 from controller.library.sync import archive_repository, remote_revision, sync_repository
 from controller.operator.inputs import destination_problems, repository_source
 from controller.operator.loop import PassResult
@@ -69,7 +70,9 @@ def run_pass(kube: Kube, body: dict[str, Any], reason: str) -> PassResult:
                 remote_revision(source, settings(), namespace=ns, name=name) == old_revision):
             return PassResult(skipped=True)
         report = sync_repository(settings(), source, name=name, namespace=ns,
-                                 visibility=visibility_of(spec))
+                                 visibility=visibility_of(spec), info=RepositoryInfo(
+                                     spec.get("title"), spec.get("description"),
+                                     spec.get("organization")))
     except errors.SyncError as err:
         return failure(err)
     counts = report.counts

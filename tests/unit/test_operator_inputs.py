@@ -39,3 +39,14 @@ def test_a_timeout_libgit2_and_postgresql_cannot_hold_is_refused() -> None:
         errors = spec_errors("example-repository.schema.json", {**url, "timeout": bad})
         assert len(errors) == 1 and errors[0].startswith("spec.timeout: ") and "24h" in errors[0]
     assert spec_errors("example-repository.schema.json", {**url, "timeout": "24h"}) == []
+
+
+def test_an_organization_that_is_no_ltree_path_is_refused() -> None:
+    """It becomes an organization row's path, like a course's organization."""
+    url = {"git": {"url": "https://git.example.edu/x.git"}}
+    errors = spec_errors("example-repository.schema.json", {**url, "organization": "TU Graz"})
+    assert len(errors) == 1 and errors[0].startswith("spec.organization: 'TU Graz' does not "
+                                                     "match")
+    assert spec_errors("example-repository.schema.json",
+                       {**url, "organization": "tugraz.cs", "title": "Python basics",
+                        "description": "Introductory Python assignments"}) == []
