@@ -11,7 +11,7 @@ import re
 import secrets
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -26,6 +26,7 @@ SHARED_DATA = Path(os.environ.get("EXLIB_SHARED_DATA", REPO.parent / "shared" / 
 KEYS = ("DATABASE_URL", "EXLIB_S3_ENDPOINT", "EXLIB_S3_ACCESS_KEY", "EXLIB_S3_SECRET_KEY",
         "EXLIB_S3_BUCKET", "KUBECONFIG", "EXLIB_KUBECTL", "EXLIB_GIT_BASE_URL", "EXLIB_GIT_TOKEN",
         "EXLIB_DEVSTACK_DIR")
+GITEA_KEYS = ("EXLIB_GITEA_URL", "EXLIB_GITEA_TOKEN", "EXLIB_GITEA_USER", "EXLIB_GITEA_PASSWORD")
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,16 @@ class Stack:
         if res.returncode != 0:
             pytest.fail(f"hack/devstack {' '.join(args)} failed:\n{res.stderr}")
         return res.stdout.strip()
+
+
+@dataclass(frozen=True)
+class Gitea:
+    """A real Gitea and its admin: `token` has every scope; `password` makes other tokens."""
+
+    url: str
+    token: str = field(repr=False)
+    user: str
+    password: str = field(repr=False)
 
 
 def _parse_exports(text: str) -> dict[str, str]:
@@ -117,6 +128,24 @@ def stack() -> Iterator[Stack]:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+@pytest.fixture(scope="session")
+def gitea(stack: Stack) -> Gitea:
+    """The Gitea of the environment (EXLIB_GITEA_*), else the stack's, started on request
+    (`hack/devstack up --with gitea`) and left running with the stack. A Gitea that cannot
+    start fails the run with its log — never a skip."""
+    if all(os.environ.get(k) for k in GITEA_KEYS):
+        env = {k: os.environ[k] for k in GITEA_KEYS}
+    else:
+        res = subprocess.run([str(DEVSTACK), "up", "--with", "gitea"], capture_output=True,
+                             text=True, env={**os.environ, **stack.env})
+        if res.returncode != 0:
+            pytest.fail(f"Gitea did not start (hack/devstack up --with gitea):\n{res.stderr}",
+                        pytrace=False)
+        env = _parse_exports(res.stdout)
+    return Gitea(url=env["EXLIB_GITEA_URL"], token=env["EXLIB_GITEA_TOKEN"],
+                 user=env["EXLIB_GITEA_USER"], password=env["EXLIB_GITEA_PASSWORD"])
 
 
 def unique(prefix: str) -> str:

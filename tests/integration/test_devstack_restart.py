@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pygit2
 import pytest
+import requests
 import sqlalchemy as sa
 from minio import Minio
 
@@ -33,8 +34,8 @@ def devstack(state: Path, *args: str) -> str:
     return res.stdout
 
 
-def up(state: Path) -> dict[str, str]:
-    return dict(re.findall(r"^export (\w+)='(.*)'$", devstack(state, "up"), flags=re.M))
+def up(state: Path, *args: str) -> dict[str, str]:
+    return dict(re.findall(r"^export (\w+)='(.*)'$", devstack(state, "up", *args), flags=re.M))
 
 
 def pids(state: Path) -> dict[str, int]:
@@ -153,3 +154,27 @@ def test_down_keeps_the_data_and_down_wipe_removes_it(own_stack: Path) -> None:
     assert not (own_stack / "stack.json").exists()
     env = up(own_stack)
     assert read_data(env) == dict.fromkeys(KEPT), "`down --wipe` left data behind"
+
+
+def test_gitea_runs_only_on_request_and_comes_back_on_its_data(own_stack: Path) -> None:
+    env = up(own_stack)
+    assert "EXLIB_GITEA_URL" not in env, "a plain `up` started Gitea"
+    with_gitea = up(own_stack, "--with", "gitea")
+    assert with_gitea.items() >= env.items()
+    url, token = with_gitea["EXLIB_GITEA_URL"], with_gitea["EXLIB_GITEA_TOKEN"]
+    auth = {"Authorization": f"token {token}"}
+    res = requests.post(f"{url}/api/v1/user/repos", json={"name": "kept"}, headers=auth,
+                        timeout=30)
+    assert res.status_code == 201, res.text
+    pidfile = own_stack / "pids" / "on-request" / "gitea.pid"
+    pid = int(pidfile.read_text())
+
+    assert up(own_stack) == with_gitea, "a plain `up` forgot the running Gitea"
+    assert up(own_stack, "--with", "gitea") == with_gitea and int(pidfile.read_text()) == pid, \
+        "a second `up --with gitea` restarted the running Gitea"
+    kill(pid)
+    assert up(own_stack) == env, "a plain `up` exported a dead Gitea (or started it)"
+    assert up(own_stack, "--with", "gitea") == with_gitea, "Gitea came back with other settings"
+    res = requests.get(f"{url}/api/v1/repos/{with_gitea['EXLIB_GITEA_USER']}/kept",
+                       headers=auth, timeout=30)
+    assert res.status_code == 200, "Gitea lost its repository when it was restarted"
