@@ -228,14 +228,21 @@ class SafeConstructor(yaml.constructor.SafeConstructor):
     """PyYAML's safe constructor whose numbers and dates fail as YAML errors."""
 
 
+def kept_as_written(key: object, value: Node) -> bool:
+    """Whether a value keeps the text written rather than its YAML type: a `version:` that
+    YAML reads as a number (`1.10` would be the float 1.1). The one rule of meta.yaml's parser
+    and of `load` (the course pass rewrites meta.yaml with it)."""
+    return key == "version" and isinstance(value, yaml.ScalarNode) and value.tag in _NUMBER_TAGS
+
+
 @_guard
 class _VersionKeepingLoader(_FastLoader):  # type: ignore[misc, valid-type]
     """Safe YAML that reads every `version:` scalar as the string written."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         for key_node, value_node in node.value:
-            if (isinstance(key_node, yaml.ScalarNode) and key_node.value == "version"
-                    and isinstance(value_node, yaml.ScalarNode) and value_node.tag in _NUMBER_TAGS):
+            if isinstance(key_node, yaml.ScalarNode) and kept_as_written(key_node.value,
+                                                                         value_node):
                 value_node.tag = "tag:yaml.org,2002:str"
         return super().construct_mapping(node, deep=deep)
 

@@ -50,7 +50,6 @@ LEGACY_KEYS: Mapping[str, str] = MappingProxyType(
     }
 )
 
-_NULL_TAG = "tag:yaml.org,2002:null"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _PLACEHOLDER_RE = re.compile(r"^\s*<[^<>\n]{1,80}>\s*$")
 
@@ -138,20 +137,6 @@ def _known_keys() -> dict[str, frozenset[str]]:
 def _pattern(path: tuple[str | int, ...]) -> str:
     """Like field_path but with list indices replaced by `[]`, for matching _KNOWN_KEY_OBJECTS."""
     return field_path(tuple(-1 if isinstance(p, int) else p for p in path)).replace("[-1]", "[]")
-
-
-def _is_version_path(path: tuple[str | int, ...]) -> bool:
-    """Version scalars are kept as written text (YAML would read `1.10` as the float 1.1)."""
-    return (
-        path == ("version",)
-        or path == ("properties", "executionBackend", "version")
-        or (
-            len(path) == 4
-            and path[:2] == ("properties", "testDependencies")
-            and isinstance(path[2], int)
-            and path[3] == "version"
-        )
-    )
 
 
 def _describe_value(value: Any) -> str:
@@ -297,8 +282,8 @@ class _Builder:
     def _scalar(self, node: Node, path: tuple[str | int, ...]) -> Any:
         """A scalar: version fields keep their text; others resolve like yaml.safe_load."""
         assert isinstance(node, ScalarNode)
-        if _is_version_path(path):
-            return None if node.tag == _NULL_TAG else node.value
+        if yamltext.kept_as_written(path[-1] if path else None, node):
+            return node.value
         try:
             value = self._constructor.construct_object(node, deep=True)
         except ConstructorError as exc:

@@ -706,3 +706,18 @@ def test_an_identifier_with_a_trailing_newline_is_refused() -> None:
     newline): such an identifier would never match the one a course names."""
     meta, issues = parse('title: T\nidentifier: "hello\\n"\n')
     assert meta is None and any("identifier" in str(i) for i in issues)
+
+
+def test_versions_keep_their_text_by_the_same_rule_as_the_course_pass() -> None:
+    """meta.yaml's parser and yamltext.load (which the deployed meta.yaml is rewritten with)
+    keep every numeric `version:` as written, at any depth."""
+    from controller import yamltext
+    text = ("title: T\nversion: 1.10\nproperties:\n  executionBackend: {slug: py, version: 3.10}\n"
+            "  testDependencies: [{identifier: a, version: 1.20}]\n")
+    meta, _ = parse(text)
+    assert meta is not None
+    backend = meta.data["properties"]["executionBackend"]["version"]
+    assert (meta.version_raw, backend, meta.dependencies[0].constraint) == ("1.10", "3.10", "1.20")
+    loaded = yamltext.load(text, yamltext.META_LIMITS)
+    assert loaded["version"] == "1.10" and loaded["properties"]["executionBackend"]["version"] \
+        == "3.10"
