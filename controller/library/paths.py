@@ -32,6 +32,8 @@ _GIT_FILES = {".gitmodules": "gitmod~1", ".gitattributes": "gitatt~1",
 def shown(text: str) -> str:
     r"""`text` printable and valid UTF-8, for messages: bytes that are not UTF-8 as `\xNN`,
     control characters as `\xNN` / `\uNNNN`."""
+    if text.isascii() and text.isprintable():
+        return text  # the common case, without a look at each character
     out = []
     for ch in text:
         code = ord(ch)
@@ -53,9 +55,10 @@ def _is(name: str, git_name: str, short: str) -> bool:
 
 def name_problem(name: str, *, link: bool = False) -> str | None:
     """Why one path segment cannot be stored in Git or checked out, or None."""
-    if any(0xD800 <= ord(c) <= 0xDFFF for c in name):
+    plain = name.isascii() and name.isprintable()  # the common case: no look at each character
+    if not plain and any(0xD800 <= ord(c) <= 0xDFFF for c in name):
         return "the name is not valid UTF-8 (shown with \\x escapes); rename it in UTF-8"
-    if any(unicodedata.category(c) == "Cc" for c in name):
+    if not plain and any(unicodedata.category(c) == "Cc" for c in name):
         return "the name contains a control character (shown escaped); rename it"
     if name in ("", ".", ".."):
         return (f"`{name}` is not a valid name" if name else "an empty name (`//` in a path)")\

@@ -1,7 +1,7 @@
 """Find example directories in a snapshot and read one into files, digest, meta and issues.
 
 Discovery walks directories only; an example whose fingerprint is already known (unchanged)
-is not descended into, so a no-op sync reads no blob and walks no example tree. Reading
+is not even listed, so a no-op sync reads no blob and no example's tree. Reading
 hashes each file; its bytes are dropped, or handed to the caller for upload. Both walks are
 iterative, and what a tree may hold (names, depth, entries, symlinks) is judged by the pure
 rules in `paths`, so every source gets the same verdicts.
@@ -104,6 +104,16 @@ def discover(snapshot: Snapshot, ignore: Ignore, limits: ExampleLimits,
         raw = snapshot.fingerprint(handle)
         if raw is not None and raw in barren:
             continue
+        if raw is not None and inside is None and problem is None:
+            # Same identity as a known example's latest version: it still holds its
+            # meta.yaml, so not even its directory listing is read.
+            directory = shown(rel) or "."
+            fp = fingerprint(raw, directory, ignore.digest, limits)
+            if fp is not None and is_known(fp):
+                if clean:
+                    clean[-1] = False
+                yield Found(directory, handle, raw, fp)
+                continue
         children = snapshot.children(handle)
         entries = [e for e in children if not ignore(_join(rel, e.name), e.mode == DIR_MODE)]
         clean.append(len(entries) == len(children) and all(e.name != META for e in children))
@@ -112,8 +122,6 @@ def discover(snapshot: Snapshot, ignore: Ignore, limits: ExampleLimits,
             directory = shown(rel) or "."
             fp = fingerprint(raw, directory, ignore.digest, limits)
             yield Found(directory, handle, raw, fp, inside, problem)
-            if fp is not None and inside is None and problem is None and is_known(fp):
-                continue
             inside = inside or directory
         for e in reversed(entries):
             if e.mode == DIR_MODE:

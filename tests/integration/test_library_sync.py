@@ -16,6 +16,7 @@ from controller.config import ExampleLimits, Settings
 from controller.library.errors import AuthenticationFailed
 from controller.library.report import SyncReport
 from controller.library.source import SourceSpec
+from controller.library.source_git import GitSnapshot
 from controller.library.sync import archive_repository, sync_repository
 from controller.library.versions import load_version_files, resolve_version
 from controller.store.db import make_engine, session_scope
@@ -26,7 +27,7 @@ from controller.store.db.library import (
     ExampleVersion,
 )
 from controller.store.git import Credentials
-from controller.store.objects import object_store
+from controller.store.objects import ObjectStore, object_store
 from tests.conftest import SHARED_DATA, Stack
 from tests.integration.library_support import (
     GitRemote,
@@ -325,3 +326,42 @@ def test_archive_repository_keeps_every_version(stack: Stack, settings: Settings
     listed = json.loads(exlib("examples", "list", "--repository", "lib", "-o", "json",
                               env=env).stdout)
     assert {r["identifier"] for r in listed} == {"a", "b"}
+
+
+def test_noop_resync_lists_no_example_and_costs_the_same_at_any_size(
+        settings: Settings, remote: GitRemote, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing changed: no object is written, no example directory is even listed, and the
+    number of SQL statements does not grow with the number of examples."""
+    listed: list[object] = []
+    writes: list[int] = []
+    statements: list[str] = []
+    children = GitSnapshot.children
+    put_many = ObjectStore.put_many
+    monkeypatch.setattr(GitSnapshot, "children",
+                        lambda self, handle: listed.append(handle) or children(self, handle))
+    monkeypatch.setattr(ObjectStore, "put_many",
+                        lambda self, objects: writes.append(len(objects)) or put_many(self,
+                                                                                      objects))
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    def noop_costs(n: int) -> tuple[int, int, int]:
+        remote.commit({k: v for i in range(n)
+                       for k, v in under(f"g{i % 3}/ex{i}", example(f"ex{i}")).items()})
+        assert sync(settings, remote.source()).counts["new"] in (n, n - 10)
+        listed.clear()
+        writes.clear()
+        statements.clear()
+        sa.event.listen(sa.engine.Engine, "before_cursor_execute", count)
+        try:
+            report = sync(settings, remote.source())
+        finally:
+            sa.event.remove(sa.engine.Engine, "before_cursor_execute", count)
+        assert report.counts["unchanged"] == n and report.uploaded_files == 0
+        return len(listed), sum(writes), len(statements)
+
+    small, large = noop_costs(10), noop_costs(40)
+    assert small[0] == large[0] == 4  # the root and g0..g2: no example directory
+    assert small[1] == large[1] == 0
+    assert small[2] == large[2]
