@@ -1,6 +1,8 @@
 """The Git hosting provider contract: the same scenarios against every provider.
 
 Each scenario is one test, parametrised over the `provider` fixture:
+- `gitea`: a real Gitea built and started by the repo (`hack/devstack up --with gitea`,
+  through the session fixture `gitea`); tests make their own organisations.
 - `gitlab-fake`: the FAKE GitLab REST API (tests/fakes/gitlab_server.py) driven by the real
   python-gitlab client. It hosts no Git, so scenarios that push are not run on it (they say
   so in their skip reason).
@@ -10,7 +12,8 @@ Each scenario is one test, parametrised over the `provider` fixture:
   its own group and deletes it afterwards.
 
 A provider is added by a `Harness` subclass (what a person does on that server by hand:
-create a project, look at its settings, merge a request) and an entry in HARNESSES.
+create a project, look at its settings, merge a request) and an entry in HARNESSES (and in
+MARKS when it needs the local stack).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from typing import Any
 import gitlab
 import pygit2
 import pytest
+import requests
 
 from controller.store import git
 from controller.store.hosting import (
@@ -40,7 +44,7 @@ from controller.store.hosting import (
     connect,
 )
 from controller.timeouts import timed_out
-from tests.conftest import unique
+from tests.conftest import Gitea, unique
 from tests.fakes.gitlab_server import FakeGitLab
 from tests.integration.test_timeouts import HangingServer, bounded
 
@@ -88,10 +92,17 @@ class Harness:
         """Whether `branch` is protected with force push refused."""
         raise NotImplementedError
 
+    def owner_private(self, owner: str) -> bool:
+        """Whether the group/organisation is private."""
+        raise NotImplementedError
+
     def comments(self, project: Project, number: int) -> list[str]:
         raise NotImplementedError
 
     def merge_by_hand(self, project: Project, number: int) -> None:
+        raise NotImplementedError
+
+    def comment_by_hand(self, project: Project, number: int, body: str) -> None:
         raise NotImplementedError
 
     def credentials(self) -> git.Credentials:
@@ -165,6 +176,9 @@ class GitLabHarness(Harness):
         found = self.admin.projects.get(project.path)
         return found.visibility == "private", found.description or ""
 
+    def owner_private(self, owner: str) -> bool:
+        return self.admin.groups.get(owner).visibility == "private"
+
     def protected(self, project: Project, branch: str) -> bool:
         try:
             rule = self.admin.projects.get(project.path).protectedbranches.get(branch)
@@ -175,6 +189,10 @@ class GitLabHarness(Harness):
     def comments(self, project: Project, number: int) -> list[str]:
         mr = self.admin.projects.get(project.path).mergerequests.get(number)
         return [note.body for note in mr.notes.list(get_all=True) if not note.system]
+
+    def comment_by_hand(self, project: Project, number: int, body: str) -> None:
+        self.admin.projects.get(project.path).mergerequests.get(number).notes.create(
+            {"body": body})
 
     def merge_by_hand(self, project: Project, number: int) -> None:
         mr = self.admin.projects.get(project.path).mergerequests.get(number)
@@ -221,6 +239,72 @@ class FakeGitLabHarness(GitLabHarness):
         self.fake.close()
 
 
+class GiteaHarness(Harness):
+    """A real Gitea: its REST API with the admin's token does what a person does by hand
+    (limited tokens need the admin's password: Gitea makes tokens only for a password login).
+    Its organisations stay: the stack's Gitea is deleted with the stack."""
+
+    kind: Kind = "gitea"
+
+    def __init__(self, server: Gitea) -> None:
+        super().__init__(server.url, server.token)
+        self.server = server
+
+    def _api(self, method: str, path: str, **kwargs: Any) -> Any:
+        if "auth" not in kwargs:
+            kwargs["headers"] = {"Authorization": f"token {self.token}"}
+        res = requests.request(method, f"{self.url}/api/v1{path}", timeout=30, **kwargs)
+        assert res.ok, f"{method} {path}: HTTP {res.status_code} {res.text[:500]}"
+        return res.json() if res.content else None
+
+    def new_owner(self) -> str:
+        return unique("exlib-contract-")
+
+    def token_without_scope(self) -> str:
+        return self._api("POST", f"/users/{self.server.user}/tokens",
+                         auth=(self.server.user, self.server.password),
+                         json={"name": unique("read-only-"),
+                               "scopes": ["read:repository", "read:organization", "read:user",
+                                          "read:issue"]})["sha1"]
+
+    def create_project_by_hand(self, owner: str, name: str, *, public: bool,
+                               description: str) -> None:
+        self._api("POST", "/orgs", json={"username": owner,
+                                         "visibility": "public" if public else "private"})
+        self._api("POST", f"/orgs/{owner}/repos", json={
+            "name": name, "private": not public, "description": description,
+            "auto_init": True, "default_branch": BRANCH})
+
+    def settings(self, project: Project) -> tuple[bool, str]:
+        repo = self._api("GET", f"/repos/{project.path}")
+        return repo["private"], repo["description"]
+
+    def owner_private(self, owner: str) -> bool:
+        return self._api("GET", f"/orgs/{owner}")["visibility"] == "private"
+
+    def protected(self, project: Project, branch: str) -> bool:
+        rules = self._api("GET", f"/repos/{project.path}/branch_protections")
+        return any(r["rule_name"] == branch and not r["enable_force_push"] for r in rules)
+
+    def comments(self, project: Project, number: int) -> list[str]:
+        return [c["body"] for c in
+                self._api("GET", f"/repos/{project.path}/issues/{number}/comments")]
+
+    def comment_by_hand(self, project: Project, number: int, body: str) -> None:
+        self._api("POST", f"/repos/{project.path}/issues/{number}/comments", json={"body": body})
+
+    def merge_by_hand(self, project: Project, number: int) -> None:
+        deadline = time.monotonic() + SERVER_WORK_BOUND
+        while True:  # Gitea checks mergeability in the background after opening
+            res = requests.post(f"{self.url}/api/v1/repos/{project.path}/pulls/{number}/merge",
+                                json={"Do": "merge"}, timeout=30,
+                                headers={"Authorization": f"token {self.token}"})
+            if res.ok:
+                return
+            assert time.monotonic() < deadline, f"merge: HTTP {res.status_code} {res.text}"
+            time.sleep(0.5)
+
+
 def _real_gitlab(request: pytest.FixtureRequest) -> Harness:
     url, token = (os.environ.get("EXLIB_TEST_GITLAB_URL"),
                   os.environ.get("EXLIB_TEST_GITLAB_TOKEN"))
@@ -231,12 +315,14 @@ def _real_gitlab(request: pytest.FixtureRequest) -> Harness:
 
 
 HARNESSES: dict[str, Callable[[pytest.FixtureRequest], Harness]] = {
+    "gitea": lambda request: GiteaHarness(request.getfixturevalue("gitea")),
     "gitlab-fake": lambda request: FakeGitLabHarness(),
     "gitlab": _real_gitlab,
 }
+MARKS = {"gitea": (pytest.mark.stack, pytest.mark.gitea)}
 
 
-@pytest.fixture(params=list(HARNESSES))
+@pytest.fixture(params=[pytest.param(name, marks=MARKS.get(name, ())) for name in HARNESSES])
 def provider(request: pytest.FixtureRequest) -> Iterator[Harness]:
     harness = HARNESSES[request.param](request)
     try:
@@ -260,6 +346,7 @@ def test_provisioning_from_nothing(provider: Harness) -> None:
     assert project.clone_url.startswith(("http://", "https://"))
     assert provider.settings(project) == (True, "Programming 1: assignments")
     assert provider.protected(project, BRANCH)
+    assert provider.owner_private(owner), "a new group/organisation is private unless asked"
 
 
 def test_second_ensure_adopts_and_changes_nothing(provider: Harness) -> None:
@@ -320,6 +407,7 @@ def test_request_open_find_update_close_and_merged(provider: Harness, tmp_path: 
     second = client.open_request(project, source_branch=SOURCE, target_branch=BRANCH,
                                  title="Update hello 1.0.0 -> 1.3.0", description="")
     assert second.number != opened.number
+    assert client.find_request(project, SOURCE) == second, "an open request comes first"
     provider.merge_by_hand(project, second.number)
     found = client.find_request(project, SOURCE)
     assert found is not None and (found.number, found.state) == (second.number, "merged")
@@ -375,3 +463,29 @@ def test_a_server_that_never_answers_times_out(provider: Harness) -> None:
         hanging.close()
     assert isinstance(err, HostingTimeout) and timed_out(err), repr(err)
     assert base in str(err) and "1.5s" in str(err)
+
+
+def test_closing_again_or_after_a_cut_short_pass_comments_once(
+        provider: Harness, tmp_path: Path) -> None:
+    owner = provider.new_owner()
+    client = provider.connect(owner)
+    project = _provision(provider, owner)
+    provider.push_branches(project, tmp_path)
+    request = client.open_request(project, source_branch=SOURCE, target_branch=BRANCH,
+                                  title="Update hello", description="")
+    provider.comment_by_hand(project, request.number, "Superseded by !9")  # the pass's 1st step
+
+    closed = client.close_request(project, request.number, comment="Superseded by !9")
+    again = client.close_request(project, request.number, comment="Superseded by !9")
+
+    assert closed.state == again.state == "closed"
+    assert provider.comments(project, request.number).count("Superseded by !9") == 1
+
+
+def test_a_refused_token_is_reported_without_echoing_it(provider: Harness) -> None:
+    token = "0123456789abcdef0123456789abcdef01234567"
+    client = provider.connect(provider.new_owner(), token)
+    with pytest.raises(HostingError) as err:
+        client.ensure_project("assignments", branch=BRANCH, private=True, description="P1")
+    assert not isinstance(err.value, MissingScope)
+    assert "token" in str(err.value) and token not in str(err.value)
