@@ -243,9 +243,20 @@ class Gitea:
         status = resp.status_code
         if status == 404 and missing_ok:
             return None
-        if 200 <= status < 300:
+        if 300 <= status < 400:
+            raise HostingError(
+                f"{self._where} redirected to {redact(resp.headers.get('Location', '?'))} when "
+                f"asked to {what} (HTTP {status}); exlib sends the token only to the URL it "
+                "was given, so write the server's own URL (https?) as the provider URL.")
+        if not 200 <= status < 300:
+            self._fail(status, _message(body), what)
+        try:
             return json.loads(body) if body else None
-        self._fail(status, _message(body), what)
+        except ValueError:
+            raise HostingError(
+                f"{self._where} answered with something that is not JSON when asked to "
+                f"{what}; that is not Gitea's API: check the provider URL (the server's base "
+                "URL, without /api/v1).") from None
 
     def _read(self, resp: requests.Response, what: str) -> bytes:
         deadline = time.monotonic() + self._config.timeout
