@@ -10,6 +10,7 @@ import os
 import re
 import secrets
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -130,20 +131,36 @@ def stack() -> Iterator[Stack]:
                 os.environ[k] = v
 
 
+def _devstack_shown(args: list[str], env: dict[str, str],
+                    config: pytest.Config) -> tuple[int, str, str]:
+    """Run hack/devstack with its progress on the terminal as it comes (a first build takes
+    minutes; captured, it would look like a hang); (exit code, stdout, stderr)."""
+    capture = config.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled():
+        proc = subprocess.Popen([str(DEVSTACK), *args], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=env)
+        said = []
+        for line in proc.stderr:
+            sys.stderr.write(line)
+            said.append(line)
+        out = proc.stdout.read()
+        return proc.wait(), out, "".join(said)
+
+
 @pytest.fixture(scope="session")
-def gitea(stack: Stack) -> Gitea:
+def gitea(stack: Stack, pytestconfig: pytest.Config) -> Gitea:
     """The Gitea of the environment (EXLIB_GITEA_*), else the stack's, started on request
     (`hack/devstack up --with gitea`) and left running with the stack. A Gitea that cannot
     start fails the run with its log — never a skip."""
     if all(os.environ.get(k) for k in GITEA_KEYS):
         env = {k: os.environ[k] for k in GITEA_KEYS}
     else:
-        res = subprocess.run([str(DEVSTACK), "up", "--with", "gitea"], capture_output=True,
-                             text=True, env={**os.environ, **stack.env})
-        if res.returncode != 0:
-            pytest.fail(f"Gitea did not start (hack/devstack up --with gitea):\n{res.stderr}",
+        code, out, err = _devstack_shown(["up", "--with", "gitea"], {**os.environ, **stack.env},
+                                         pytestconfig)
+        if code != 0:
+            pytest.fail(f"Gitea did not start (hack/devstack up --with gitea):\n{err}",
                         pytrace=False)
-        env = _parse_exports(res.stdout)
+        env = _parse_exports(out)
     return Gitea(url=env["EXLIB_GITEA_URL"], token=env["EXLIB_GITEA_TOKEN"],
                  user=env["EXLIB_GITEA_USER"], password=env["EXLIB_GITEA_PASSWORD"])
 
