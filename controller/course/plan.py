@@ -379,6 +379,65 @@ def _customised_message(row: Content, current: str | None) -> str:
     return "the directory differs from what exlib deployed"
 
 
+@dataclass
+class _Case:
+    """What `_Planner.deploy` knows about one assignment: everything DEPLOY_RULES read."""
+
+    base: Content | None  # the row before the pass (None: a new node)
+    after: Content  # the row as the spec wants it, deployment fields not yet decided
+    target: Target
+    strategy: Strategy
+    tree: str  # the tree to deploy
+    current: str | None  # what the directory holds once this pass's moves are done
+    orphan: str | None  # what a failed pass left at the path (content path -> tree)
+    trees: TreeOps
+
+    @property
+    def first(self) -> bool:
+        """Nothing was deployed for this row yet (or it was Blocked)."""
+        return self.base is None or self.base.deployed_tree is None
+
+    @property
+    def same_version(self) -> bool:
+        return self.base is not None and self.base.deploy_key == self.target.deploy_key
+
+    @property
+    def changed_by_lecturer(self) -> bool:
+        return self.base is not None and self.current != self.base.deployed_tree
+
+    def update_merged(self) -> bool:
+        """The update branch pushed for this very version was merged by hand."""
+        b = self.base
+        return bool(b is not None and b.update_commit and b.pending_key == self.target.deploy_key
+                    and self.trees.merged(b.update_commit, b.update_branch, self.after.path,
+                                          self.current))
+
+    @property
+    def label(self) -> str:
+        return f"{self.target.identifier} {version_label(self.target.tag, self.target.digest)}"
+
+    @property
+    def old(self) -> str:
+        assert self.base is not None
+        return f"{self.base.identifier} {version_label(self.base.tag, self.base.digest)}"
+
+    @property
+    def fresh(self) -> Content:
+        """The row with the target deployed as is."""
+        t = self.target
+        return replace(self.after, example_id=t.example_id, identifier=t.identifier,
+                       version_id=t.version_id, tag=t.tag, digest=t.digest,
+                       deploy_key=t.deploy_key, deployed_tree=self.tree, is_customized=False,
+                       state=State.DEPLOYED.value, message=None, **NO_PENDING)
+
+    @property
+    def pending(self) -> Content:
+        """The row keeping its directory, with the target recorded as the pending update."""
+        t = self.target
+        return replace(self.after, is_customized=True, pending_version_id=t.version_id,
+                       pending_tag=version_label(t.tag, t.digest), pending_key=t.deploy_key)
+
+
 class _Planner:
     def __init__(self, desired: Sequence[Desired], rows: Sequence[Content], head: HeadLookup,
                  built: Mapping[str, str], prune: bool, new_id: Callable[[], str],
@@ -512,78 +571,97 @@ class _Planner:
 
     def deploy(self, base: Content | None, after: Content, target: Target,
                strategy: Strategy) -> tuple[Content, bool]:
-        """Decide the directory of an assignment; returns the row and whether it was written."""
+        """Decide the directory of an assignment; returns the row and whether it was written.
+
+        The situation is looked up in DEPLOY_RULES (first match wins), and the rule's method
+        acts on it: one method per outcome instead of one function with a return each."""
         if base is not None and (base.update_commit and base.pending_tree
                                  and base.pending_key != target.deploy_key):
             base, after = self.merged_older(base, after)
         same_key = base is not None and base.deploy_key == target.deploy_key
-        tree = base.deployed_tree if same_key and base else self.built[after.spec_id]
-        current = self.current_tree(base, after.path)
-        fresh = replace(after, example_id=target.example_id, identifier=target.identifier,
-                        version_id=target.version_id, tag=target.tag, digest=target.digest,
-                        deploy_key=target.deploy_key, deployed_tree=tree, is_customized=False,
-                        state=State.DEPLOYED.value, message=None, **NO_PENDING)
-        label = f"{target.identifier} {version_label(target.tag, target.digest)}"
-        if base is None or base.deployed_tree is None:
-            if current is None:
-                self.deploys.append(DirOp("put", after.path, tree=tree))
-                self.act(Op.DEPLOY, fresh, detail=label)
-                return fresh, True
-            if current == tree:
-                self.act(Op.ADOPT, fresh, detail=label)
-                return fresh, True
-            if current == self.orphans.get(after.path):  # exlib's own, from a failed pass
-                self.deploys.append(DirOp("put", after.path, tree=tree))
-                self.act(Op.DEPLOY, fresh,
-                         detail=f"{label}; replaces what was {LEFT_BY_A_FAILED_PASS}")
-                return fresh, True
-            message = ("the directory already holds content exlib did not deploy; move it away "
-                       "or choose another path")
-            if after.state != State.BLOCKED.value:
-                self.act(Op.BLOCKED, after, detail=message)
-            return replace(fresh, deploy_key=None, deployed_tree=None,
-                           state=State.BLOCKED.value, message=message), False
-        customised = current != base.deployed_tree
-        if same_key:  # the deployed version is still the desired one
-            settled = replace(after, **NO_PENDING)
-            if not customised:
-                return replace(settled, is_customized=False, state=State.DEPLOYED.value,
-                               message=None), False
-            message = _customised_message(after, current)
-            if not base.is_customized:
-                self.act(Op.CUSTOMIZED, settled, detail=message)
-            return replace(settled, is_customized=True, state=State.CUSTOMIZED.value,
-                           message=message), False
-        if current == tree:
-            self.act(Op.ADOPT, fresh, detail=label)
-            return fresh, True
-        old = f"{base.identifier} {version_label(base.tag, base.digest)}"
-        if not customised:
-            self.deploys.append(DirOp("put", after.path, tree=tree))
-            self.act(Op.UPDATE, fresh, detail=f"{old} -> {label}")
-            return fresh, True
-        pending = replace(after, is_customized=True, pending_version_id=target.version_id,
-                          pending_tag=version_label(target.tag, target.digest),
-                          pending_key=target.deploy_key)
-        if (base.update_commit and base.pending_key == target.deploy_key
-                and self.trees.merged(base.update_commit, base.update_branch, after.path,
-                                      current)):
-            return self.resolved(fresh, current, tree, label), True
-        if strategy == "keep":
-            message = f"customised; {label} is available (updateStrategy keep)"
-            if after.state != State.UPDATE_AVAILABLE.value or after.message != message:
-                self.act(Op.KEEP, pending, detail=message)
-            return replace(pending, state=State.UPDATE_AVAILABLE.value, message=message), False
-        if strategy == "overwrite":
-            changes = self.trees.changes(base.deployed_tree, current)
-            self.deploys.append(DirOp("put", after.path, tree=tree))
-            what = f" (the lecturer's changes: {name_files(changes)})" if changes else ""
-            self.act(Op.UPDATE, fresh, detail=(
-                f"{old} -> {label}; {REPLACES_CUSTOMISED}{what}; the old content "
-                "stays in Git history"))
-            return fresh, True
-        return self.merge(base, pending, fresh, current, tree, old, label,
-                          review=strategy == "review")
+        case = _Case(base, after, target, strategy,
+                     tree=base.deployed_tree if same_key and base else self.built[after.spec_id],
+                     current=self.current_tree(base, after.path),
+                     orphan=self.orphans.get(after.path), trees=self.trees)
+        for _situation, applies, outcome in DEPLOY_RULES:
+            if applies(case):
+                return outcome(self, case)
+        raise AssertionError("DEPLOY_RULES ends with a rule that always applies")
+
+    def put_new(self, c: _Case) -> tuple[Content, bool]:
+        """Nothing at the path: deploy the version there."""
+        self.deploys.append(DirOp("put", c.after.path, tree=c.tree))
+        self.act(Op.DEPLOY, c.fresh, detail=c.label)
+        return c.fresh, True
+
+    def adopt(self, c: _Case) -> tuple[Content, bool]:
+        """The directory already holds exactly the version: record it, change nothing."""
+        self.act(Op.ADOPT, c.fresh, detail=c.label)
+        return c.fresh, True
+
+    def replace_orphan(self, c: _Case) -> tuple[Content, bool]:
+        """What a failed pass left there (exlib's own, unchanged) is replaced."""
+        self.deploys.append(DirOp("put", c.after.path, tree=c.tree))
+        self.act(Op.DEPLOY, c.fresh, detail=f"{c.label}; replaces what was {LEFT_BY_A_FAILED_PASS}")
+        return c.fresh, True
+
+    def occupied(self, c: _Case) -> tuple[Content, bool]:
+        """Someone else's content at the path: never overwritten, the content is Blocked."""
+        message = ("the directory already holds content exlib did not deploy; move it away "
+                   "or choose another path")
+        if c.after.state != State.BLOCKED.value:
+            self.act(Op.BLOCKED, c.after, detail=message)
+        return replace(c.fresh, deploy_key=None, deployed_tree=None,
+                       state=State.BLOCKED.value, message=message), False
+
+    def unchanged(self, c: _Case) -> tuple[Content, bool]:
+        """The deployed version is still wanted and the directory holds it."""
+        return replace(c.after, **NO_PENDING, is_customized=False, state=State.DEPLOYED.value,
+                       message=None), False
+
+    def customised(self, c: _Case) -> tuple[Content, bool]:
+        """The deployed version is still wanted but a lecturer changed it (reported once)."""
+        assert c.base is not None
+        settled = replace(c.after, **NO_PENDING)
+        message = _customised_message(c.after, c.current)
+        if not c.base.is_customized:
+            self.act(Op.CUSTOMIZED, settled, detail=message)
+        return replace(settled, is_customized=True, state=State.CUSTOMIZED.value,
+                       message=message), False
+
+    def update(self, c: _Case) -> tuple[Content, bool]:
+        """Another version is wanted and nobody changed the directory: replace it."""
+        self.deploys.append(DirOp("put", c.after.path, tree=c.tree))
+        self.act(Op.UPDATE, c.fresh, detail=f"{c.old} -> {c.label}")
+        return c.fresh, True
+
+    def merged_by_hand(self, c: _Case) -> tuple[Content, bool]:
+        """The update branch of this very version reached the assignments branch."""
+        return self.resolved(c.fresh, c.current, c.tree, c.label), True
+
+    def keep(self, c: _Case) -> tuple[Content, bool]:
+        """updateStrategy keep: the customised directory stays, the update is offered."""
+        message = f"customised; {c.label} is available (updateStrategy keep)"
+        if c.after.state != State.UPDATE_AVAILABLE.value or c.after.message != message:
+            self.act(Op.KEEP, c.pending, detail=message)
+        return replace(c.pending, state=State.UPDATE_AVAILABLE.value, message=message), False
+
+    def overwrite(self, c: _Case) -> tuple[Content, bool]:
+        """updateStrategy overwrite: replace, naming the lecturer's changes it replaced."""
+        assert c.base is not None and c.base.deployed_tree is not None
+        changes = self.trees.changes(c.base.deployed_tree, c.current)
+        self.deploys.append(DirOp("put", c.after.path, tree=c.tree))
+        what = f" (the lecturer's changes: {name_files(changes)})" if changes else ""
+        self.act(Op.UPDATE, c.fresh, detail=(
+            f"{c.old} -> {c.label}; {REPLACES_CUSTOMISED}{what}; the old content "
+            "stays in Git history"))
+        return c.fresh, True
+
+    def merge_update(self, c: _Case) -> tuple[Content, bool]:
+        """updateStrategy merge or review: a three-way merge (see `merge`)."""
+        assert c.base is not None
+        return self.merge(c.base, c.pending, c.fresh, c.current, c.tree, c.old, c.label,
+                          review=c.strategy == "review")
 
     def merged_older(self, base: Content, after: Content) -> tuple[Content, Content]:
         """A newer version is wanted while the update branch of the pending one is open: when
@@ -711,3 +789,22 @@ class _Planner:
                 self.head(row.path) != row.deployed_tree) else ""
             self.act(Op.REMOVE_DIRECTORY, after, detail=detail)
         self.writes.append(RowWrite(row, after, False))
+
+#: `_Planner.deploy`'s decision table, first match wins: (situation, when, outcome).
+DEPLOY_RULES: tuple[tuple[str, Callable[[_Case], bool],
+                          Callable[[_Planner, _Case], tuple[Content, bool]]], ...] = (
+    ("new", lambda c: c.first and c.current is None, _Planner.put_new),
+    ("already there", lambda c: c.first and c.current == c.tree, _Planner.adopt),
+    ("left by a failed pass", lambda c: c.first and c.current == c.orphan,
+     _Planner.replace_orphan),
+    ("someone else's content", lambda c: c.first, _Planner.occupied),
+    ("deployed", lambda c: c.same_version and not c.changed_by_lecturer, _Planner.unchanged),
+    ("customised", lambda c: c.same_version, _Planner.customised),
+    ("update already there", lambda c: c.current == c.tree, _Planner.adopt),
+    ("update", lambda c: not c.changed_by_lecturer, _Planner.update),
+    ("update merged by hand", _Case.update_merged, _Planner.merged_by_hand),
+    ("customised, keep", lambda c: c.strategy == "keep", _Planner.keep),
+    ("customised, overwrite", lambda c: c.strategy == "overwrite", _Planner.overwrite),
+    ("customised, merge or review", lambda c: True, _Planner.merge_update),
+)
+
