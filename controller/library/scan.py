@@ -131,6 +131,147 @@ def discover(snapshot: Snapshot, ignore: Ignore, limits: ExampleLimits,
                              problem or ((shown(path), bad) if bad else None)))
 
 
+class _Walk:
+    """The order an example's directories are read in (depth first, names in the source's
+    order), and nothing else: which subdirectories to enter, and when to stop, is decided by
+    the reader's rules (`_Reader`)."""
+
+    def __init__(self, snapshot: Snapshot, root: Any) -> None:
+        self._snapshot = snapshot
+        self._todo: list[tuple[Any, str, int]] = [(root, "", 0)]  # (handle, path, depth)
+        self._entered: list[tuple[Any, str, int]] = []  # of the directory being read
+
+    def __iter__(self) -> Iterator[tuple[str, int, list[Any]]]:
+        """(path relative to the example, depth, the directory's entries), one directory at
+        a time."""
+        while self._todo:
+            handle, rel, depth = self._todo.pop()
+            self._entered = []
+            yield rel, depth, self._snapshot.children(handle)
+            self._todo += reversed(self._entered)
+
+    def enter(self, handle: Any, path: str, depth: int) -> None:
+        """Read this subdirectory of the current directory after it."""
+        self._entered.append((handle, path, depth))
+
+    def stop(self) -> None:
+        """Read no further directory."""
+        self._todo.clear()
+        self._entered.clear()
+
+
+class _Reader:
+    """The rules a scan applies to an example's entries: ignore patterns, names, limits,
+    links and meta.yaml; each problem becomes an issue on the file it concerns."""
+
+    def __init__(self, snapshot: Snapshot, found: Found, ignore: Ignore, limits: ExampleLimits,
+                 blobs: dict[str, bytes] | None, keep: int) -> None:
+        self.snapshot, self.found, self.ignore, self.limits = snapshot, found, ignore, limits
+        self.blobs, self.keep = blobs, keep
+        self.walk = _Walk(snapshot, found.handle)
+        self.issues: list[Issue] = []
+        self.files: list[FileRecord] = []
+        self.links: dict[str, str] = {}
+        self.meta_text = b""
+        self.kept = self.count = self.total = 0
+
+    def note(self, path: str, message: str, severity: Severity = "error") -> None:
+        self.issues.append(Issue(severity, _join(self.found.directory, shown(path)), "",
+                                 message))
+
+    def too_much(self, path: str, what: str, setting: str) -> None:
+        """A limit of the whole example is reached at `path`: report it, read no further."""
+        self.note(path, f"the example holds more than {what} (counted up to here); split it, "
+                        f"add some to the repository's ignore patterns, or raise {setting}")
+        self.walk.stop()
+
+    def read(self) -> None:
+        """Apply the rules to every directory the walk reaches."""
+        if self.found.inside is not None:
+            self.note(META, f"this example lies inside the example `{self.found.inside}`; "
+                            "examples cannot be nested: move one of them")
+        if self.found.problem is not None:
+            self.note(META, f"the directory `{self.found.problem[0]}` above this example: "
+                            f"{self.found.problem[1]}")
+        for rel, depth, children in self.walk:
+            if rel and any(c.name == META for c in children):
+                self.note(rel, f"`{shown(rel)}/` contains another meta.yaml; examples cannot "
+                               "be nested: move it out of this example")
+                continue
+            self.directory(rel, depth, children)
+
+    def directory(self, rel: str, depth: int, children: list[Any]) -> None:
+        """One directory's entries: names checked, subdirectories entered, files read."""
+        names: dict[str, str] = {}  # folded -> as written
+        for e in children:
+            path = _join(rel, e.name)
+            if self.ignore(_join(self.found.directory, path), e.mode == DIR_MODE):
+                continue
+            self.count += 1
+            if self.count > self.limits.max_files:
+                self.too_much(path, f"{self.limits.max_files} files and directories",
+                              "EXLIB_MAX_EXAMPLE_FILES")
+                return
+            problem = name_problem(e.name, link=e.mode == LINK_MODE)
+            twin = names.get(folded(e.name))
+            if problem is None and twin == e.name:
+                problem = "this name appears twice in its directory; keep one"
+            if problem is not None:
+                self.note(path, problem)
+                continue
+            if twin is not None:
+                self.note(path, f"differs from `{shown(twin)}` only in case or Unicode form: "
+                                "the two collide in a checkout on macOS or Windows", "warning")
+            names[folded(e.name)] = e.name
+            if e.mode == DIR_MODE:
+                if depth >= self.limits.max_depth:
+                    self.note(shortened(path), f"the directory is nested deeper than "
+                              f"{self.limits.max_depth} directories; flatten the example or "
+                              "raise EXLIB_MAX_EXAMPLE_DEPTH")
+                else:
+                    self.walk.enter(e.handle, path, depth + 1)
+            elif e.mode == 0:
+                self.note(path, "not a regular file (a submodule?); it is skipped", "warning")
+            elif not self.file(path, e):
+                return
+
+    def file(self, path: str, e: Any) -> bool:
+        """Read and hash one file (or link) within the limits; False: read no further."""
+        size = self.snapshot.size(e.handle)
+        if size > self.limits.max_file_bytes:
+            self.note(path, f"the file has {size} bytes, more than the limit of "
+                            f"{self.limits.max_file_bytes}; remove it, add it to the "
+                            "repository's ignore patterns, or raise EXLIB_MAX_FILE_BYTES")
+            return True
+        self.total += size
+        if self.total > self.limits.max_bytes:
+            self.too_much(path, f"{self.limits.max_bytes} bytes", "EXLIB_MAX_EXAMPLE_BYTES")
+            return False
+        data = self.snapshot.read(e.handle)
+        if e.mode == LINK_MODE:
+            self.links[path] = data.decode("utf-8", "surrogateescape")
+        elif path == META:
+            self.meta_text = data
+        self.files.append(FileRecord(path, e.mode, len(data), sha256(data), e.handle))
+        if self.blobs is not None and self.kept + len(data) <= self.keep:
+            self.blobs[path] = data
+            self.kept += len(data)
+        return True
+
+    def judge_links(self) -> None:
+        """Links that leave the example or point nowhere: errors (and left out), or warnings."""
+        if not self.links:
+            return
+        verdicts = judge_links(self.links,
+                               (f.path for f in self.files if f.path not in self.links))
+        for path, verdict in verdicts.items():
+            if verdict.error:
+                self.note(path, verdict.error)
+            elif verdict.warning:
+                self.note(path, verdict.warning, "warning")
+        self.files = [f for f in self.files if not verdicts.get(f.path, _OK).error]
+
+
 def read_example(snapshot: Snapshot, found: Found, ignore: Ignore, limits: ExampleLimits,
                  blobs: dict[str, bytes] | None = None, keep: int = 0) -> Scanned:
     """Hash every file of the example and parse its meta.yaml; problems become issues.
@@ -139,108 +280,16 @@ def read_example(snapshot: Snapshot, found: Found, ignore: Ignore, limits: Examp
     path -> bytes) up to `keep` bytes in all, so the caller can upload them without reading
     them again; the others must be read again (and checked against their sha256).
     """
+    reader = _Reader(snapshot, found, ignore, limits, blobs, keep)
+    reader.read()
+    reader.judge_links()
     meta_file = _join(found.directory, META)
-    issues: list[Issue] = []
-    files: list[FileRecord] = []
-    links: dict[str, str] = {}
-    meta_text = b""
-    kept = count = total = 0
-
-    def note(path: str, message: str, severity: Severity = "error") -> None:
-        issues.append(Issue(severity, _join(found.directory, shown(path)), "", message))
-
-    def too_much(path: str, what: str, setting: str) -> None:
-        """A limit of the whole example is reached at `path`: report it, read no further."""
-        note(path, f"the example holds more than {what} (counted up to here); split it, add "
-                   f"some to the repository's ignore patterns, or raise {setting}")
-        todo.clear()
-        subdirs.clear()
-
-    if found.inside is not None:
-        note(META, f"this example lies inside the example `{found.inside}`; examples cannot "
-                   "be nested: move one of them")
-    if found.problem is not None:
-        note(META, f"the directory `{found.problem[0]}` above this example: "
-                   f"{found.problem[1]}")
-
-    todo: list[tuple[Any, str, int]] = [(found.handle, "", 0)]  # (handle, path, depth)
-    subdirs: list[tuple[Any, str, int]] = []  # of the directory being read
-    while todo:
-        handle, rel, depth = todo.pop()
-        children = snapshot.children(handle)
-        if rel and any(c.name == META for c in children):
-            note(rel, f"`{shown(rel)}/` contains another meta.yaml; examples cannot be "
-                      "nested: move it out of this example")
-            continue
-        names: dict[str, str] = {}  # folded -> as written
-        subdirs.clear()
-        for e in children:
-            path = _join(rel, e.name)
-            if ignore(_join(found.directory, path), e.mode == DIR_MODE):
-                continue
-            count += 1
-            if count > limits.max_files:
-                too_much(path, f"{limits.max_files} files and directories",
-                         "EXLIB_MAX_EXAMPLE_FILES")
-                break
-            problem = name_problem(e.name, link=e.mode == LINK_MODE)
-            twin = names.get(folded(e.name))
-            if problem is None and twin == e.name:
-                problem = "this name appears twice in its directory; keep one"
-            if problem is not None:
-                note(path, problem)
-                continue
-            if twin is not None:
-                note(path, f"differs from `{shown(twin)}` only in case or Unicode form: the "
-                           "two collide in a checkout on macOS or Windows", "warning")
-            names[folded(e.name)] = e.name
-            if e.mode == DIR_MODE:
-                if depth >= limits.max_depth:
-                    note(shortened(path), f"the directory is nested deeper than "
-                         f"{limits.max_depth} directories; flatten the example or raise "
-                         "EXLIB_MAX_EXAMPLE_DEPTH")
-                else:
-                    subdirs.append((e.handle, path, depth + 1))
-                continue
-            if e.mode == 0:
-                note(path, "not a regular file (a submodule?); it is skipped", "warning")
-                continue
-            size = snapshot.size(e.handle)
-            if size > limits.max_file_bytes:
-                note(path, f"the file has {size} bytes, more than the limit of "
-                           f"{limits.max_file_bytes}; remove it, add it to the repository's "
-                           "ignore patterns, or raise EXLIB_MAX_FILE_BYTES")
-                continue
-            total += size
-            if total > limits.max_bytes:
-                too_much(path, f"{limits.max_bytes} bytes", "EXLIB_MAX_EXAMPLE_BYTES")
-                break
-            data = snapshot.read(e.handle)
-            if e.mode == LINK_MODE:
-                links[path] = data.decode("utf-8", "surrogateescape")
-            elif path == META:
-                meta_text = data
-            files.append(FileRecord(path, e.mode, len(data), sha256(data), e.handle))
-            if blobs is not None and kept + len(data) <= keep:
-                blobs[path] = data
-                kept += len(data)
-            del data
-        todo += reversed(subdirs)
-
-    if links:
-        verdicts = judge_links(links, (f.path for f in files if f.path not in links))
-        for path, verdict in verdicts.items():
-            if verdict.error:
-                note(path, verdict.error)
-            elif verdict.warning:
-                note(path, verdict.warning, "warning")
-        files = [f for f in files if not verdicts.get(f.path, _OK).error]
     name = snapshot.root_name if found.directory == "." else found.directory.rsplit("/", 1)[-1]
-    meta, meta_issues = parse_meta(meta_text, file=meta_file, directory_name=name)
-    issues[:0] = meta_issues
+    meta, meta_issues = parse_meta(reader.meta_text, file=meta_file, directory_name=name)
+    issues = [*meta_issues, *reader.issues]
     if meta is not None:
-        issues += check_file_lists(meta, {f.path for f in files}, file=meta_file)
-    return Scanned(found, meta, files, version_digest(files), issues)
+        issues += check_file_lists(meta, {f.path for f in reader.files}, file=meta_file)
+    return Scanned(found, meta, reader.files, version_digest(reader.files), issues)
 
 
 _OK = LinkVerdict()
