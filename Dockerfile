@@ -11,4 +11,4 @@ RUN pip install --no-cache-dir -e . && useradd --uid 10001 --no-create-home exli
 USER 10001
 ENV HOME=/tmp PYTHONUNBUFFERED=1
 ENTRYPOINT ["exlib"]
-CMD ["run"]
+CMD ["run", "--all-namespaces"]

@@ -1,4 +1,4 @@
-"""`exlib crds` (generate CRDs from schemas/) and `exlib run` (the operator)."""
+"""`exlib crds` (generate CRDs from schemas/) and `exlib run` (the operator, for its scope)."""
 
 from __future__ import annotations
 
@@ -33,11 +33,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     run = sub.add_parser("run", help="run the operator (watches ExampleRepository and "
                                      "CourseStructure objects)")
-    run.add_argument("--namespace", "-n", action="append", default=[],
-                     help="watch only this namespace (repeatable; default: all namespaces)")
+    where = run.add_argument_group("what this operator serves (docs/operations.md#sharding)")
+    where.add_argument("--namespace", "-n", action="append", default=[], metavar="PATTERN",
+                       help="serve these namespaces: a name, or Kopf's pattern of globs and "
+                            "!negations, e.g. 'courses-*,!courses-test' (repeatable)")
+    where.add_argument("--all-namespaces", "-A", action="store_true",
+                       help="serve every namespace (exactly one of this and --namespace)")
+    where.add_argument("--shard", default=None, metavar="NAME",
+                       help="serve only objects labelled exlib.dev/shard=NAME (default: only "
+                            "objects without that label)")
     run.add_argument("--peering", default=None,
                      help="Kopf peering name for HA: replicas with the same name elect the one "
-                          "with the highest --priority (default: standalone)")
+                          "with the highest --priority; one name per shard, or one shard's "
+                          "replicas pause another's (default: standalone)")
     run.add_argument("--priority", type=int, default=0,
                      help="this replica's peering priority, distinct per replica; the highest "
                           "live one acts (default: %(default)s)")
@@ -77,6 +85,12 @@ def cmd_crds(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from controller.operator.runner import run
+    from controller.operator.scope import ScopeError, parse_scope
 
-    return run(namespaces=args.namespace, peering=args.peering, priority=args.priority,
+    try:
+        scope = parse_scope(args.namespace, args.all_namespaces, args.shard)
+    except ScopeError as err:
+        output.fail(f"exlib run: {err}")
+        return 2
+    return run(scope=scope, peering=args.peering, priority=args.priority,
                peering_lifetime=args.peering_lifetime, metrics_port=args.metrics_port)

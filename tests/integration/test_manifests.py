@@ -47,3 +47,22 @@ def test_ha_overlay_adds_a_standby_that_selects_only_its_own_pods(stack: Stack) 
     a_pod, s_pod = (d["spec"]["template"]["spec"] for d in (active, standby))
     assert a_pod["serviceAccountName"] == s_pod["serviceAccountName"]
     assert a_pod["containers"][0]["image"] == s_pod["containers"][0]["image"]
+
+
+def test_shards_overlay_runs_one_operator_per_shard_each_with_its_own_peering(
+        stack: Stack) -> None:
+    single, sharded = build(stack, "manifests"), build(stack, "manifests/shards")
+    ops = deployments(sharded)
+    assert sorted(ops) == ["exlib-operator-a", "exlib-operator-b"]  # no unsharded one
+    a, b = ops["exlib-operator-a"], ops["exlib-operator-b"]
+    assert (flag(a, "--shard"), flag(b, "--shard")) == ("a", "b")
+    peerings = {d["metadata"]["name"] for d in sharded if d["kind"] == "ClusterKopfPeering"}
+    assert {flag(a, "--peering"), flag(b, "--peering")} == peerings and len(peerings) == 2
+    for mine, other in ((a, b), (b, a)):
+        selector = mine["spec"]["selector"]["matchLabels"]
+        assert not selector.items() <= other["spec"]["template"]["metadata"]["labels"].items()
+        assert "--all-namespaces" in mine["spec"]["template"]["spec"]["containers"][0]["args"]
+    # the rest (CRDs, namespace, RBAC, configuration) as in the single-operator install
+    rest = {(d["kind"], d["metadata"]["name"]) for d in single
+            if d["kind"] not in ("Deployment", "ClusterKopfPeering")}
+    assert rest <= {(d["kind"], d["metadata"]["name"]) for d in sharded}
