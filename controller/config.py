@@ -125,6 +125,11 @@ def git_credentials(token_env: str = "EXLIB_GIT_TOKEN", username: str | None = N
                        password=os.environ.get("EXLIB_GIT_PASSWORD") or None)
 
 
+def provider_token() -> str | None:
+    """The CLI's API token for a course's spec.provider (EXLIB_PROVIDER_TOKEN)."""
+    return os.environ.get("EXLIB_PROVIDER_TOKEN") or None
+
+
 @dataclass(frozen=True)
 class S3Source:
     """Where `exlib sync --s3` reads: the endpoint, its keys and whether to use TLS."""

@@ -2,7 +2,9 @@
 
 FILE is a CourseStructure manifest or its bare spec. Git credentials for the course's
 repositories come from the environment (EXLIB_GIT_TOKEN, or EXLIB_GIT_USERNAME with
-EXLIB_GIT_PASSWORD), never from the command line.
+EXLIB_GIT_PASSWORD), never from the command line; so does the API token of spec.provider
+(EXLIB_PROVIDER_TOKEN), which is also the Git credential of its projects when no Git one is
+given.
 """
 
 from __future__ import annotations
@@ -14,11 +16,10 @@ from pathlib import Path
 from controller import config, yamltext
 from controller.cli import output
 from controller.config import Settings
-from controller.course.apply import ApplyReport, apply_course, course_status
+from controller.course.apply import ApplyReport, CourseCredentials, apply_course, course_status
 from controller.course.errors import CourseError, SpecError
 from controller.course.spec import load_manifest
 from controller.meta.names import version_label
-from controller.store.credentials import Credentials
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -41,9 +42,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.set_defaults(func=_status)
 
 
-def _credentials() -> Credentials | None:
+def _credentials() -> CourseCredentials:
     creds = config.git_credentials()
-    return creds if creds.token or creds.password else None
+    git = creds if creds.token or creds.password else None
+    return CourseCredentials(git, git, provider_token=config.provider_token())
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -99,6 +101,7 @@ def _print(report: ApplyReport) -> None:
                    c["message"]) for c in report.contents])
     a = report.assignments
     lines = [f"assignments: {verb if a.changed else 'unchanged'} ({(a.commit or '-')[:12]})"]
+    lines += [f"{key} project: {p['webUrl']}" for key, p in report.projects.items()]
     if report.student_template is not None:
         t = report.student_template
         lines.append(f"student template: {verb if t.changed else 'unchanged'} "
@@ -120,11 +123,14 @@ def _status(args: argparse.Namespace) -> int:
         return 0
     title = (f"{status.path} (CourseStructure {status.namespace}/{status.name}"
              f"{', deleted: course archived' if status.archived else ''})")
+    requests = any(r["request"] for r in status.contents)  # a column only where there are
     output.table(title, ("path", "example", "deployed version", "desired", "available",
-                         "state", "customised", "outcome"),
+                         "state", "customised", "outcome",
+                         *(("merge request",) if requests else ())),
                  [(r["path"], r["example"], _deployed(r),
                    _desired(r) if r["example"] else "", r["availableVersion"] or "",
-                   r["state"], "yes" if r["customized"] else "", r["message"] or "")
+                   r["state"], "yes" if r["customized"] else "", r["message"] or "",
+                   *((r["request"] or "",) if requests else ()))
                   for r in status.contents])
     return 0
 

@@ -7,16 +7,21 @@
 A pass is named steps (`Step`, methods of `_Pass`), each returning its outcome to the next;
 the spec is parsed once, by the caller or here:
 
+0. provision (spec.provider only): the projects the spec names exist, their clone URLs are
+   the pass's Git URLs (course/hosting.py);
 1. resolve: rows and the versions the spec asks for (SpecError lists every problem);
 2. deploy assignments: fetch, build the trees that must change, plan, one commit from the
    head's tree, pushed without force — on rejection fetch, re-plan on the new head and retry
    (bounded), so a lecturer's concurrent commit is kept;
-3. update branches: conflicting merges to `exlib/update/...`;
+3. update branches: conflicting merges (and, with `review`, clean ones) to
+   `exlib/update/...`;
 4. record rows: one transaction (a kill between push and rows is healed by the next pass,
    which adopts what it finds);
-5. delete finished update branches;
-6. student template: committed only when its tree changed;
-7. status: the caller's (the operator writes what the report says happened).
+5. merge requests (spec.provider only): one per waiting update branch, found before it is
+   opened, so a kill never leads to two (course/requests.py decides);
+6. delete finished update branches;
+7. student template: committed only when its tree changed;
+8. status: the caller's (the operator writes what the report says happened).
 
 Until the push nothing has happened, so a failing step raises; from the push on, the report
 carries the failed step (`ApplyReport.failed`) next to what did happen, so a status never
@@ -35,7 +40,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -44,7 +49,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from controller.config import Settings
-from controller.course import branches, deploy, lookup
+from controller.course import branches, deploy, hosting, lookup
 from controller.course.catalog import Resolution, resolve_course
 from controller.course.errors import (
     CommitFailed,
@@ -69,13 +74,16 @@ from controller.course.records import (
     load_contents,
     save_course,
     save_plan,
+    save_request_urls,
 )
 from controller.course.spec import CourseSpec, GitTarget, parse_spec
 from controller.store import git
 from controller.store.db import database_errors_as, make_engine, session_scope
 from controller.store.db.base import utcnow
 from controller.store.db.locks import LockBusy, LockKind, advisory_lock
+from controller.store.hosting import Provider
 from controller.store.objects import object_store
+from controller.tenancy import redact
 from controller.testing import killpoints
 
 MAX_PUSH_ATTEMPTS = 5
@@ -84,10 +92,12 @@ Progress = Callable[[str], None]
 
 @dataclass(frozen=True)
 class CourseCredentials:
-    """Git credentials per repository of a course (from the secrets its spec references)."""
+    """Git credentials per repository of a course, and the provider's API token (from the
+    secrets its spec references)."""
 
     assignments: git.Credentials | None = None
     student_template: git.Credentials | None = None
+    provider_token: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -111,6 +121,10 @@ class ApplyReport:
     dry_run: bool = False
     recorded: bool = False  # the rows (so `contents` and `counts`) were written
     failed: StepFailed | None = None  # the step after the push that stopped the pass
+    # spec.provider: each project by spec field ({"webUrl", "path"}), and the merge requests
+    # that could not be handed over (content path -> message; the pass went on)
+    projects: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    request_problems: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def assignments_commit(self) -> str | None:
@@ -155,6 +169,7 @@ class ApplyReport:
             "counts": self.counts,
             "failed": {"step": str(self.failed.step), "error": type(self.failed.error).__name__,
                        "message": str(self.failed.error)} if self.failed else None,
+            "projects": dict(self.projects),
         }
 
 
@@ -169,7 +184,8 @@ def content_dict(c: Content) -> dict[str, Any]:
             "example": c.identifier, "version": c.tag, "digest": c.digest,
             "desiredVersion": c.version_spec, "availableVersion": c.pending_tag,
             "state": c.state, "customized": c.is_customized, "message": c.message,
-            "updateBranch": c.update_branch if c.state in ON_BRANCH else None}
+            "updateBranch": c.update_branch if c.state in ON_BRANCH else None,
+            "request": c.update_request_url}
 
 
 Creds = CourseCredentials | git.Credentials | Mapping[str, git.Credentials | None] | None
@@ -215,6 +231,9 @@ class _Branch:
         """Fetch the branch and, in a course's assignments repository, the course's update
         branches (same round trip; branches deleted on the server are pruned)."""
         extra = (f"+{self._updates}*:{self._updates}*",) if self.course_path else ()
+        if not self.target.url:  # planning: a provider project that does not exist yet
+            self.head = None
+            return
         try:
             self.head = git.fetch_branch(self.repo, self.target.url, self.target.branch,
                                          self.creds, cache_dir=self.settings.cache_dir,
@@ -281,6 +300,7 @@ class Step(StrEnum):
 
     UPDATE_BRANCHES = "update branches"
     RECORD = "record rows"
+    REQUESTS = "merge requests"
     PRUNE_BRANCHES = "delete finished update branches"
     STUDENT_TEMPLATE = "student template"
 
@@ -326,12 +346,15 @@ class _Pass:
         self.settings, self.engine, self.spec = settings, engine, spec
         self.name, self.namespace, self.creds = name, namespace, creds
         self.dry_run, self.say, self.timeout = dry_run, say, timeout
+        self.provider: Provider | None = None  # spec.provider's client (provision)
 
     def run(self) -> ApplyReport:
+        provisioned = self.provision()
         resolved = self.resolve()
         deployed = self.deploy_assignments(resolved)
         result, course_id = deployed.plan, resolved.course_id
         cleaned: tuple[Action, ...] = ()
+        handed: hosting.Handed | None = None
         template: RepoResult | None = None
         failed: StepFailed | None = None
         recorded = False
@@ -341,6 +364,8 @@ class _Pass:
             step = Step.RECORD
             course_id = self.record_rows(deployed.branch, result, deployed.commit) or course_id
             recorded = not self.dry_run
+            step = Step.REQUESTS
+            handed = self.requests(provisioned, result)
             step = Step.PRUNE_BRANCHES
             cleaned = self.prune_branches(deployed.branch, resolved.rows, result)
             step = Step.STUDENT_TEMPLATE
@@ -348,15 +373,62 @@ class _Pass:
         except CourseError as err:
             failed = StepFailed(step, err)
         head = deployed.commit or deployed.branch.head_id
-        actions = resolved.moved + result.actions + cleaned
+        actions = provisioned.actions + resolved.moved + result.actions
+        contents, problems = result.contents, {}
+        if handed is not None:
+            actions += handed.actions
+            contents, problems = handed.contents, handed.problems
+        actions += cleaned
         if template is not None and template.changed:
             actions += (Action(Op.STUDENT_TEMPLATE, "", "", "",
                                detail=f"commit {template.commit}"),)
         assignments = RepoResult(head, deployed.commit is not None,
                                  landed=_landed(result, head, deployed.commit))
+        shown = tuple(content_dict(c) for c in contents)
         return ApplyReport(course_id, self.spec.path, assignments, template, actions,
-                           tuple(content_dict(c) for c in result.contents), self.dry_run,
-                           recorded=recorded, failed=failed)
+                           tuple(c | {"message": f"{c['message']}; {problems[c['path']]}"}
+                                 if c["path"] in problems else c for c in shown),
+                           self.dry_run, recorded=recorded, failed=failed,
+                           projects={k: {"webUrl": p.web_url, "path": p.path}
+                                     for k, p in provisioned.projects.items()},
+                           request_problems=problems)
+
+    def provision(self) -> hosting.Provisioned:
+        """With spec.provider: the projects the spec names exist (planning: are looked up),
+        and their clone URLs are the pass's Git URLs; a project without a secretRef of its
+        own is fetched and pushed with the provider's token."""
+        spec = self.spec
+        if spec.provider is None:
+            return hosting.Provisioned(spec, {})
+        token = self.creds.provider_token
+        self.provider = hosting.connect(spec.provider, token, self.namespace, self.timeout)
+        self.say(f"ensuring the projects on {redact(spec.provider.url)}")
+        done = hosting.provision(spec, self.provider, namespace=self.namespace,
+                                 allowed_hosts=self.settings.allowed_git_hosts,
+                                 dry_run=self.dry_run, say=self.say)
+        self.spec = done.spec
+        self.creds = replace(self.creds, assignments=hosting.git_credentials(
+            spec.assignments, self.creds.assignments, token), student_template=(
+            hosting.git_credentials(spec.student_template, self.creds.student_template, token)
+            if spec.student_template else self.creds.student_template))
+        return done
+
+    def requests(self, provisioned: hosting.Provisioned, result: Plan) -> hosting.Handed | None:
+        """Hand each waiting update branch over as a merge request (hosting.hand_over), and
+        record the request URLs that changed. Before finished branches are deleted: Gitea
+        closes a pull request whose branch is deleted, without saying why; exlib closes it
+        first, with a comment that does."""
+        project = provisioned.projects.get("assignments")
+        if self.provider is None or project is None:
+            return None
+        handed = hosting.hand_over(self.provider, project, self.spec, result.contents,
+                                   result.branches, dry_run=self.dry_run,
+                                   pushed=lambda c: self.dry_run or bool(c.update_commit),
+                                   say=self.say)
+        if handed.urls:
+            with database_errors_as(DatabaseFailed), session_scope(self.engine) as session:
+                save_request_urls(session, dict(handed.urls))
+        return handed
 
     def resolve(self) -> _Resolved:
         """The course's rows and the versions its spec asks for (SpecError lists all)."""

@@ -54,3 +54,13 @@ class PassRunning(CourseError):
 
 class DatabaseFailed(CourseError):
     """The database could not be read or written."""
+
+
+class ProviderFailed(CourseError):
+    """The Git hosting provider refused or failed (spec.provider): its projects could not be
+    ensured. `reason` is the status reason: `MissingScope` when the token lacks a
+    permission, else `ProviderFailed` (a timeout shows as `Timeout` through its cause)."""
+
+    def __init__(self, message: str, reason: str = "ProviderFailed") -> None:
+        super().__init__(message)
+        self.reason = reason

@@ -73,6 +73,10 @@ class Op(StrEnum):
     STUDENT_TEMPLATE = "student-template"
     MOVE_COURSE = "move-course"  # spec.course.path changed: the course row moves, ids stay
     DELETE_UPDATE_BRANCH = "delete-update-branch"  # merged or superseded (docs/updates.md)
+    CREATE_PROJECT = "create-project"  # spec.provider: a project was (would be) created
+    OPEN_REQUEST = "open-request"  # a merge request for an update branch
+    UPDATE_REQUEST = "update-request"  # its title or description changed
+    CLOSE_REQUEST = "close-request"  # superseded by a newer version, or no longer needed
 
 
 class State(StrEnum):
@@ -138,6 +142,9 @@ class Content:
     update_commit: str | None = None
     update_tree: str | None = None
     pending_tree: str | None = None  # the pending version's own deployed tree (a conflict's)
+    # The merge request of the update branch (spec.provider): written by the pass's request
+    # step, carried over by the planner, cleared once the request is closed or merged.
+    update_request_url: str | None = None
 
 
 #: Content fields describing an update that is not applied; cleared once a version is deployed.

@@ -95,7 +95,7 @@ def load_contents(session: Session, course_id: uuid.UUID | None, *,
         pending_tag=version_label(pending_tag, pending_digest) if pending_digest else None,
         pending_key=r.pending_key, update_branch=r.update_branch,
         update_commit=r.update_commit, update_tree=r.update_tree,
-        pending_tree=r.pending_tree)
+        pending_tree=r.pending_tree, update_request_url=r.update_request_url)
         for r, slug, kind, identifier, tag, digest, pending_tag, pending_digest
         in session.execute(q)]
 
@@ -210,3 +210,10 @@ def _history(course_id: uuid.UUID, plan: Plan, written: dict[str, Content],
             at=now, action=str(action.op), path=action.path, from_path=action.from_path,
             example_version_id=uuid.UUID(row.version_id) if row.version_id else None,
             commit=commit if action.changes_directory else None, detail=action.detail or None)
+
+
+def save_request_urls(session: Session, urls: dict[str, str | None]) -> None:
+    """Record the merge request URL of each content that got, or lost, one (row id -> URL)."""
+    for row_id, url in urls.items():
+        session.execute(sa.update(CourseContent).where(CourseContent.id == uuid.UUID(row_id))
+                        .values(update_request_url=url))

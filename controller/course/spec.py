@@ -54,7 +54,7 @@ DEFAULT_BRANCH: str = _default("assignments", "branch")
 DEFAULT_PRUNE: bool = _default("prune")
 DEFAULT_SUSPEND: bool = _default("suspend")
 DEFAULT_INTERVAL: str = _default("interval")
-DEFAULT_VISIBILITY: Literal["private", "internal", "public"] = _default("provider",
+DEFAULT_VISIBILITY: Literal["private", "public"] = _default("provider",
                                                                        "visibility")
 
 KIND = "CourseStructure"
@@ -139,7 +139,7 @@ class ProviderSpec:
     url: str
     owner: str
     secret_ref: str
-    visibility: Literal["private", "internal", "public"] = DEFAULT_VISIBILITY
+    visibility: Literal["private", "public"] = DEFAULT_VISIBILITY
 
 
 @dataclass(frozen=True)

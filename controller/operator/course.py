@@ -6,11 +6,17 @@ import logging
 from typing import Any
 
 from controller.course import errors
-from controller.course.apply import ApplyReport, Step, apply_course, archive_course
+from controller.course.apply import (
+    ApplyReport,
+    CourseCredentials,
+    Step,
+    apply_course,
+    archive_course,
+)
 from controller.course.plan import Op, State
 from controller.course.spec import parse_spec
 from controller.operator import repository
-from controller.operator.inputs import destination_problems, git_credentials
+from controller.operator.inputs import destination_problems, git_credentials, provider_token
 from controller.operator.loop import PassResult
 from controller.operator.metrics import COMMITS_PUSHED
 from controller.operator.status import Problem, failure_reason
@@ -20,9 +26,11 @@ from controller.testing import killpoints
 
 log = logging.getLogger("exlib.operator")
 MAX_CONTENTS_LISTED = 20
+_REQUEST_EVENTS = {Op.OPEN_REQUEST: "RequestOpened", Op.CLOSE_REQUEST: "RequestClosed",
+                   Op.CREATE_PROJECT: "ProjectCreated"}
 _FAILED = {errors.FetchFailed: "FetchFailed", errors.CommitFailed: "CommitFailed",
            errors.StorageFailed: "StorageFailed", errors.DatabaseFailed: "DatabaseFailed",
-           errors.PassRunning: "ReconcileFailed"}
+           errors.PassRunning: "ReconcileFailed", errors.ProviderFailed: "ProviderFailed"}
 
 
 def _repo_refs(spec: dict[str, Any], namespace: str) -> list[tuple[str, str]]:
@@ -91,8 +99,10 @@ def run_pass(kube: Kube, body: dict[str, Any], reason: str) -> PassResult:
     if problems:
         return PassResult(problems=tuple(problems))
     try:
-        creds = {"assignments": git_credentials(kube, ns, _secret(spec, "assignments")),
-                 "studentTemplate": git_credentials(kube, ns, _secret(spec, "studentTemplate"))}
+        creds = CourseCredentials(
+            git_credentials(kube, ns, _secret(spec, "assignments")),
+            git_credentials(kube, ns, _secret(spec, "studentTemplate")),
+            provider_token=provider_token(kube, ns, spec))
     except SecretMissing as err:
         return PassResult.problem("FetchFailed", "SecretNotFound", str(err))
     try:
@@ -153,7 +163,8 @@ def _result(report: ApplyReport, status: dict[str, Any], revisions: dict[str, st
     conflicts = [c for c in report.contents if c["state"] == State.UPDATE_CONFLICT]
     found = (_failed_step(report),
              *(Problem("UpdateConflict", "UpdateConflict",
-                       f"{c['path']}: {c.get('message') or 'merge conflict'}")
+                       f"{c['path']}: {c.get('message') or 'merge conflict'}"
+                       + (f"; merge request: {c['request']}" if c.get("request") else ""))
                for c in conflicts[:1]),
              _blocked(report.contents) if report.recorded else None)
     problems = tuple(p for p in found if p is not None)
@@ -179,14 +190,20 @@ def _result(report: ApplyReport, status: dict[str, Any], revisions: dict[str, st
                                                     f"{action.path} (ids and directories kept)"))
         if action.overwrites_customisation and not report.dry_run:
             events.append(("Normal", "CustomizationReplaced", f"{action.path}: {action.detail}"))
+        if action.op in _REQUEST_EVENTS:
+            events.append(("Normal", _REQUEST_EVENTS[action.op], f"{action.path}: {action.detail}"))
+    for path, problem in report.request_problems.items():
+        events.append(("Warning", "RequestFailed", f"{path}: {problem}"))
     listed = [c for c in report.contents
               if c["kind"] == "assignment" and c["state"] != State.DEPLOYED][:MAX_CONTENTS_LISTED]
     shown: dict[str, Any] = {"courseId": report.course_id, "assignments": {"commit": commit},
                              "repositories": revisions}
+    if report.projects:
+        shown["projects"] = {k: dict(v) for k, v in report.projects.items()}
     if report.recorded:  # else the rows keep what the last recorded pass wrote
         shown |= {"counts": counts,
                   "contents": [{k: str(c.get(k) or "") for k in ("path", "example", "version",
-                                                                  "state", "message")}
+                                                                  "state", "message", "request")}
                                for c in listed]}
     if report.student_template is not None or report.failed is None:
         shown["studentTemplate"] = {"commit": report.template_commit}

@@ -87,6 +87,19 @@ def git_credentials(kube: Kube, namespace: str, ref: dict[str, Any] | None) -> C
     return creds
 
 
+def provider_token(kube: Kube, namespace: str, spec: dict[str, Any]) -> str | None:
+    """The API token of spec.provider (key `token` of its Secret); None without a provider."""
+    provider = spec.get("provider")
+    if not provider:
+        return None
+    name = provider["secretRef"]["name"]
+    token = kube.secret(namespace, name).get("token")
+    if not token:
+        raise SecretMissing(f"Secret {namespace}/{name} (spec.provider.secretRef) has no key "
+                            "`token`; put the provider's API token there")
+    return token
+
+
 def repository_source(kube: Kube, namespace: str, spec: dict[str, Any]) -> SourceSpec:
     ignore = tuple(line.strip() for line in (spec.get("ignore") or "").splitlines()
                    if line.strip() and not line.lstrip().startswith("#"))

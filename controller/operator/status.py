@@ -16,7 +16,7 @@ from controller.timeouts import timed_out
 
 DETAIL_TYPES = ("FetchFailed", "StorageFailed", "DatabaseFailed", "CommitFailed",
                 "DependencyNotReady", "UpdateConflict", "ReconcileFailed", "ContentBlocked",
-                "StudentTemplateReady")
+                "StudentTemplateReady", "ProviderFailed")
 READY, RECONCILING, STALLED = "Ready", "Reconciling", "Stalled"
 
 
@@ -86,8 +86,11 @@ def summarise(previous: list[dict[str, Any]], obs: Observation, now: str) -> lis
 
 def failure_reason(err: BaseException) -> str:
     """The reason of a pass that could not run: `Timeout` when a server did not answer in
-    time (however the error was wrapped), else the error's class name."""
-    return "Timeout" if timed_out(err) else type(err).__name__
+    time (however the error was wrapped), else the error's own `reason` if it names one
+    (`MissingScope`), else its class name."""
+    if timed_out(err):
+        return "Timeout"
+    return getattr(err, "reason", None) or type(err).__name__
 
 
 def ready_of(conditions: list[dict[str, Any]] | None) -> tuple[str, str]:

@@ -147,14 +147,14 @@ def spec_problems(**extra: object) -> list[str]:
 
 
 def test_provider_projects_instead_of_urls() -> None:
-    course = parse_spec({**BASE, "contents": [], "provider": {**PROVIDER, "visibility": "internal"},
+    course = parse_spec({**BASE, "contents": [], "provider": {**PROVIDER, "visibility": "public"},
                          "assignments": {"project": "prog1-assignments", "branch": "ws26"},
                          "studentTemplate": {"project": "prog1-template"},
                          "updateStrategy": "review"})
     assert course.provider is not None
     assert (course.provider.kind, course.provider.url, course.provider.owner,
             course.provider.secret_ref, course.provider.visibility) == (
-        "gitea", "https://gitea.example.edu", "prog1", "gitea-token", "internal")
+        "gitea", "https://gitea.example.edu", "prog1", "gitea-token", "public")
     assert (course.assignments.project, course.assignments.url, course.assignments.branch) == (
         "prog1-assignments", "", "ws26")
     assert course.student_template and course.student_template.project == "prog1-template"
@@ -194,7 +194,7 @@ def test_provider_projects_instead_of_urls() -> None:
      "spec: provider.url: `file:///srv/gitea` is not a provider address"),
     ({"provider": {k: v for k, v in PROVIDER.items() if k != "secretRef"}},
      "spec: provider: 'secretRef' is a required property"),
-    ({"provider": {**PROVIDER, "visibility": "secret"}}, "spec: provider.visibility:"),
+    ({"provider": {**PROVIDER, "visibility": "internal"}}, "spec: provider.visibility:"),
     ({"updateStrategy": "reviewed"}, "spec: updateStrategy: 'reviewed' is not one of"),
 ])
 def test_bad_provider_input_names_the_field(extra: dict, expected: str) -> None:

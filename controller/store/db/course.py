@@ -126,6 +126,9 @@ class CourseContent(Base):
     # The pending version's own tree, so a merged branch is recognised even once a newer
     # version is wanted (migration 0005).
     pending_tree: Mapped[str | None] = mapped_column(sa.Text)
+    # The merge request (GitLab) / pull request (Gitea) of the update branch, with
+    # spec.provider (migration 0007); kept until the request is closed or merged.
+    update_request_url: Mapped[str | None] = mapped_column(sa.Text)
     archived_at: Mapped[datetime | None] = mapped_column(Timestamp)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow, onupdate=utcnow)
