@@ -208,15 +208,26 @@ class Writer:
     def finish(self, decisions: Iterable[Decision], report: SyncReport) -> None:
         """Everything after the versions; sets `report.versions` (versions stored in total)."""
         self._flush()
-        now, repo = self._now, self._repo
+        updates, first = self._example_changes(decisions)
+        self._set_first_versions(first)
+        self._update_examples(updates)
+        report.versions = count_versions(self._session, self._repo.id)
+        if not self._history:
+            self._record_result(report)
+
+    def _example_changes(self, decisions: Iterable[Decision]
+                         ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Updates of known examples (archived, or their fields and latest version), and
+        the first version of each new example (`{eid, vid}`)."""
+        now = self._now
         updates: list[dict[str, Any]] = []
-        latest: list[dict[str, Any]] = []  # new examples' first version
+        first: list[dict[str, Any]] = []
         for d in decisions:
             if d.status == SyncStatus.ARCHIVED:
                 assert d.known is not None
                 updates.append({"id": d.known.id, "archived_at": now, "updated_at": now})
                 continue
-            if not self._live(d):
+            if not self._live(d) or self._history:  # history only adds versions
                 continue
             assert d.identifier is not None and d.scanned is not None
             version_id = self._new_versions.get(d.identifier)
@@ -224,30 +235,39 @@ class Writer:
                 existing = d.known.version(digest=d.scanned.digest)
                 version_id = existing.id if existing else None
             if d.known is None:
-                if version_id is not None and not self._history:
-                    latest.append({"eid": self._ids[d.identifier], "vid": version_id})
-            elif not self._history:
+                if version_id is not None:
+                    first.append({"eid": self._ids[d.identifier], "vid": version_id})
+            else:
                 updates.append({"id": d.known.id, **self._fields(d),
                                 "latest_version_id": version_id, "archived_at": None,
                                 "source_fingerprint": d.scanned.found.fingerprint})
-        for start in range(0, len(latest), BATCH):
+        return updates, first
+
+    def _set_first_versions(self, first: list[dict[str, Any]]) -> None:
+        """New examples' latest_version_id, in one UPDATE ... FROM VALUES per BATCH."""
+        for start in range(0, len(first), BATCH):
             data = sa.values(sa.column("eid", sa.Uuid), sa.column("vid", sa.Uuid),
                              name="latest").data([(r["eid"], r["vid"])
-                                                  for r in latest[start:start + BATCH]])
+                                                  for r in first[start:start + BATCH]])
             self._session.execute(
                 sa.update(Example).where(Example.id == data.c.eid)
                 .values(latest_version_id=data.c.vid)
                 .execution_options(synchronize_session=False))
+
+    def _update_examples(self, updates: list[dict[str, Any]]) -> None:
+        """Known examples' updates: one executemany per shape of update."""
         groups: dict[frozenset[str], list[dict[str, Any]]] = {}
-        for u in updates:  # one executemany per shape of update
+        for u in updates:
             groups.setdefault(frozenset(u), []).append(u)
         for rows in groups.values():
             for start in range(0, len(rows), BATCH):
                 self._session.execute(sa.update(Example), rows[start:start + BATCH])
-        report.versions = count_versions(self._session, repo.id)
-        if self._history:
-            return
-        repo.last_synced_revision, repo.last_synced_at = report.revision, now
+
+    def _record_result(self, report: SyncReport) -> None:
+        """The repository's last synced revision, and this sync's result (the newest
+        KEEP_SYNC_RESULTS are kept)."""
+        repo = self._repo
+        repo.last_synced_revision, repo.last_synced_at = report.revision, self._now
         self._session.add(SyncResult(
             id=uuid.uuid4(), repository_id=repo.id, revision=report.revision,
             started_at=report.started_at, finished_at=report.finished_at,

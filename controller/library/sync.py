@@ -349,16 +349,30 @@ def _complete(todo: list[Decision], stager: _Stager, uploader: _Uploader,
     uploader.wait()
 
 
-def _pass(snapshot: Snapshot, store: ObjectStore, settings: Settings, engine: sa.Engine,
-          repo: ExampleRepository, source: SourceSpec, report: SyncReport,
-          progress: Progress, *, history: bool) -> list[Decision]:
+@dataclasses.dataclass
+class _Sync:
+    """What every pass of one sync shares: where it reads and writes, and what it reports."""
+
+    settings: Settings
+    source: SourceSpec
+    store: ObjectStore
+    engine: sa.Engine
+    repo: ExampleRepository
+    report: SyncReport
+    progress: Progress
+
+
+def _pass(sync: _Sync, snapshot: Snapshot, *, history: bool) -> list[Decision]:
     """Scan one snapshot while uploading its new versions' files, plan, then write each
-    published version's metadata.json and the database rows in one transaction."""
-    with database_errors_as(DatabaseUnavailable), session_scope(engine) as session:
+    published version's metadata.json and the database rows in one transaction.
+
+    `history`: a tag's tree imported as versions only (no archiving, no report lines)."""
+    settings, repo, report, progress = sync.settings, sync.repo, sync.report, sync.progress
+    with database_errors_as(DatabaseUnavailable), session_scope(sync.engine) as session:
         known = state.load_known(session, repo.id)
-    ignore = Ignore(source.ignore)
+    ignore = Ignore(sync.source.ignore)
     now = datetime.now(UTC)
-    uploader = _Uploader(store, settings.upload_workers, UPLOAD_BUFFER)
+    uploader = _Uploader(sync.store, settings.upload_workers, UPLOAD_BUFFER)
     try:
         stager = _Stager(snapshot, ignore, settings.limits, uploader, repo.id, known, now,
                          progress)
@@ -370,7 +384,7 @@ def _pass(snapshot: Snapshot, store: ObjectStore, settings: Settings, engine: sa
         del items
         ids = _ids(repo.id, decisions)
         todo = [d for d in decisions if d.publish]
-        with database_errors_as(DatabaseUnavailable), session_scope(engine) as session:
+        with database_errors_as(DatabaseUnavailable), session_scope(sync.engine) as session:
             session.add(repo)
             writer = state.Writer(session, repo, ids, now, history=history)
             writer.insert_examples(decisions)
@@ -453,17 +467,16 @@ def sync_repository(settings: Settings, source: SourceSpec, *, name: str,
         with storage_errors_as(StorageUnavailable):
             store.ensure_bucket()
         report = SyncReport(repo.id, name, namespace, snapshot.revision, started, started, [])
+        sync = _Sync(settings, source, store, engine, repo, report, progress)
         if history:
-            _import_history(history, git, store, settings, engine, repo, source, report,
-                            progress)
-        _pass(snapshot, store, settings, engine, repo, source, report, progress,
-              history=False)
+            _import_history(sync, history, git)
+        _pass(sync, snapshot, history=False)
         return report
 
 
-def _import_history(history: str, git: GitSource | None, store: ObjectStore,
-                    settings: Settings, engine: sa.Engine, repo: ExampleRepository,
-                    source: SourceSpec, report: SyncReport, progress: Progress) -> None:
+def _import_history(sync: _Sync, history: str, git: GitSource | None) -> None:
+    """Import the tree of every tag matching `history` (`tags:<glob>`) as versions; each
+    tag's outcome goes to `sync.report.history`."""
     kind, _, pattern = history.partition(":")
     if kind != "tags" or not pattern:
         raise SourceUnreachable(f"history `{history}` is not understood; write `tags:<glob>`, "
@@ -472,9 +485,8 @@ def _import_history(history: str, git: GitSource | None, store: ObjectStore,
         raise SourceUnreachable("history import needs a Git source (`--git URL`)")
     for tag in git.tags(pattern):
         snap = git.snapshot(tag)
-        decisions = _pass(snap, store, settings, engine, repo, source, report, progress,
-                          history=True)
-        report.history.append({
+        decisions = _pass(sync, snap, history=True)
+        sync.report.history.append({
             "tag": tag, "revision": snap.revision,
             "versions": sum(1 for d in decisions if d.publish),
             "invalid": [{"directory": d.directory, "errors": d.errors}
