@@ -59,6 +59,7 @@ class ExampleLimits:
 
     @classmethod
     def from_env(cls) -> ExampleLimits:
+        """The limits as the environment sets them (EXLIB_MAX_*), each a positive whole number."""
         return cls(max_file_bytes=_positive("EXLIB_MAX_FILE_BYTES", cls.max_file_bytes),
                    max_files=_positive("EXLIB_MAX_EXAMPLE_FILES", cls.max_files),
                    max_depth=_positive("EXLIB_MAX_EXAMPLE_DEPTH", cls.max_depth),
@@ -67,6 +68,9 @@ class ExampleLimits:
 
 @dataclass(frozen=True)
 class Settings:
+    """Everything a process needs to reach the library (PostgreSQL, the bucket) and the
+    operator's bounds; built once per process by `from_env` and passed down."""
+
     database_url: str
     s3_endpoint: str
     s3_access_key: str
@@ -89,6 +93,8 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
+        """The settings from the environment; ConfigError names the variable that is missing or
+        malformed."""
         return cls(
             database_url=_env("DATABASE_URL"),
             s3_endpoint=_env("EXLIB_S3_ENDPOINT"),

@@ -102,16 +102,22 @@ class CourseCredentials:
 
 @dataclass(frozen=True)
 class RepoResult:
+    """One course repository after a pass: its head, and whether this pass changed it."""
+
     commit: str | None  # the branch head after the pass
     changed: bool  # this pass made (or, planning, would make) a commit
     landed: bool = False  # assignments: the head is a deployment exlib made (see _landed)
 
     def to_dict(self) -> dict[str, Any]:
+        """The `exlib apply -o json` form."""
         return {"commit": self.commit, "changed": self.changed}
 
 
 @dataclass(frozen=True)
 class ApplyReport:
+    """What one course pass did (or, planning, would do): what `exlib apply` prints and the
+    operator turns into the CourseStructure's status, events and conditions."""
+
     course_id: str | None
     course_path: str
     assignments: RepoResult
@@ -128,18 +134,22 @@ class ApplyReport:
 
     @property
     def assignments_commit(self) -> str | None:
+        """The assignments branch head after the pass."""
         return self.assignments.commit
 
     @property
     def assignments_changed(self) -> bool:
+        """Whether this pass committed to the assignments branch."""
         return self.assignments.changed
 
     @property
     def template_commit(self) -> str | None:
+        """The student-template branch head after the pass (None: the course has none)."""
         return self.student_template.commit if self.student_template else None
 
     @property
     def template_changed(self) -> bool:
+        """Whether this pass committed to the student-template branch."""
         return bool(self.student_template and self.student_template.changed)
 
     @property
@@ -158,6 +168,7 @@ class ApplyReport:
                 "failed": states.count(State.BLOCKED.value)}
 
     def to_dict(self) -> dict[str, Any]:
+        """The `exlib apply -o json` form."""
         return {
             "course": {"id": self.course_id, "path": self.course_path},
             "dryRun": self.dry_run,
@@ -349,6 +360,7 @@ class _Pass:
         self.provider: Provider | None = None  # spec.provider's client (provision)
 
     def run(self) -> ApplyReport:
+        """The pass's steps in order: provision, resolve, deploy, record, hand over updates."""
         provisioned = self.provision()
         resolved = self.resolve()
         deployed = self.deploy_assignments(resolved)
@@ -684,6 +696,7 @@ class CourseStatus:
     contents: list[dict[str, Any]]
 
     def to_dict(self) -> dict[str, Any]:
+        """The `exlib status -o json` form."""
         return {"course": self.path, "courseStructure": f"{self.namespace}/{self.name}",
                 "archived": self.archived, "contents": self.contents}
 

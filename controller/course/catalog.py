@@ -41,6 +41,9 @@ class Source:
 
 @dataclass(frozen=True)
 class Resolution:
+    """The spec's nodes resolved against the library: the version each assignment gets, and
+    where its files come from (by spec id)."""
+
     desired: tuple[Desired, ...]
     sources: Mapping[str, Source]  # by spec id
 

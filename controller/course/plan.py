@@ -54,6 +54,8 @@ from controller.meta.names import version_label
 
 
 class Op(StrEnum):
+    """What the planner did with one node: the verbs of actions, reports and commit messages."""
+
     CREATE = "create"
     RESTORE = "restore"  # an archived row comes back (same id: its submissions too)
     MOVE = "move"
@@ -80,6 +82,8 @@ class Op(StrEnum):
 
 
 class State(StrEnum):
+    """A content's state as `exlib status` and the CourseStructure status show it."""
+
     DEPLOYED = "Deployed"
     CUSTOMIZED = "Customized"
     UPDATE_AVAILABLE = "UpdateAvailable"
@@ -104,6 +108,8 @@ class Target:
 
 @dataclass(frozen=True)
 class Desired:
+    """A node of the spec with the version it should hold (assignments naming an example)."""
+
     node: Node
     target: Target | None = None  # assignments that name an example
 
@@ -156,6 +162,8 @@ NO_PENDING: dict[str, Any] = {"pending_version_id": None, "pending_tag": None,
 
 @dataclass(frozen=True)
 class Action:
+    """One thing the pass does to one node: reported, and the line of the commit message."""
+
     op: Op
     path: str
     spec_id: str
@@ -165,14 +173,17 @@ class Action:
 
     @property
     def changes_directory(self) -> bool:
+        """Whether the action changes the node's directory on the assignments branch."""
         return self.op in (Op.MOVE, Op.DEPLOY, Op.UPDATE, Op.MERGE, Op.REMOVE_DIRECTORY) and (
             not self.detail.startswith(NO_DIRECTORY))
 
     @property
     def overwrites_customisation(self) -> bool:
+        """Whether the action replaced a lecturer's changes (updateStrategy overwrite)."""
         return self.op == Op.UPDATE and REPLACES_CUSTOMISED in self.detail
 
     def to_dict(self) -> dict[str, Any]:
+        """The `exlib apply -o json` form."""
         out: dict[str, Any] = {"action": str(self.op), "path": self.path, "id": self.row_id}
         if self.from_path:
             out["from"] = self.from_path
@@ -220,6 +231,8 @@ class BranchOp:
 
 @dataclass(frozen=True)
 class Conflict:
+    """One file a merge could not combine, and how each side changed it."""
+
     path: str  # relative to the assignment's directory
     kind: str  # e.g. "changed by the lecturer and in the library"
 
@@ -237,6 +250,7 @@ class Merge:
 
     @property
     def clean(self) -> bool:
+        """Whether the merge combined every file."""
         return not self.conflicts
 
 
@@ -290,6 +304,8 @@ def name_files(items: Sequence[object]) -> str:
 
 @dataclass(frozen=True)
 class RowWrite:
+    """One row to write, with what it was, so only the changed fields are written."""
+
     before: Content | None
     after: Content
     deployed: bool  # the directory was (re)written: record the pass's commit and time
@@ -304,6 +320,9 @@ class RowWrite:
 
 @dataclass(frozen=True)
 class Plan:
+    """Everything one pass changes: actions to report, directory operations for the single
+    commit (in a safe order), rows to write, the live rows after it, update branches to push."""
+
     actions: tuple[Action, ...]
     dir_ops: tuple[DirOp, ...]
     rows: tuple[RowWrite, ...]
@@ -337,9 +356,11 @@ class Plan:
 
     @property
     def changes_branch(self) -> bool:
+        """Whether the pass needs a commit on the assignments branch."""
         return bool(self.dir_ops)
 
     def commit_message(self, course_path: str) -> str:
+        """The pass's commit message: one line per directory it changes."""
         lines = [str(a) for a in self.actions if a.changes_directory]
         return f"exlib: {course_path}: {len(lines)} change(s)\n\n" + "\n".join(
             f"- {line}" for line in lines) + "\n"
@@ -406,10 +427,12 @@ class _Case:
 
     @property
     def same_version(self) -> bool:
+        """The version deployed is the version wanted (same deploy key)."""
         return self.base is not None and self.base.deploy_key == self.target.deploy_key
 
     @property
     def changed_by_lecturer(self) -> bool:
+        """The directory differs from the tree exlib deployed there."""
         return self.base is not None and self.current != self.base.deployed_tree
 
     def update_merged(self) -> bool:
@@ -421,10 +444,12 @@ class _Case:
 
     @property
     def label(self) -> str:
+        """The wanted version, as messages name it: `identifier tag` (or short digest)."""
         return f"{self.target.identifier} {version_label(self.target.tag, self.target.digest)}"
 
     @property
     def old(self) -> str:
+        """The deployed version, as messages name it."""
         assert self.base is not None
         return f"{self.base.identifier} {version_label(self.base.tag, self.base.digest)}"
 
@@ -446,6 +471,9 @@ class _Case:
 
 
 class _Planner:
+    """One planning run: walks the desired nodes against the rows and the branch head, and
+    collects actions, directory operations, row writes and update branches into a Plan."""
+
     def __init__(self, desired: Sequence[Desired], rows: Sequence[Content], head: HeadLookup,
                  built: Mapping[str, str], prune: bool, new_id: Callable[[], str],
                  trees: TreeOps, course_path: str, orphans: Mapping[str, str]) -> None:
@@ -490,9 +518,11 @@ class _Planner:
 
     def act(self, op: Op, row: Content, *, from_path: str | None = None,
             detail: str = "") -> None:
+        """Record an action on `row` (its path, spec id and row id)."""
         self.actions.append(Action(op, row.path, row.spec_id, row.id, from_path, detail))
 
     def run(self) -> Plan:
+        """Plan every desired node, the removed rows and what failed passes left, in that order."""
         for d in self.desired:
             self.node(d)
         for row in self.removed:
@@ -505,6 +535,7 @@ class _Planner:
                     tuple(self.branches))
 
     def node(self, d: Desired) -> None:
+        """One desired node: its row (new, restored, retitled), its move, its directory."""
         n = d.node
         before = self.live.get(n.id)
         restored = self.archived.get(n.id) if before is None else None
@@ -540,6 +571,7 @@ class _Planner:
         self.finish(before, after, deployed)
 
     def finish(self, before: Content | None, after: Content, deployed: bool) -> None:
+        """Keep the row as it ends the pass; write it if it changed or its directory was written."""
         if before is None or after != before or deployed:
             self.writes.append(RowWrite(before, after, deployed))
         self.contents.append(after)
@@ -788,6 +820,8 @@ class _Planner:
                                            detail=LEFT_BY_A_FAILED_PASS))
 
     def remove(self, row: Content) -> None:
+        """A row whose node left the spec (prune): archive it and delete its directory (a
+        customised one says so; its content stays in Git history)."""
         after = replace(row, archived=True, state=State.ARCHIVED.value, message=None)
         self.act(Op.ARCHIVE, after)
         if row.kind == "assignment" and self.head(row.path) is not None:
@@ -796,6 +830,7 @@ class _Planner:
                 self.head(row.path) != row.deployed_tree) else ""
             self.act(Op.REMOVE_DIRECTORY, after, detail=detail)
         self.writes.append(RowWrite(row, after, False))
+
 
 #: `_Planner.deploy`'s decision table, first match wins: (situation, when, outcome).
 DEPLOY_RULES: tuple[tuple[str, Callable[[_Case], bool],

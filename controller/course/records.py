@@ -62,6 +62,7 @@ def find_course(session: Session, spec: CourseSpec, namespace: str, name: str
 
 
 def course_by_path(session: Session, path: str) -> Course | None:
+    """The live course row at `path`, or None."""
     return session.scalar(sa.select(Course).where(Course.path == path))
 
 

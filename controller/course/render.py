@@ -36,6 +36,7 @@ class ResolvedDependency:
 
     @property
     def version_label(self) -> str:
+        """How the deployed meta.yaml names the dependency's version."""
         return version_label(self.tag, self.digest)
 
 

@@ -92,6 +92,8 @@ class ExampleRef:
 
 @dataclass(frozen=True)
 class ContentType:
+    """A kind of node of this course (`week`, `exercise`, ...): a unit or an assignment."""
+
     slug: str
     kind: Kind
     title: str | None = None
@@ -116,6 +118,7 @@ class Node:
 
     @property
     def label(self) -> str:
+        """The last label of the node's path (its directory name)."""
         return self.path.rsplit(".", 1)[-1]
 
 
@@ -144,6 +147,9 @@ class ProviderSpec:
 
 @dataclass(frozen=True)
 class CourseSpec:
+    """A CourseStructure spec, validated, with every node's path and inherited fields resolved:
+    what the planner and the pass work from."""
+
     organization_path: str
     organization_title: str | None
     family_path: str  # full path: organization.family
@@ -176,6 +182,8 @@ class CourseSpec:
 
 @dataclass(frozen=True)
 class Manifest:
+    """A manifest as read from YAML: the spec, and the object's name and namespace if given."""
+
     spec: dict[str, Any]
     name: str | None
     namespace: str | None
@@ -404,10 +412,12 @@ class _Builder:
         self.raw: list[tuple[dict[str, Any], str, str, str | None, Strategy]] = []
 
     def fail(self, where: str, fld: str, message: str) -> None:
+        """Record a problem at `where` (the node's location) in field `fld`."""
         self.problems.append(Problem(where, fld, message))
 
     def walk(self, children: list[Any], parts: list[Any], parent_path: str | None,
              strategy: Strategy) -> None:
+        """Collect `children` and their subtrees with full paths and inherited update strategies."""
         for i, raw in enumerate(children):
             node_parts = [*parts, "contents", i]
             if tuple(node_parts) in self.invalid:
@@ -432,6 +442,7 @@ class _Builder:
             self.walk(raw.get("contents") or [], node_parts, full, own)
 
     def nodes(self) -> tuple[Node, ...]:
+        """Every collected node built, duplicates of path or id refused, in manifest order."""
         by_path: dict[str, tuple[dict[str, Any], str]] = {}
         unique = []
         for entry in self.raw:
@@ -459,6 +470,7 @@ class _Builder:
     def node(self, raw: dict[str, Any], full: str, where: str, strategy: Strategy,
              by_path: dict[str, tuple[dict[str, Any], str]],
              id_of: dict[str, str]) -> Node | None:
+        """One node checked against its parent, its type and its example; None when it fails."""
         ok = True
         ctype = self.types.get(raw["type"])
         if ctype is None:
@@ -498,6 +510,7 @@ class _Builder:
                     properties=dict(raw.get("properties") or {}), where=where)
 
     def example(self, raw: dict[str, Any], kind: Kind, where: str) -> ExampleRef | None:
+        """The node's example reference in one of its three forms; else None and a problem."""
         value = raw.get("example")
         if value is None:
             return None
@@ -520,6 +533,7 @@ class _Builder:
         return None
 
     def check_version(self, version: str, kind: Kind, raw: dict[str, Any], where: str) -> bool:
+        """Whether the node's `version` is one exlib can resolve (tag, range, latest, sha256:)."""
         if kind != "assignment" or raw.get("example") is None:
             self.fail(where, "version", "a version needs an assignment that names an example")
             return False

@@ -19,11 +19,13 @@ class FileRecord:
     handle: Any = field(default=None, compare=False, repr=False)  # where the source keeps it
 
     def as_json(self) -> dict[str, Any]:
+        """The file list entry of metadata.json and of the version row."""
         return {"path": self.path, "mode": f"{self.mode:o}", "size": self.size,
                 "sha256": self.sha256}
 
 
 def sha256(data: bytes) -> str:
+    """Hex sha256 of `data`."""
     return hashlib.sha256(data).hexdigest()
 
 

@@ -73,6 +73,7 @@ class Collected:
     skipped: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """The `exlib gc -o json` form of one repository."""
         return {"repositoryId": self.repository_id, "repository": self.repository,
                 "versions": len(self.versions), "objects": self.objects, "bytes": self.bytes,
                 "young": self.young, "skipped": self.skipped}
@@ -80,6 +81,8 @@ class Collected:
 
 @dataclass
 class GcReport:
+    """What one `exlib gc` did (or, dry, would do), per repository id found in the bucket."""
+
     dry_run: bool
     grace: float
     scanned: int = 0
@@ -87,13 +90,16 @@ class GcReport:
 
     @property
     def objects(self) -> int:
+        """Objects removed (or that would be) in all."""
         return sum(c.objects for c in self.repositories)
 
     @property
     def bytes(self) -> int:
+        """Bytes removed (or that would be) in all."""
         return sum(c.bytes for c in self.repositories)
 
     def to_dict(self) -> dict[str, Any]:
+        """The `exlib gc -o json` form."""
         return {"dryRun": self.dry_run, "graceSeconds": self.grace, "scanned": self.scanned,
                 "removed": {"objects": self.objects, "bytes": self.bytes,
                             "versions": sum(len(c.versions) for c in self.repositories)},

@@ -23,6 +23,8 @@ from controller.meta import Dependency, Issue, VersionError, newest_matching, pa
 
 @dataclass(frozen=True, slots=True)
 class KnownVersion:
+    """A stored version of a known example: enough to find it by digest or tag."""
+
     id: uuid.UUID
     tag: str | None
     digest: str
@@ -44,6 +46,7 @@ class Known:
 
     def version(self, *, digest: str | None = None, tag: str | None = None
                 ) -> KnownVersion | None:
+        """The stored version with this digest or tag, if any."""
         for v in self.versions:
             if (digest is not None and v.digest == digest) or (tag is not None and v.tag == tag):
                 return v
@@ -60,6 +63,9 @@ class Unchanged:
 
 @dataclass(slots=True)
 class Decision:
+    """What the sync decides for one example directory (or one known example gone from the
+    source): its status, errors and warnings, and what it depends on."""
+
     directory: str
     identifier: str | None
     known: Known | None
@@ -71,6 +77,7 @@ class Decision:
 
     @property
     def meta_file(self) -> str:
+        """The example's meta.yaml path, as messages name the file."""
         return "meta.yaml" if self.directory == "." else f"{self.directory}/meta.yaml"
 
     @property
@@ -82,6 +89,7 @@ class Decision:
 
     @property
     def tag(self) -> str | None:
+        """The tag this example is served at after the sync."""
         if self.scanned is not None and self.scanned.meta and self.status != SyncStatus.INVALID:
             return self.scanned.meta.version
         return self.known.latest.tag if self.known and self.known.latest else None
@@ -93,6 +101,7 @@ class Decision:
                 and (self.known is None or self.known.version(digest=self.scanned.digest) is None))
 
     def fail(self, field_path: str, message: str) -> None:
+        """Record an error on `field_path` of the meta.yaml: the example becomes invalid."""
         self.errors.append(str(Issue("error", self.meta_file, field_path, message)))
 
 

@@ -84,6 +84,7 @@ class SyncReport:
         return [e for e in self.examples if e.status == SyncStatus.INVALID]
 
     def to_dict(self) -> dict[str, Any]:
+        """The `exlib sync -o json` form."""
         return {
             "repository": {"id": str(self.repository_id), "name": self.name,
                            "namespace": self.namespace, "revision": self.revision,

@@ -70,6 +70,7 @@ class Scanned:
 
     @property
     def valid(self) -> bool:
+        """Whether the example parsed and no issue is an error."""
         return self.meta is not None and not any(i.is_error for i in self.issues)
 
 
@@ -176,6 +177,7 @@ class _Reader:
         self.kept = self.count = self.total = 0
 
     def note(self, path: str, message: str, severity: Severity = "error") -> None:
+        """Record an issue on `path` (relative to the example)."""
         self.issues.append(Issue(severity, _join(self.found.directory, shown(path)), "",
                                  message))
 

@@ -93,11 +93,13 @@ class GitSource:
         self.default_branch: str | None = None
 
     def fetch(self) -> None:
+        """Fetch the remote into the local cache (bounded by the spec's timeout)."""
         with _translate():
             self.default_branch = git.fetch(self.repo, self.spec.url, self.spec.credentials,
                                             cache_dir=self._cache, timeout=self.spec.timeout)
 
     def snapshot(self, ref: str | None = None) -> GitSnapshot:
+        """The tree at `ref` (default: the spec's ref, else the remote's default branch)."""
         name = ref or self.spec.ref or self.default_branch or "main"
         with _translate():
             commit = git.resolve(self.repo, name)

@@ -45,6 +45,7 @@ def _digest(items: list[tuple[str, str]]) -> str:
 
 
 def s3_revision(spec: SourceSpec) -> str:
+    """The S3 source's revision: a digest of its keys and ETags, without reading an object."""
     return "etags:" + _digest(sorted((k, e) for k, (e, _) in _index(spec, _store(spec)).items()))
 
 

@@ -81,6 +81,7 @@ def _organization_id(session: Session, path: str) -> uuid.UUID:
 
 
 def load_known(session: Session, repository_id: uuid.UUID) -> dict[str, Known]:
+    """Every example of the repository as the planner needs it, with its versions."""
     examples = session.execute(
         sa.select(Example.id, Example.identifier, Example.directory, Example.source_fingerprint,
                   Example.archived_at, Example.latest_version_id)

@@ -217,6 +217,7 @@ class _Uploader:
                 raise self.error
 
     def close(self) -> None:
+        """Stop the upload workers (after a flush, or giving up on a failed pass)."""
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 

@@ -33,6 +33,7 @@ from controller.store.objects import ObjectStore, object_store, storage_errors_a
 
 def resolve_version(session: Session, example_id: uuid.UUID, spec: str | None
                     ) -> ExampleVersion:
+    """The stored version of an example that `spec` names (see the module docstring)."""
     example = session.get(Example, example_id)
     if example is None:
         raise VersionNotFound(f"example {example_id} does not exist")

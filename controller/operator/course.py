@@ -85,6 +85,8 @@ def _dependencies(kube: Kube, spec: dict[str, Any], namespace: str
 
 
 def run_pass(kube: Kube, body: dict[str, Any], reason: str) -> PassResult:
+    """One pass over a CourseStructure: the same pass as `exlib apply`, reported as status,
+    conditions and events."""
     meta, spec = body["metadata"], body.get("spec") or {}
     status = body.get("status") or {}
     ns, name = meta["namespace"], meta["name"]

@@ -139,6 +139,7 @@ def _crd(kind: str, plural: str, short: str, spec: dict[str, Any], status: dict[
 
 
 def example_repository_crd() -> dict[str, Any]:
+    """The ExampleRepository CRD, its spec schema from example-repository.schema.json."""
     status = _status_schema({
         "artifact": {"type": "object", "properties": {
             "revision": {"type": "string"}, "digest": {"type": "string"},
@@ -164,6 +165,7 @@ def example_repository_crd() -> dict[str, Any]:
 
 
 def course_structure_crd() -> dict[str, Any]:
+    """The CourseStructure CRD, its spec schema from course-structure.schema.json."""
     status = _status_schema({
         "courseId": {"type": "string"},
         "assignments": {"type": "object", "properties": {"commit": {"type": "string"}}},

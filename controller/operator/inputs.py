@@ -101,6 +101,7 @@ def provider_token(kube: Kube, namespace: str, spec: dict[str, Any]) -> str | No
 
 
 def repository_source(kube: Kube, namespace: str, spec: dict[str, Any]) -> SourceSpec:
+    """The SourceSpec an ExampleRepository's spec describes, with the credentials of its Secret."""
     ignore = tuple(line.strip() for line in (spec.get("ignore") or "").splitlines()
                    if line.strip() and not line.lstrip().startswith("#"))
     timeout = parse_timeout(spec.get("timeout"))  # checked by spec_errors

@@ -60,6 +60,7 @@ class PassResult:
 
     @classmethod
     def problem(cls, type_: str, reason: str, message: str) -> PassResult:
+        """A pass that stopped on one problem (condition type, reason, message)."""
         return cls(problems=(Problem(type_, reason, message),))
 
 

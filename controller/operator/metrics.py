@@ -20,11 +20,13 @@ COMMITS_PUSHED = Counter(
 
 
 def serve(port: int) -> None:
+    """Serve /metrics on `port` (0: not at all)."""
     if port:
         start_http_server(port, addr="0.0.0.0")  # scraped from inside the cluster
 
 
 def observe_pass(kind: str, seconds: float, *, ok: bool) -> None:
+    """Record one pass's duration and outcome."""
     RECONCILE_SECONDS.labels(kind, "success" if ok else "failure").observe(seconds)
 
 

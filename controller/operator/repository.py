@@ -23,6 +23,7 @@ MAX_INVALID_LISTED = 10
 
 @functools.cache
 def settings() -> Settings:
+    """The operator's settings, read from the environment once per process."""
     return Settings.from_env()
 
 
@@ -40,6 +41,7 @@ def readiness(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def visibility_of(spec: dict[str, Any]) -> Visibility:
+    """Who may use the repository's examples, as its spec says."""
     return Visibility.of(spec.get("visibility"), spec.get("allowedNamespaces"))
 
 
@@ -53,6 +55,8 @@ def failure(err: errors.SyncError) -> PassResult:
 
 
 def run_pass(kube: Kube, body: dict[str, Any], reason: str) -> PassResult:
+    """One pass over an ExampleRepository: the same sync as `exlib sync`, reported as status,
+    conditions and events; an interval re-check of an unchanged remote does nothing."""
     meta, spec = body["metadata"], body.get("spec") or {}
     status = body.get("status") or {}
     ns, name = meta["namespace"], meta["name"]

@@ -22,6 +22,7 @@ def jitter(seconds: float, rng: random.Random | None = None) -> float:
 
 
 def backoff(failures: int) -> float:
+    """Seconds to wait after `failures` failures in a row: doubling, bounded by MAX_BACKOFF."""
     return min(MAX_BACKOFF, MIN_BACKOFF * 2 ** max(0, failures - 1))
 
 

@@ -287,6 +287,7 @@ def walk(repo: pygit2.Repository, tree: pygit2.Tree, prefix: str = ""
 
 
 def read_blob(repo: pygit2.Repository, oid: pygit2.Oid | str) -> bytes:
+    """The bytes of a blob."""
     return repo.odb.read(oid)[1]
 
 
@@ -296,6 +297,7 @@ def blob_size(repo: pygit2.Repository, oid: pygit2.Oid | str) -> int:
 
 
 def is_symlink(mode: int) -> bool:
+    """Whether a tree entry's mode is a symbolic link."""
     return mode == FileMode.LINK
 
 
@@ -369,10 +371,12 @@ def is_ancestor(repo: pygit2.Repository, ancestor: str, commit: str) -> bool:
 
 
 def is_exlib_commit(commit: pygit2.Commit) -> bool:
+    """Whether exlib made the commit (its committer signature)."""
     return (commit.committer.name, commit.committer.email) == EXLIB_SIGNATURE
 
 
 def empty_tree(repo: pygit2.Repository) -> str:
+    """The id of the empty tree (written into `repo` if needed)."""
     return str(repo.TreeBuilder().write())
 
 

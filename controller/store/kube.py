@@ -30,6 +30,7 @@ def load_config() -> None:
 
 
 def now_iso() -> str:
+    """Now as Kubernetes timestamps are written (RFC 3339, seconds, UTC)."""
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -42,6 +43,7 @@ class Kube:
 
     @classmethod
     def connect(cls) -> Kube:
+        """Clients from the in-cluster service account, or the kubeconfig outside a cluster."""
         load_config()
         return cls(client.CoreV1Api(), client.CustomObjectsApi())
 
@@ -68,6 +70,7 @@ class Kube:
         return out
 
     def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        """The custom object of `kind` (namespace, name), or None when it does not exist."""
         try:
             return self.custom.get_namespaced_custom_object(GROUP, VERSION, namespace,
                                                             PLURALS[kind], name)

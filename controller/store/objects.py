@@ -66,6 +66,8 @@ class ObjectStoreDenied(ObjectStoreError):
 
 @dataclass(frozen=True)
 class ObjectInfo:
+    """One listed object: its key, size and last modification (None when the store omits it)."""
+
     key: str
     etag: str
     size: int
@@ -121,6 +123,7 @@ class ObjectStore:
             self._call(lambda: self._client.make_bucket(self.bucket))
 
     def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+        """Store one object (bounded by the store's timeout; failures as ObjectStoreError)."""
         self._call(lambda: self._client.put_object(
             self.bucket, key, io.BytesIO(data), len(data), content_type=content_type))
 

@@ -22,6 +22,8 @@ NAMING_CONVENTION = {
 
 
 class Base(DeclarativeBase):
+    """The declarative base of every table; constraint names follow NAMING_CONVENTION."""
+
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 
@@ -41,6 +43,7 @@ ischema_names["ltree"] = Ltree  # so reflection (alembic autogenerate) knows the
 
 
 def utcnow() -> datetime:
+    """Now, timezone-aware in UTC (every timestamp column holds UTC)."""
     return datetime.now(UTC)
 
 

@@ -17,6 +17,8 @@ from controller.store.db.base import Base, Ltree, utcnow, uuid_pk
 Timestamp = sa.DateTime(timezone=True)
 
 class CourseFamily(Base):
+    """A group of courses (`course_family`): one level of the ltree path below the organization."""
+
     __tablename__ = "course_family"
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -69,6 +71,8 @@ class CourseContentKind(Base):
 
 
 class CourseContentType(Base):
+    """A content type of one course (`course_content_type`), as the spec's contentTypes say."""
+
     __tablename__ = "course_content_type"
     __table_args__ = (sa.UniqueConstraint("course_id", "slug"),)
 

@@ -18,6 +18,8 @@ TextArray = ARRAY(sa.Text)
 
 
 class Organization(Base):
+    """An organization (`organization`): the first label of every course path."""
+
     __tablename__ = "organization"
 
     id: Mapped[uuid.UUID] = uuid_pk()

@@ -26,6 +26,8 @@ _UNLOCK = sa.text("SELECT pg_advisory_unlock(:id)")
 
 
 class LockKind(IntEnum):
+    """What an advisory lock protects; part of the lock's key, so kinds never collide."""
+
     COURSE = 1  # key: the course path
     REPOSITORY = 2  # key: repository_key(namespace, name)
     COURSE_OWNER = 3  # key: the CourseStructure's namespace/name
