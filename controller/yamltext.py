@@ -96,6 +96,7 @@ class _Budget:
         self.bytes = 0
 
     def spend(self, values: int, nbytes: int, event: yaml.Event) -> None:
+        """Count `values` and `nbytes` for `event`; YamlRefused once over a limit."""
         limits = self.limits
         self.values += values
         self.bytes += nbytes

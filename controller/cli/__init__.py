@@ -22,6 +22,7 @@ GROUPS = ("controller.cli.db", "controller.cli.library", "controller.cli.gc",
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The `exlib` parser with every command group's sub-commands."""
     import importlib
 
     parser = argparse.ArgumentParser(
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; configuration and database failures become one `error:` line and exit 1."""
     args = build_parser().parse_args(argv)
     killpoints.warn_if_set()
     try:

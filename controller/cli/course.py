@@ -23,6 +23,7 @@ from controller.meta.names import version_label
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """`exlib plan`, `exlib apply` and `exlib status`."""
     for name, helptext in (("plan", "show what `apply` would change, changing nothing"),
                            ("apply", "deploy a course: rows, one assignments commit, template")):
         p = sub.add_parser(name, help=helptext)

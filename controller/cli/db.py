@@ -10,6 +10,7 @@ from controller.store.db import current_revision, upgrade
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """`exlib db upgrade`."""
     db = sub.add_parser("db", help="database schema")
     cmds = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
     up = cmds.add_parser("upgrade", help="run the migrations (DATABASE_URL)")

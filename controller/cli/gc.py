@@ -12,6 +12,7 @@ from controller.timeouts import parse_duration
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """`exlib gc`."""
     p = sub.add_parser("gc", help="remove stored objects no library version uses (after a "
                        "grace period)")
     p.add_argument("--dry-run", action="store_true",

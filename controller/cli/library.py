@@ -26,6 +26,7 @@ from controller.timeouts import parse_timeout
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """`exlib sync`, `exlib validate` and `exlib examples ...`."""
     p = sub.add_parser("sync", help="sync a repository of examples into the library")
     p.add_argument("--name", required=True, help="repository name in the library")
     p.add_argument("--namespace", default="default")

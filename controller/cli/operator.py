@@ -24,7 +24,8 @@ def _lifetime(raw: str) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    crds = sub.add_parser("crds", help="write the CRDs generated from schemas/ into crds/")
+    """`exlib run` (the operator) and `exlib crds`."""
+    crds = sub.add_parser("crds", help="write the CRDs generated from controller/schemas/ into crds/")
     crds.add_argument("--check", action="store_true",
                       help="only compare with the checked-in files; exit 1 if they differ")
     crds.add_argument("--dir", type=Path, default=CRD_DIR)
@@ -84,6 +85,7 @@ def cmd_crds(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """Run the operator for the objects its scope (namespaces, shard) selects."""
     from controller.operator.runner import run
     from controller.operator.scope import ScopeError, parse_scope
 

@@ -27,11 +27,13 @@ stderr = Console(stderr=True, soft_wrap=True, markup=False, emoji=False, highlig
 
 
 def add_output_flag(parser: argparse.ArgumentParser) -> None:
+    """`-o table|json`: every command that prints takes it."""
     parser.add_argument("-o", "--output", choices=("table", "json"), default="table",
                         help="output format (default: a readable table)")
 
 
 def emit_json(data: Any) -> None:
+    """`data` as indented JSON on stdout (what scripts read with `-o json`)."""
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
 
 
@@ -41,6 +43,7 @@ def say(*parts: Part, err: bool = False) -> None:
 
 
 def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """A table on stdout; cells are plain text (no Rich markup is read from data)."""
     tab = Table(title=None if title is None else Text(title), show_lines=False,
                 header_style="bold")
     for col in columns:

@@ -228,10 +228,12 @@ class _Branch:
 
     @property
     def tree(self) -> pygit2.Tree | None:
+        """The head's tree (None: the branch does not exist yet)."""
         return self.head.tree if self.head is not None else None
 
     @property
     def head_id(self) -> str | None:
+        """The head commit's id (None: the branch does not exist yet)."""
         return str(self.head.id) if self.head is not None else None
 
     @property

@@ -338,16 +338,19 @@ class BranchTrees:
         self._merges: dict[tuple[str, str | None, str, str], Merge] = {}
 
     def at(self, head: pygit2.Commit | None) -> BranchTrees:
+        """Answer about the branch as of `head` from now on (the head the pass builds on)."""
         self.head = head
         return self
 
     def merge(self, base: str, ours: str | None, theirs: str, label: str) -> Merge:
+        """Three-way merge of directory trees, each distinct merge computed once per pass."""
         key = (base, ours, theirs, label)
         if key not in self._merges:
             self._merges[key] = merge_directories(self.repo, base, ours, theirs, label)
         return self._merges[key]
 
     def changes(self, base: str, ours: str | None) -> tuple[str, ...]:
+        """The lecturer's changes from `base` to `ours`, one "path (how)" per file."""
         return describe_changes(self.repo, base, ours)
 
     def merged(self, commit: str, branch: str | None, path: str, current: str | None) -> bool:

@@ -274,12 +274,15 @@ class NoTreeOps:
     """For passes that cannot meet an update (archiving): every merge conflicts."""
 
     def merge(self, base: str, ours: str | None, theirs: str, label: str) -> Merge:
+        """A conflict: this pass cannot merge."""
         return Merge(ours, (Conflict(".", "no merge support in this pass"),))
 
     def changes(self, base: str, ours: str | None) -> tuple[str, ...]:
+        """None known."""
         return ()
 
     def merged(self, commit: str, branch: str | None, path: str, current: str | None) -> bool:
+        """Never: this pass does not look at update branches."""
         return False
 
 

@@ -22,6 +22,7 @@ _slots: NamespaceSlots | None = None
 
 
 def kube() -> Kube:
+    """The process's Kubernetes clients, connected on first use."""
     global _kube
     if _kube is None:
         _kube = Kube.connect()

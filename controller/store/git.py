@@ -71,6 +71,7 @@ class _SocketTimeouts:
 
     @contextmanager
     def bound(self, seconds: float) -> Iterator[None]:
+        """Hold libgit2's socket timeouts at most `seconds` while the block runs."""
         with self._lock:
             self._active.append(seconds)
             self._apply()
