@@ -25,7 +25,8 @@ def _lifetime(raw: str) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """`exlib run` (the operator) and `exlib crds`."""
-    crds = sub.add_parser("crds", help="write the CRDs generated from controller/schemas/ into crds/")
+    crds = sub.add_parser("crds", help="write the CRDs generated from the JSON Schemas into "
+                          "crds/")
     crds.add_argument("--check", action="store_true",
                       help="only compare with the checked-in files; exit 1 if they differ")
     crds.add_argument("--dir", type=Path, default=CRD_DIR)
