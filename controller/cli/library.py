@@ -17,8 +17,7 @@ from controller.library import catalog
 from controller.library.errors import SyncError, SyncRunning
 from controller.library.report import ExampleReport, SyncStatus
 from controller.library.source import SourceSpec
-from controller.library.sync import Progress as ProgressFn
-from controller.library.sync import sync_repository, validate
+from controller.library.sync import SyncProgress, sync_repository, validate
 from controller.meta.names import short_digest, version_label
 from controller.store.db import make_engine, session_scope
 from controller.tenancy import Visibility
@@ -106,7 +105,7 @@ def _source(args: argparse.Namespace) -> SourceSpec:
 
 
 @contextmanager
-def _progress(enabled: bool) -> Iterator[ProgressFn | None]:
+def _progress(enabled: bool) -> Iterator[SyncProgress | None]:
     """A live progress line on stderr for people at a terminal; nothing for scripts."""
     if not enabled:
         yield None

@@ -87,7 +87,7 @@ from controller.tenancy import redact
 from controller.testing import killpoints
 
 MAX_PUSH_ATTEMPTS = 5
-Progress = Callable[[str], None]
+Say = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -354,7 +354,7 @@ class _Pass:
     """
 
     def __init__(self, settings: Settings, engine: sa.Engine, spec: CourseSpec, name: str,
-                 namespace: str, creds: CourseCredentials, dry_run: bool, say: Progress,
+                 namespace: str, creds: CourseCredentials, dry_run: bool, say: Say,
                  timeout: float) -> None:
         self.settings, self.engine, self.spec = settings, engine, spec
         self.name, self.namespace, self.creds = name, namespace, creds
@@ -600,7 +600,7 @@ def _landed(result: Plan, head: str | None, commit: str | None) -> bool:
 
 def apply_course(settings: Settings, spec: CourseSpec | Mapping[str, Any], *, name: str,
                  namespace: str, credentials: Creds = None,
-                 dry_run: bool = False, progress: Progress | None = None) -> ApplyReport:
+                 dry_run: bool = False, progress: Say | None = None) -> ApplyReport:
     """Run one pass (or, with dry_run, compute it without changing anything anywhere).
 
     A `CourseSpec` the caller parsed (the operator, once per pass) is used as it is; a
@@ -620,7 +620,7 @@ def apply_course(settings: Settings, spec: CourseSpec | Mapping[str, Any], *, na
 
 
 @contextmanager
-def _one_pass(engine: sa.Engine, path: str, owner: str, wait: float, say: Progress
+def _one_pass(engine: sa.Engine, path: str, owner: str, wait: float, say: Say
               ) -> Iterator[None]:
     """One pass per course at a time (the operator and `exlib apply` may race); another
     pass is waited for up to the spec's timeout.
@@ -636,7 +636,7 @@ def _one_pass(engine: sa.Engine, path: str, owner: str, wait: float, say: Progre
 
 @contextmanager
 def _held(engine: sa.Engine, kind: LockKind, key: str, what: str, wait: float,
-          say: Progress) -> Iterator[None]:
+          say: Say) -> Iterator[None]:
     running = f"{what} is running (another `exlib apply` or the operator)"
     try:
         with advisory_lock(engine, kind, key, wait=wait,
@@ -662,7 +662,7 @@ def _pins(rows: list[Content]) -> dict[str, tuple[str, str]]:
 
 def plan_course(settings: Settings, spec: Mapping[str, Any], *, name: str, namespace: str,
                 credentials: Creds = None,
-                progress: Progress | None = None) -> ApplyReport:
+                progress: Say | None = None) -> ApplyReport:
     """What `apply_course` would do, changing nothing (no push, no row)."""
     return apply_course(settings, spec, name=name, namespace=namespace, credentials=credentials,
                         dry_run=True, progress=progress)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from controller.course.errors import Problem, SpecError
+from controller.course.errors import SpecError, SpecProblem
 from controller.course.plan import Desired, Target
 from controller.course.render import ResolvedDependency, deploy_key
 from controller.course.resolve import Candidate, match_example
@@ -49,18 +49,18 @@ class Resolution:
 
 
 def _repositories(session: Session, course: CourseSpec, namespace: str,
-                  problems: list[Problem]) -> None:
+                  problems: list[SpecProblem]) -> None:
     rows = {f"{r.namespace}/{r.name}": r for r in session.scalars(sa.select(ExampleRepository))}
     for i, name in enumerate(course.repositories):
         repo = rows.get(name)
         if repo is None:
-            problems.append(Problem(f"exampleRepositories[{i}]", "", (
+            problems.append(SpecProblem(f"exampleRepositories[{i}]", "", (
                 f"repository {name} is not in the library (not synced yet?)")))
             continue
         refused = use_problem(namespace, name, Visibility.of(repo.visibility,
                                                              repo.allowed_namespaces))
         if refused:
-            problems.append(Problem(f"exampleRepositories[{i}]", "", refused))
+            problems.append(SpecProblem(f"exampleRepositories[{i}]", "", refused))
 
 
 def _candidates(session: Session, course: CourseSpec) -> list[Candidate]:
@@ -99,7 +99,7 @@ def _dependencies(session: Session, version: ExampleVersion
 def resolve_course(session: Session, course: CourseSpec, namespace: str,
                    pinned: Mapping[str, tuple[str, str]]) -> Resolution:
     """Desired nodes with targets; `pinned` maps spec id -> (example id, version id) deployed."""
-    problems: list[Problem] = []
+    problems: list[SpecProblem] = []
     _repositories(session, course, namespace, problems)
     candidates = _candidates(session, course)
     desired: list[Desired] = []
@@ -110,13 +110,13 @@ def resolve_course(session: Session, course: CourseSpec, namespace: str,
             continue
         found = match_example(node.example, candidates, course.repositories)
         if isinstance(found, str):
-            problems.append(Problem(node.where, "example", found))
+            problems.append(SpecProblem(node.where, "example", found))
             continue
         try:
             version = _version(session, node, found, pinned)
             deps = _dependencies(session, version)
         except VersionNotFound as err:
-            problems.append(Problem(node.where, "version", str(err)))
+            problems.append(SpecProblem(node.where, "version", str(err)))
             continue
         key = deploy_key(version.digest, node.properties, [d for d, _ in deps])
         desired.append(Desired(node, Target(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
-class Problem:
+class SpecProblem:
     """One thing wrong with the spec: where (node location and path), which field, what."""
 
     where: str
@@ -30,7 +30,7 @@ class CourseError(RuntimeError):
 class SpecError(CourseError):
     """The spec is invalid; `problems` lists every finding, not just the first."""
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: list[SpecProblem]) -> None:
         self.problems = tuple(problems)
         lines = "\n".join(f"  - {p}" for p in self.problems)
         super().__init__(f"the CourseStructure spec has {len(self.problems)} problem(s):\n{lines}")

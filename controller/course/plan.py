@@ -49,7 +49,7 @@ from enum import StrEnum
 from typing import Any, Literal, Protocol
 
 from controller.course import paths
-from controller.course.spec import Kind, Node, Strategy
+from controller.course.spec import Node, NodeKind, Strategy
 from controller.meta.names import version_label
 
 
@@ -122,7 +122,7 @@ class Content:
     spec_id: str
     path: str
     type: str
-    kind: Kind
+    kind: NodeKind
     title: str
     position: float
     properties: Mapping[str, Any] = field(default_factory=dict)

@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
-from controller.course.errors import Problem, SpecError
+from controller.course.errors import SpecError, SpecProblem
 from controller.course.plan import Content, Plan
 from controller.course.spec import CourseSpec
 from controller.meta.names import version_label
@@ -45,7 +45,7 @@ def find_course(session: Session, spec: CourseSpec, namespace: str, name: str
     one while it has a live course elsewhere."""
     at_path = course_by_path(session, spec.path)
     if at_path is not None and (at_path.namespace, at_path.name) != (namespace, name):
-        raise SpecError([Problem("course", "path", (
+        raise SpecError([SpecProblem("course", "path", (
             f"course {spec.path} is managed by CourseStructure {at_path.namespace}/"
             f"{at_path.name}; course paths are unique, so choose another path (or delete "
             "that CourseStructure first)"))])
@@ -54,7 +54,7 @@ def find_course(session: Session, spec: CourseSpec, namespace: str, name: str
     if live is None or live is at_path:
         return at_path
     if at_path is not None:
-        raise SpecError([Problem("course", "path", (
+        raise SpecError([SpecProblem("course", "path", (
             f"course {spec.path} is an earlier course of CourseStructure {namespace}/{name}, "
             f"archived when it was deleted; this CourseStructure's course is {live.path}. "
             f"Keep the path {live.path} or choose a path no course has used"))])

@@ -26,7 +26,7 @@ import yaml
 
 from controller import jsonschemas, yamltext
 from controller.course import paths
-from controller.course.errors import Problem, SpecError
+from controller.course.errors import SpecError, SpecProblem
 from controller.jsonschemas import field_path
 from controller.meta.names import DIGEST_PREFIX, is_digest_ref, is_identifier
 from controller.meta.versions import VersionError, parse_constraint
@@ -39,7 +39,7 @@ from controller.tenancy import (
 )
 from controller.timeouts import DEFAULT_TIMEOUT, parse_timeout
 
-Kind = Literal["unit", "assignment"]
+NodeKind = Literal["unit", "assignment"]
 Strategy = Literal["keep", "overwrite", "merge", "review"]
 ProviderKind = Literal["gitlab", "gitea"]
 
@@ -95,7 +95,7 @@ class ContentType:
     """A kind of node of this course (`week`, `exercise`, ...): a unit or an assignment."""
 
     slug: str
-    kind: Kind
+    kind: NodeKind
     title: str | None = None
     color: str | None = None
 
@@ -107,7 +107,7 @@ class Node:
     id: str
     path: str
     type: str
-    kind: Kind
+    kind: NodeKind
     title: str | None
     position: float
     example: ExampleRef | None = None
@@ -194,20 +194,21 @@ def load_manifest(text: str, source: str = "manifest") -> Manifest:
     try:
         doc = yamltext.load(text, yamltext.COURSE_LIMITS)
     except yamltext.YamlRefused as err:
-        raise SpecError([Problem(source, "", str(err))]) from err
+        raise SpecError([SpecProblem(source, "", str(err))]) from err
     except yaml.YAMLError as err:
-        raise SpecError([Problem(source, "", f"invalid YAML: {err}")]) from err
+        raise SpecError([SpecProblem(source, "", f"invalid YAML: {err}")]) from err
     if not isinstance(doc, dict):
-        raise SpecError([Problem(source, "", "expected a mapping (a CourseStructure manifest "
+        raise SpecError([SpecProblem(source, "", "expected a mapping (a CourseStructure manifest "
                                               "or its spec)")])
     if "kind" not in doc and "spec" not in doc:
         return Manifest(doc, None, None)
     if doc.get("kind") != KIND:
-        raise SpecError([Problem(source, "kind", f"expected `{KIND}`, got {doc.get('kind')!r}")])
+        raise SpecError([SpecProblem(source, "kind",
+                                     f"expected `{KIND}`, got {doc.get('kind')!r}")])
     meta = doc.get("metadata") or {}
     spec = doc.get("spec")
     if not isinstance(spec, dict):
-        raise SpecError([Problem(source, "spec", "missing or not a mapping")])
+        raise SpecError([SpecProblem(source, "spec", "missing or not a mapping")])
     return Manifest(spec, meta.get("name"), meta.get("namespace"))
 
 
@@ -246,13 +247,13 @@ def _node_where(spec: Mapping[str, Any], node_parts: list[Any]) -> str:
     return f"{loc} ({paths.short(full, 60)})" if full else loc
 
 
-def _schema_problems(spec: Mapping[str, Any]) -> tuple[list[Problem], set[tuple[Any, ...]]]:
+def _schema_problems(spec: Mapping[str, Any]) -> tuple[list[SpecProblem], set[tuple[Any, ...]]]:
     """Schema findings, and the locations of the nodes they concern (skipped by the walk)."""
     top, node_validator = _validators()
     found = [([], err) for err in top.iter_errors(spec)]
     for parts, node in _nested_nodes(spec):
         found.extend((parts, err) for err in node_validator.iter_errors(node))
-    problems: list[Problem] = []
+    problems: list[SpecProblem] = []
     bad_nodes = set()
     for base, err in found:
         problem, node_parts = _problem_from(spec, base + list(err.absolute_path),
@@ -262,7 +263,7 @@ def _schema_problems(spec: Mapping[str, Any]) -> tuple[list[Problem], set[tuple[
         bad_nodes.add(tuple(node_parts) if node_parts else ())
     for fld, message in spec_url_problems(spec).items():  # also what a pattern lets through
         if not any(p.field == fld for p in problems):
-            problems.append(Problem("spec", fld, message))
+            problems.append(SpecProblem("spec", fld, message))
             bad_nodes.add(())
     return problems, bad_nodes
 
@@ -301,13 +302,13 @@ def _value_problem(value: Any) -> str | None:
             "to make it text")
 
 
-def _bound_problems(spec: Mapping[str, Any]) -> tuple[list[Problem], bool]:
+def _bound_problems(spec: Mapping[str, Any]) -> tuple[list[SpecProblem], bool]:
     """Sizes and values checked before anything else (the operator gets any JSON the API
     server accepts, not just what our YAML loader lets through): nesting depth, values JSON
     and PostgreSQL can hold, the number of nodes and each node's `properties` size.
     True with the problems when the rest of the checks must not run (too deep, too many)."""
-    problems: list[Problem] = []
-    too_deep: list[Problem] = []
+    problems: list[SpecProblem] = []
+    too_deep: list[SpecProblem] = []
 
     def walk(value: Any, parts: list[Any]) -> None:
         if len(problems) + len(too_deep) >= 20:
@@ -315,7 +316,7 @@ def _bound_problems(spec: Mapping[str, Any]) -> tuple[list[Problem], bool]:
         if len(parts) > MAX_SPEC_DEPTH:
             where, node_parts = _problem_from(spec, parts, "")
             field = parts[len(node_parts): len(node_parts) + 1]  # the field, not the way down
-            too_deep.append(Problem(where.where, field_path(field), (
+            too_deep.append(SpecProblem(where.where, field_path(field), (
                 f"is nested more than {MAX_SPEC_DEPTH} levels deep; flatten it")))
             return
         message = _value_problem(value)
@@ -338,7 +339,7 @@ def _bound_problems(spec: Mapping[str, Any]) -> tuple[list[Problem], bool]:
         return too_deep, True
     nodes = list(_all_nodes(spec))
     if len(nodes) > MAX_NODES:
-        return [Problem("spec", "contents", f"has {len(nodes)} nodes; a course may have at "
+        return [SpecProblem("spec", "contents", f"has {len(nodes)} nodes; a course may have at "
                                             f"most {MAX_NODES}, so split it")], True
     for parts, node in nodes:
         props = node.get("properties")
@@ -346,20 +347,20 @@ def _bound_problems(spec: Mapping[str, Any]) -> tuple[list[Problem], bool]:
             continue
         size = len(json.dumps(props, ensure_ascii=False, default=str).encode("utf-8", "replace"))
         if size > MAX_PROPERTIES_BYTES:
-            problems.append(Problem(_node_where(spec, parts), "properties", (
+            problems.append(SpecProblem(_node_where(spec, parts), "properties", (
                 f"is {size // 1024} KiB as JSON; at most {MAX_PROPERTIES_BYTES // 1024} KiB "
                 "fit, so keep long text in the example's files")))
     return problems, False
 
 
 def _problem_from(spec: Mapping[str, Any], parts: list[Any],
-                  message: str) -> tuple[Problem, list[Any]]:
+                  message: str) -> tuple[SpecProblem, list[Any]]:
     idx = max((i for i, p in enumerate(parts) if p == "contents" and i + 1 < len(parts)
                and isinstance(parts[i + 1], int)), default=None)
     if idx is None:
-        return Problem("spec", field_path(parts), message), []
+        return SpecProblem("spec", field_path(parts), message), []
     node_parts = parts[: idx + 2]
-    return (Problem(_node_where(spec, node_parts), field_path(parts[idx + 2:]), message),
+    return (SpecProblem(_node_where(spec, node_parts), field_path(parts[idx + 2:]), message),
             node_parts)
 
 
@@ -399,10 +400,10 @@ def _repo_name(text: str, namespace: str) -> str:
     return text if "/" in text else f"{namespace}/{text}"
 
 
-class _Builder:
+class _TreeBuilder:
     """Walks the raw spec once, collecting nodes and problems."""
 
-    def __init__(self, spec: Mapping[str, Any], namespace: str, problems: list[Problem],
+    def __init__(self, spec: Mapping[str, Any], namespace: str, problems: list[SpecProblem],
                  invalid: set[tuple[Any, ...]]) -> None:
         self.spec = spec
         self.namespace = namespace
@@ -413,7 +414,7 @@ class _Builder:
 
     def fail(self, where: str, fld: str, message: str) -> None:
         """Record a problem at `where` (the node's location) in field `fld`."""
-        self.problems.append(Problem(where, fld, message))
+        self.problems.append(SpecProblem(where, fld, message))
 
     def walk(self, children: list[Any], parts: list[Any], parent_path: str | None,
              strategy: Strategy) -> None:
@@ -477,7 +478,7 @@ class _Builder:
             known = ", ".join(sorted(self.types)) or "none"
             self.fail(where, "type", f"unknown content type `{raw['type']}` (known: {known})")
             return None
-        kind: Kind = ctype["kind"]
+        kind: NodeKind = ctype["kind"]
         parent_path = paths.parent(full)
         parent_id = None
         if parent_path is not None:
@@ -509,7 +510,7 @@ class _Builder:
                     version=version, update_strategy=strategy,
                     properties=dict(raw.get("properties") or {}), where=where)
 
-    def example(self, raw: dict[str, Any], kind: Kind, where: str) -> ExampleRef | None:
+    def example(self, raw: dict[str, Any], kind: NodeKind, where: str) -> ExampleRef | None:
         """The node's example reference in one of its three forms; else None and a problem."""
         value = raw.get("example")
         if value is None:
@@ -532,7 +533,7 @@ class _Builder:
                                     "{repository, identifier} or {id: <uuid>}")
         return None
 
-    def check_version(self, version: str, kind: Kind, raw: dict[str, Any], where: str) -> bool:
+    def check_version(self, version: str, kind: NodeKind, raw: dict[str, Any], where: str) -> bool:
         """Whether the node's `version` is one exlib can resolve (tag, range, latest, sha256:)."""
         if kind != "assignment" or raw.get("example") is None:
             self.fail(where, "version", "a version needs an assignment that names an example")
@@ -560,7 +561,7 @@ def parse_spec(spec: Mapping[str, Any], namespace: str = "default") -> CourseSpe
     problems[:0] = bounds
     if () in invalid:  # the course-level fields are broken: the tree rules cannot run
         raise SpecError(problems)
-    builder = _Builder(spec, namespace, problems, invalid)
+    builder = _TreeBuilder(spec, namespace, problems, invalid)
     seen: set[str] = set()
     for i, ctype in enumerate(spec["contentTypes"]):
         if ctype["slug"] in seen:

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from controller.store.credentials import Credentials, S3Credentials
 from controller.timeouts import DEFAULT_TIMEOUT
 
-Kind = Literal["git", "s3", "dir"]
+SourceKind = Literal["git", "s3", "dir"]
 DIR_MODE, FILE_MODE, EXEC_MODE, LINK_MODE = 0o040000, 0o100644, 0o100755, 0o120000
 
 
@@ -28,7 +28,7 @@ class SourceSpec:
     `timeout` bounds each network step of a sync, in seconds (spec.timeout).
     """
 
-    kind: Kind
+    kind: SourceKind
     url: str
     ref: str | None = None
     path: str = ""

@@ -72,7 +72,7 @@ from controller.timeouts import DEFAULT_TIMEOUT
 #: progress(phase, done, total): phase is "fetch", "scan" (examples read), "upload"
 #: (versions whose files are queued for upload, while scanning) or "write" (versions
 #: completed with their metadata.json and database rows, after planning).
-Progress = Callable[[str, int, int | None], None]
+SyncProgress = Callable[[str, int, int | None], None]
 
 #: Bytes of file content in upload requests at most (one larger request still goes alone).
 UPLOAD_BUFFER = 32 * 1024 * 1024
@@ -98,7 +98,7 @@ def remote_revision(source: SourceSpec, settings: Settings, *, namespace: str,
 
 
 def scan(snapshot: Snapshot, ignore: Ignore, limits: ExampleLimits, known: dict[str, Known],
-         progress: Progress = _no_progress,
+         progress: SyncProgress = _no_progress,
          read: Callable[[Found], Scanned] | None = None) -> list[Scanned | Unchanged]:
     """Read every example, skipping those whose fingerprint equals their latest version's.
 
@@ -243,7 +243,7 @@ class _Stager:
 
     def __init__(self, snapshot: Snapshot, ignore: Ignore, limits: ExampleLimits,
                  uploader: _Uploader, repo_id: uuid.UUID, known: Mapping[str, Known],
-                 now: datetime, progress: Progress) -> None:
+                 now: datetime, progress: SyncProgress) -> None:
         self._snapshot, self._ignore, self._limits = snapshot, ignore, limits
         self._uploader, self._repo_id, self._known = uploader, repo_id, known
         self._now, self._progress = now, progress
@@ -331,7 +331,7 @@ def _report_entry(d: Decision, ids: dict[str, uuid.UUID]) -> ExampleReport:
 
 def _complete(todo: list[Decision], stager: _Stager, uploader: _Uploader,
               writer: state.Writer, repository_id: uuid.UUID, now: datetime,
-              progress: Progress) -> None:
+              progress: SyncProgress) -> None:
     """Store each published version's metadata.json once all its files are stored, and
     give its rows to the writer; returns when every object is stored."""
     for n, d in enumerate(todo, 1):
@@ -360,7 +360,7 @@ class _Sync:
     engine: sa.Engine
     repo: ExampleRepository
     report: SyncReport
-    progress: Progress
+    progress: SyncProgress
 
 
 def _pass(sync: _Sync, snapshot: Snapshot, *, history: bool) -> list[Decision]:
@@ -439,7 +439,7 @@ def _one_sync(settings: Settings, namespace: str, name: str, wait: float,
 
 
 def sync_repository(settings: Settings, source: SourceSpec, *, name: str,
-                    namespace: str = "default", progress: Progress | None = None,
+                    namespace: str = "default", progress: SyncProgress | None = None,
                     history: str | None = None, visibility: Visibility | None = None,
                     info: state.RepositoryInfo | None = None, wait: float = 0.0,
                     on_wait: Callable[[], None] | None = None) -> SyncReport:

@@ -215,7 +215,7 @@ class _Issues:
 # --------------------------------------------------------------------------- YAML -> data
 
 
-class _Builder:
+class _DataBuilder:
     """Turns a composed YAML node tree into JSON-compatible data plus a path -> line map."""
 
     def __init__(self, issues: _Issues, lines: dict[str, int]) -> None:
@@ -680,7 +680,7 @@ def parse_meta(
         )
         return None, issues.sorted()
     lines[""] = root.start_mark.line + 1
-    data: dict[str, Any] = _Builder(issues, lines).build(root, ())
+    data: dict[str, Any] = _DataBuilder(issues, lines).build(root, ())
 
     _check_schema(data, issues)
     _check_keys(data, issues)
