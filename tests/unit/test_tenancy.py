@@ -181,3 +181,24 @@ def test_provider_url_host_is_checked_against_the_allowed_git_hosts() -> None:
                                          "setting EXLIB_ALLOWED_GIT_HOSTS")
     spec["provider"]["url"] = "https://git.example.edu"
     assert destination_problems(spec, allowed) == []
+
+
+def test_a_providers_clone_url_obeys_the_rules_of_a_url_in_the_spec() -> None:
+    """The provider's configuration names the clone URL, but the token is sent there: a
+    local path or a host the administrator did not allow stops the pass before any fetch."""
+    from dataclasses import replace
+
+    from controller.course.errors import ProviderFailed
+    from controller.course.hosting import _check_clone_url
+    from controller.store.hosting import Project
+
+    project = Project("o/p", "file:///var/cache/exlib/git/x.git", "https://web/o/p", "main",
+                      True)
+    with pytest.raises(ProviderFailed, match=r"^spec.assignments.project: the provider's "
+                                             r"clone URL of o/p: .*local path"):
+        _check_clone_url(project, "assignments", ())
+    elsewhere = replace(project, clone_url="https://git.elsewhere.org/o/p.git")
+    with pytest.raises(ProviderFailed, match="EXLIB_ALLOWED_GIT_HOSTS"):
+        _check_clone_url(elsewhere, "studentTemplate", ("git.example.edu",))
+    _check_clone_url(replace(project, clone_url="https://git.example.edu/o/p.git"),
+                     "assignments", ("git.example.edu",))
