@@ -97,11 +97,13 @@ def provision(spec: CourseSpec, provider: hosting.Provider, *, namespace: str,
                     description=f"{spec.title}: {PURPOSE[key]}")
         if found is None:
             say(f"project {where} does not exist yet: planned as an empty repository")
-            actions.append(Action(Op.CREATE_PROJECT, "", "", "", detail=where))
+            actions.append(Action(Op.CREATE_PROJECT, "", "", "",
+                                  detail=f"{where} (does not exist yet)"))
             continue
         if found.created:
             say(f"created project {found.path} ({found.web_url})")
-            actions.append(Action(Op.CREATE_PROJECT, "", "", "", detail=found.web_url))
+            actions.append(Action(Op.CREATE_PROJECT, "", "", "",
+                                  detail=f"{found.path} ({found.web_url})"))
         _check_clone_url(found, key, allowed_hosts)
         projects[key] = found
         targets[key] = replace(target, url=found.clone_url)

@@ -26,8 +26,7 @@ from controller.testing import killpoints
 
 log = logging.getLogger("exlib.operator")
 MAX_CONTENTS_LISTED = 20
-_REQUEST_EVENTS = {Op.OPEN_REQUEST: "RequestOpened", Op.CLOSE_REQUEST: "RequestClosed",
-                   Op.CREATE_PROJECT: "ProjectCreated"}
+_REQUEST_EVENTS = {Op.OPEN_REQUEST: "RequestOpened", Op.CLOSE_REQUEST: "RequestClosed"}
 _FAILED = {errors.FetchFailed: "FetchFailed", errors.CommitFailed: "CommitFailed",
            errors.StorageFailed: "StorageFailed", errors.DatabaseFailed: "DatabaseFailed",
            errors.PassRunning: "ReconcileFailed", errors.ProviderFailed: "ProviderFailed"}
@@ -192,6 +191,8 @@ def _result(report: ApplyReport, status: dict[str, Any], revisions: dict[str, st
                                                     f"{action.path} (ids and directories kept)"))
         if action.overwrites_customisation and not report.dry_run:
             events.append(("Normal", "CustomizationReplaced", f"{action.path}: {action.detail}"))
+        if action.op == Op.CREATE_PROJECT:
+            events.append(("Normal", "ProjectCreated", f"created project {action.detail}"))
         if action.op in _REQUEST_EVENTS:
             events.append(("Normal", _REQUEST_EVENTS[action.op], f"{action.path}: {action.detail}"))
     for path, problem in report.request_problems.items():

@@ -93,7 +93,8 @@ def test_fake_gitlab_plan_looks_and_creates_nothing(settings: Settings, fake: Fa
     report = plan_course(settings, spec, name="prog1", namespace="teach",
                          credentials=CourseCredentials(provider_token=FAKE_TOKEN))
     assert [(str(a.op), a.detail) for a in report.actions if a.op != "student-template"] == [
-        ("create-project", f"{owner}/assignments"), ("create-project", f"{owner}/template")]
+        ("create-project", f"{owner}/assignments (does not exist yet)"),
+        ("create-project", f"{owner}/template (does not exist yet)")]
     assert report.projects == {} and report.assignments.commit is None
     gl = gitlab.Gitlab(fake.url, private_token=FAKE_TOKEN, timeout=10)
     for path in (owner, f"{owner}/assignments"):

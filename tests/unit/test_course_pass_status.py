@@ -63,3 +63,29 @@ def test_blocked_contents_make_ready_false_with_the_first_paths() -> None:
     message = conds["Ready"]["message"]
     assert message.startswith("5 assignment(s) not deployed: w.b0: holds content")
     assert "w.b2" in message and "w.b3" not in message and "2 more" in message
+
+
+def test_provider_status_projects_requests_and_their_events() -> None:
+    from dataclasses import replace
+
+    from controller.course.plan import Action, Op
+
+    url = "https://gitea.example.edu/prog1/assignments/pulls/3"
+    conflicted = content("w.a", "UpdateConflict", "conflicts in a.py") | {"request": url}
+    done = replace(
+        report(conflicted, content("w.b", "Customized", "edited") | {"request": None}),
+        actions=(Action(Op.CREATE_PROJECT, "", "", "", detail="prog1/assignments (https://x)"),
+                 Action(Op.OPEN_REQUEST, "w.a", "w.a", "r1", detail=f"{url}: exlib: update"),),
+        projects={"assignments": {"webUrl": "https://x", "path": "prog1/assignments"}},
+        request_problems={"w.b": "the merge request could not be handed over (HTTP 500)"})
+    result = _result(done, {}, {}, "c1")
+    assert result.status["projects"] == {"assignments": {"webUrl": "https://x",
+                                                         "path": "prog1/assignments"}}
+    assert [c["request"] for c in result.status["contents"]] == [url, ""]
+    assert ready(result)["UpdateConflict"]["message"].endswith(f"; merge request: {url}")
+    events = [(t, r, m) for t, r, m in result.events if r != "Deployed"]
+    assert events == [
+        ("Normal", "ProjectCreated", "created project prog1/assignments (https://x)"),
+        ("Normal", "RequestOpened", f"w.a: {url}: exlib: update"),
+        ("Warning", "RequestFailed", "w.b: the merge request could not be handed over "
+                                     "(HTTP 500)")]
