@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: venv test lint unit demo stack-up stack-down stack-wipe crds bench clean
+.PHONY: venv test lint unit demo demo-gitea stack-up stack-down stack-wipe crds bench clean
 
 venv: $(VENV)/.installed
 
@@ -48,6 +48,11 @@ stack-wipe:
 
 demo: venv
 	@hack/demo
+
+# The merge-request flow on a local Gitea: a course on Gitea, a lecturer's edit, a conflicting
+# library version, and the pull request exlib opens (README: "Course repositories on ...").
+demo-gitea: venv
+	@hack/demo-gitea
 
 crds: venv
 	$(BIN)/exlib crds
