@@ -8,7 +8,7 @@ streamed in batches (`Writer`) so memory does not grow with the number of new ve
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, aliased
 from controller.library.plan import Decision, Known, KnownVersion
 from controller.library.report import SyncReport, SyncStatus
 from controller.library.source import SourceSpec
-from controller.meta import Dependency
+from controller.meta import Dependency, ExampleMeta
 from controller.store.db.library import (
     Example,
     ExampleDependency,
@@ -28,6 +28,7 @@ from controller.store.db.library import (
     ExampleVersion,
     Organization,
     SyncResult,
+    TextArray,
 )
 from controller.tenancy import Visibility
 
@@ -119,27 +120,97 @@ def load_known(session: Session, repository_id: uuid.UUID) -> dict[str, Known]:
 BATCH = 1000  # rows per INSERT / UPDATE statement
 
 
-def version_row(d: Decision, metadata: Mapping[str, Any], version_id: uuid.UUID, prefix: str,
-                now: datetime) -> dict[str, Any]:
-    """The example_version row of a published decision; `metadata` is its metadata.json, so
-    the row and the stored object say the same."""
-    m = d.scanned.meta if d.scanned is not None else None
-    assert m is not None
-    return {"id": version_id, "example_id": uuid.UUID(metadata["example_id"]),
-            "tag": metadata["tag"], "version_raw": metadata["version_raw"],
-            "digest": metadata["digest"], "tree_id": metadata["tree_id"],
-            "storage_prefix": prefix, "meta": metadata["meta"], "files": metadata["files"],
-            "student_submission_files": list(m.student_submission_files),
-            "additional_files": list(m.additional_files), "test_files": list(m.test_files),
-            "student_templates": list(m.student_templates), "warnings": d.warnings,
-            "source_revision": metadata["source_revision"], "created_at": now}
+#: Per-version state that waits for planning, kept in the sync's transaction instead of in
+#: memory, so memory does not grow with the number of new versions: metadata.json exactly as
+#: it will be stored, and the version row's fields that are not in it.
+_TEMP = sa.MetaData()
+_STAGED = sa.Table(
+    "sync_staged", _TEMP,
+    sa.Column("directory", sa.Text, primary_key=True),
+    sa.Column("metadata", sa.Text, nullable=False),
+    sa.Column("student_submission_files", TextArray, nullable=False),
+    sa.Column("additional_files", TextArray, nullable=False),
+    sa.Column("test_files", TextArray, nullable=False),
+    sa.Column("student_templates", TextArray, nullable=False),
+    sa.Column("warnings", TextArray, nullable=False),
+    prefixes=["TEMPORARY"], postgresql_on_commit="DROP")
+#: The staged versions planning published: where they are stored, under which ids.
+_PUBLISHED = sa.Table(
+    "sync_published", _TEMP,
+    sa.Column("directory", sa.Text, primary_key=True),
+    sa.Column("version_id", sa.Uuid, nullable=False),
+    sa.Column("example_id", sa.Uuid, nullable=False),
+    sa.Column("storage_prefix", sa.Text, nullable=False),
+    prefixes=["TEMPORARY"], postgresql_on_commit="DROP")
+
+# Each metadata.json is parsed once (a materialised CTE), not once per field taken from it.
+_INSERT_VERSIONS = sa.text("""
+WITH parsed AS MATERIALIZED (
+    SELECT p.version_id, p.example_id, p.storage_prefix, s.metadata::jsonb AS m,
+           s.student_submission_files, s.additional_files, s.test_files,
+           s.student_templates, s.warnings
+    FROM sync_published p JOIN sync_staged s USING (directory))
+INSERT INTO example_version (id, example_id, tag, version_raw, digest, tree_id,
+    storage_prefix, meta, files, student_submission_files, additional_files, test_files,
+    student_templates, warnings, source_revision, created_at)
+SELECT version_id, example_id, m->>'tag', m->>'version_raw', m->>'digest', m->>'tree_id',
+    storage_prefix, m->'meta', m->'files', student_submission_files, additional_files,
+    test_files, student_templates, to_jsonb(warnings), m->>'source_revision', :now
+FROM parsed""")
+
+
+class Staging:
+    """Staged versions of one pass, in temporary tables of the caller's transaction (dropped
+    when it ends): `add` while scanning, then `publish` what planning kept."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._rows: list[dict[str, Any]] = []
+        conn = session.connection()
+        _STAGED.create(conn)
+        _PUBLISHED.create(conn)
+
+    def add(self, directory: str, metadata: str, meta: ExampleMeta,
+            warnings: Iterable[str]) -> None:
+        """A version that may be published: its metadata.json text and its row's fields."""
+        self._rows.append({"directory": directory, "metadata": metadata,
+                           "student_submission_files": list(meta.student_submission_files),
+                           "additional_files": list(meta.additional_files),
+                           "test_files": list(meta.test_files),
+                           "student_templates": list(meta.student_templates),
+                           "warnings": list(warnings)})
+        if len(self._rows) >= BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._rows:
+            self._session.execute(sa.insert(_STAGED), self._rows)
+            self._rows = []
+
+    def publish(self, versions: Iterable[tuple[str, uuid.UUID, uuid.UUID, str]],
+                now: datetime) -> Iterator[tuple[str, bytes]]:
+        """Write the version rows of the staged `(directory, version id, example id,
+        storage prefix)`s; yields (storage prefix, metadata.json bytes) of each, to store."""
+        self.flush()
+        rows = [{"directory": d, "version_id": v, "example_id": e, "storage_prefix": p}
+                for d, v, e, p in versions]
+        for start in range(0, len(rows), BATCH):
+            self._session.execute(sa.insert(_PUBLISHED), rows[start:start + BATCH])
+        del rows
+        self._session.execute(_INSERT_VERSIONS, {"now": now})
+        result = self._session.execute(
+            sa.select(_PUBLISHED.c.storage_prefix, _STAGED.c.metadata)
+            .join_from(_PUBLISHED, _STAGED, _PUBLISHED.c.directory == _STAGED.c.directory),
+            execution_options={"yield_per": BATCH})
+        for prefix, metadata in result:
+            yield prefix, metadata.encode()
 
 
 class Writer:
     """Writes one pass's decisions inside the caller's transaction, in batches.
 
-    `insert_examples` first (versions reference their example), then `add_version` for each
-    published version as its objects are stored, then `finish`: example updates and
+    `insert_examples` first (versions reference their example), then `add_versions` for the
+    published versions staged while scanning (`Staging`), then `finish`: example updates and
     archivals, latest versions, the repository's revision and the sync result. Nothing is
     visible to readers before the transaction commits, after every object is stored.
     """
@@ -152,8 +223,6 @@ class Writer:
         self._now = now
         self._history = history
         self._new_versions: dict[str, uuid.UUID] = {}  # identifier -> version written now
-        self._versions: list[dict[str, Any]] = []
-        self._deps: list[dict[str, Any]] = []
 
     def _fields(self, d: Decision) -> dict[str, Any]:
         meta = d.scanned.meta if d.scanned is not None else None
@@ -182,33 +251,35 @@ class Writer:
                 row["source_fingerprint"] = d.scanned.found.fingerprint
             rows.append(row)
             if len(rows) >= BATCH:
-                self._session.execute(sa.insert(Example), rows)
+                self._session.execute(sa.insert(Example.__table__), rows)
                 rows = []
         if rows:
-            self._session.execute(sa.insert(Example), rows)
+            self._session.execute(sa.insert(Example.__table__), rows)
 
-    def add_version(self, d: Decision, row: dict[str, Any]) -> None:
-        """A published version whose objects (metadata.json included) are being stored."""
-        assert d.identifier is not None and d.scanned is not None and d.scanned.meta
-        self._new_versions[d.identifier] = row["id"]
-        self._versions.append(row)
-        self._deps += [{"id": uuid.uuid4(), "example_version_id": row["id"],
-                        "example_id": row["example_id"], "depends_id": self._ids[dep.identifier],
-                        "constraint": dep.constraint} for dep in d.scanned.meta.dependencies]
-        if len(self._versions) >= BATCH:
-            self._flush()
+    def example_id(self, d: Decision) -> uuid.UUID:
+        assert d.identifier is not None
+        return self._ids[d.identifier]
 
-    def _flush(self) -> None:
-        if self._versions:
-            self._session.execute(sa.insert(ExampleVersion), self._versions)
-            self._versions = []
-        if self._deps:
-            self._session.execute(sa.insert(ExampleDependency), self._deps)
-            self._deps = []
+    def add_versions(self, staging: Staging, published: Iterable[tuple[Decision, str]]
+                     ) -> Iterator[tuple[str, bytes]]:
+        """Rows of the published versions `(decision, storage prefix)`, staged while scanning;
+        yields (storage prefix, metadata.json bytes) of each, to store."""
+        versions: list[tuple[str, uuid.UUID, uuid.UUID, str]] = []
+        deps: list[dict[str, Any]] = []
+        for d, prefix in published:
+            assert d.identifier is not None and d.scanned is not None and d.scanned.meta
+            version_id, example_id = uuid.uuid4(), self.example_id(d)
+            self._new_versions[d.identifier] = version_id
+            versions.append((d.directory, version_id, example_id, prefix))
+            deps += [{"id": uuid.uuid4(), "example_version_id": version_id,
+                      "example_id": example_id, "depends_id": self._ids[dep.identifier],
+                      "constraint": dep.constraint} for dep in d.scanned.meta.dependencies]
+        yield from staging.publish(versions, self._now)
+        for start in range(0, len(deps), BATCH):
+            self._session.execute(sa.insert(ExampleDependency.__table__), deps[start:start + BATCH])
 
     def finish(self, decisions: Iterable[Decision], report: SyncReport) -> None:
         """Everything after the versions; sets `report.versions` (versions stored in total)."""
-        self._flush()
         updates, first = self._example_changes(decisions)
         self._set_first_versions(first)
         self._update_examples(updates)

@@ -1,8 +1,8 @@
-"""Sync execution, as a pipeline: scan (each example that can become a new version starts
-uploading its files at once, while the scan goes on) -> plan -> metadata.json of every
-published version, after its files -> one database transaction, streamed in batches and
-committed after the last object is stored. The operator and `exlib sync` both call
-`sync_repository`.
+"""Sync execution, as a pipeline inside one database transaction: scan (each example that
+can become a new version starts uploading its files at once, while the scan goes on, and its
+metadata.json waits in a temporary table) -> plan -> once every file is stored, the rows of
+the published versions and their metadata.json -> commit after the last object is stored.
+The operator and `exlib sync` both call `sync_repository`.
 
     sync_repository(settings, source, *, name, namespace="default", progress=None,
                     history=None) -> SyncReport
@@ -18,9 +18,10 @@ again (and checked against their sha256) to be uploaded; requests hold at most B
 objects and BATCH_BYTES (one larger file goes alone), and the uploader holds at most
 2 x upload_workers requests and UPLOAD_BUFFER bytes.
 Planning is global (duplicates, dependencies, archival), so a little is kept per example
-until it is done: identity, digest, messages and the compressed metadata.json to write
-(2-3 KB). Files uploaded for an example that planning then rejects (duplicate identifier,
-broken dependency) have no metadata.json and no row: incomplete, never served.
+until it is done: identity, digest, messages; what a version's row and metadata.json need
+waits in the transaction (`state.Staging`), not in memory. Files uploaded for an example
+that planning then rejects (duplicate identifier, broken dependency) have no metadata.json
+and no row: incomplete, never served.
 See docs/library-sync.md.
 """
 
@@ -30,7 +31,6 @@ import dataclasses
 import json
 import threading
 import uuid
-import zlib
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -138,12 +138,6 @@ class _Batch:
     def __init__(self) -> None:
         self.objects: list[Object] = []
         self.size = 0
-        self.future: Future[None] | None = None
-
-    def result(self) -> None:
-        """Wait until the batch is stored; raises its upload failure."""
-        assert self.future is not None, "batch not submitted"
-        self.future.result()
 
 
 class _Uploader:
@@ -166,14 +160,13 @@ class _Uploader:
         self.error: BaseException | None = None
         self.files = self.size = 0  # stored so far
 
-    def add(self, obj: Object) -> _Batch:
-        """Queue a (key, bytes, content type) object; the batch it is stored with."""
+    def add(self, obj: Object) -> None:
+        """Queue a (key, bytes, content type) object."""
         batch = self._batch
         batch.objects.append(obj)
         batch.size += len(obj[1])
         if len(batch.objects) >= self._batch_objects or batch.size >= BATCH_BYTES:
             self.flush()
-        return batch
 
     def flush(self) -> None:
         """Submit the batch being collected, if it holds anything."""
@@ -190,8 +183,8 @@ class _Uploader:
             self._bytes += batch.size
         # No existence check: objects are content-addressed, so re-putting what an
         # interrupted sync left is harmless and saves a request per object.
-        batch.future = self._pool.submit(self._store.put_many, batch.objects)
-        batch.future.add_done_callback(lambda f: self._done(f, batch))
+        future = self._pool.submit(self._store.put_many, batch.objects)
+        future.add_done_callback(lambda f: self._done(f, batch))
 
     def _done(self, fut: Future[None], batch: _Batch) -> None:
         error = None if fut.cancelled() else fut.exception()
@@ -221,15 +214,6 @@ class _Uploader:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-@dataclasses.dataclass(slots=True)
-class _Staged:
-    """A version whose files are being uploaded; metadata.json waits for planning."""
-
-    example_id: uuid.UUID
-    metadata: bytes  # _pack()ed: kept for every new version until planning is done
-    files: list[_Batch]
-
-
 def _slim(s: Scanned) -> Scanned:
     """What planning and the report need of a read example: no parsed meta.yaml tree, no
     line table, no per-file records (metadata.json, already built, carries them)."""
@@ -239,15 +223,16 @@ def _slim(s: Scanned) -> Scanned:
 
 class _Stager:
     """Reads examples for the scan; each one that may become a new version starts uploading
-    its files (the bytes just hashed) under its final prefix right away."""
+    its files (the bytes just hashed) under its final prefix right away, and its
+    metadata.json waits for planning in `staging` (the database, not memory)."""
 
     def __init__(self, snapshot: Snapshot, ignore: Ignore, limits: ExampleLimits,
-                 uploader: _Uploader, repo_id: uuid.UUID, known: Mapping[str, Known],
-                 now: datetime, progress: SyncProgress) -> None:
+                 uploader: _Uploader, staging: state.Staging, repo_id: uuid.UUID,
+                 known: Mapping[str, Known], now: datetime, progress: SyncProgress) -> None:
         self._snapshot, self._ignore, self._limits = snapshot, ignore, limits
-        self._uploader, self._repo_id, self._known = uploader, repo_id, known
-        self._now, self._progress = now, progress
-        self.staged: dict[str, _Staged] = {}  # by directory
+        self._uploader, self._staging, self._repo_id = uploader, staging, repo_id
+        self._known, self._now, self._progress = known, now, progress
+        self.staged = 0
 
     def __call__(self, found: Found) -> Scanned:
         blobs: dict[str, bytes] = {}
@@ -257,17 +242,13 @@ class _Stager:
             k = self._known.get(s.meta.identifier)
             example_id = k.id if k is not None else _new_id(self._repo_id, s.meta.identifier)
             prefix = _prefix(self._repo_id, example_id, s.digest)
-            batches: list[_Batch] = []
             for f in s.files:  # one file's bytes at a time beyond KEEP_BYTES
                 data = blobs.pop(f.path, None)
                 if data is None:
                     data = self._reread(found, f)
-                batch = self._uploader.add(
-                    (prefix + (META if f.path == META else f"files/{f.path}"), data,
-                     "application/octet-stream"))
+                self._uploader.add((prefix + (META if f.path == META else f"files/{f.path}"),
+                                    data, "application/octet-stream"))
                 del data
-                if not batches or batches[-1] is not batch:
-                    batches.append(batch)
             metadata = {"repository_id": str(self._repo_id), "example_id": str(example_id),
                         "identifier": s.meta.identifier, "directory": found.directory,
                         "tag": s.meta.version, "version_raw": s.meta.version_raw,
@@ -275,9 +256,10 @@ class _Stager:
                         "files": [f.as_json() for f in s.files],
                         "source_revision": self._snapshot.revision,
                         "synced_at": self._now.isoformat()}
-            self.staged[found.directory] = _Staged(
-                example_id, _pack(json.dumps(metadata, sort_keys=True).encode()), batches)
-            self._progress("upload", len(self.staged), None)
+            self._staging.add(found.directory, json.dumps(metadata, sort_keys=True), s.meta,
+                              (str(i) for i in s.issues if not i.is_error))
+            self.staged += 1
+            self._progress("upload", self.staged, None)
         return _slim(s)
 
     def _reread(self, found: Found, f: FileRecord) -> bytes:
@@ -289,16 +271,6 @@ class _Stager:
             raise SourceUnreachable(f"{where} changed while the sync was reading it; the next "
                                     "sync reads it again")
         return data
-
-
-_WBITS = -12  # raw deflate, 4 KiB window: metadata.json is about 1 KB
-
-
-def _pack(data: bytes) -> bytes:
-    """Compress what waits in memory for planning (a third of the size, ~15 µs; zlib's
-    default window would cost 4 x the time to set up for such small inputs)."""
-    packer = zlib.compressobj(1, zlib.DEFLATED, _WBITS, 2)
-    return packer.compress(data) + packer.flush()
 
 
 def _prefix(repository_id: uuid.UUID, example_id: uuid.UUID, digest: str) -> str:
@@ -329,24 +301,18 @@ def _report_entry(d: Decision, ids: dict[str, uuid.UUID]) -> ExampleReport:
                          d.tag, d.digest, d.errors, d.warnings)
 
 
-def _complete(todo: list[Decision], stager: _Stager, uploader: _Uploader,
-              writer: state.Writer, repository_id: uuid.UUID, now: datetime,
-              progress: SyncProgress) -> None:
-    """Store each published version's metadata.json once all its files are stored, and
-    give its rows to the writer; returns when every object is stored."""
-    for n, d in enumerate(todo, 1):
-        assert d.scanned is not None
-        staged = stager.staged.pop(d.directory)  # may_publish held while scanning
-        for batch in staged.files:
-            batch.result()
-        prefix = _prefix(repository_id, staged.example_id, d.scanned.digest)
-        metadata = zlib.decompress(staged.metadata, _WBITS)
+def _complete(todo: list[Decision], staging: state.Staging, uploader: _Uploader,
+              writer: state.Writer, repository_id: uuid.UUID, progress: SyncProgress) -> None:
+    """Once every file is stored, write the published versions' rows and store their
+    metadata.json; returns when every object is stored. Files of examples planning rejected
+    stay without metadata.json and rows: incomplete, never served."""
+    uploader.wait()
+    published = ((d, _prefix(repository_id, writer.example_id(d), d.scanned.digest))
+                 for d in todo if d.scanned is not None)
+    for n, (prefix, metadata) in enumerate(writer.add_versions(staging, published), 1):
         killpoints.reach(killpoints.SYNC_BEFORE_METADATA)
         uploader.add((prefix + "metadata.json", metadata, "application/json"))
-        writer.add_version(d, state.version_row(d, json.loads(metadata), uuid.uuid4(), prefix,
-                                                now))
         progress("write", n, len(todo))
-    stager.staged.clear()  # files of examples planning rejected: incomplete, never served
     uploader.wait()
 
 
@@ -364,33 +330,33 @@ class _Sync:
 
 
 def _pass(sync: _Sync, snapshot: Snapshot, *, history: bool) -> list[Decision]:
-    """Scan one snapshot while uploading its new versions' files, plan, then write each
-    published version's metadata.json and the database rows in one transaction.
+    """In one transaction: scan one snapshot while uploading its new versions' files, plan,
+    then write the published versions' rows and metadata.json.
 
     `history`: a tag's tree imported as versions only (no archiving, no report lines)."""
     settings, repo, report, progress = sync.settings, sync.repo, sync.report, sync.progress
-    with database_errors_as(DatabaseUnavailable), session_scope(sync.engine) as session:
-        known = state.load_known(session, repo.id)
     ignore = Ignore(sync.source.ignore)
     now = datetime.now(UTC)
     uploader = _Uploader(sync.store, settings.upload_workers, UPLOAD_BUFFER)
     try:
-        stager = _Stager(snapshot, ignore, settings.limits, uploader, repo.id, known, now,
-                         progress)
-        with storage_errors_as(StorageUnavailable):
-            items = scan(snapshot, ignore, settings.limits, {} if history else known,
-                         progress, read=stager)
-            uploader.flush()
-        decisions = plan(items, known, archive=not history)
-        del items
-        ids = _ids(repo.id, decisions)
-        todo = [d for d in decisions if d.publish]
         with database_errors_as(DatabaseUnavailable), session_scope(sync.engine) as session:
+            known = state.load_known(session, repo.id)
+            staging = state.Staging(session)
+            stager = _Stager(snapshot, ignore, settings.limits, uploader, staging, repo.id,
+                             known, now, progress)
+            with storage_errors_as(StorageUnavailable):
+                items = scan(snapshot, ignore, settings.limits, {} if history else known,
+                             progress, read=stager)
+                uploader.flush()
+            decisions = plan(items, known, archive=not history)
+            del items
+            ids = _ids(repo.id, decisions)
+            todo = [d for d in decisions if d.publish]
             session.add(repo)
             writer = state.Writer(session, repo, ids, now, history=history)
             writer.insert_examples(decisions)
             with storage_errors_as(StorageUnavailable):
-                _complete(todo, stager, uploader, writer, repo.id, now, progress)
+                _complete(todo, staging, uploader, writer, repo.id, progress)
             report.uploaded_versions += len(todo)
             report.uploaded_files += uploader.files
             report.uploaded_bytes += uploader.size
