@@ -26,6 +26,7 @@ from controller.course.spec import CourseSpec, GitTarget, ProviderSpec
 from controller.store import hosting
 from controller.store.credentials import Credentials
 from controller.tenancy import destination_problem, git_host, git_url_problem, redact
+from controller.testing import killpoints
 
 #: What each repository is, in the description of a project exlib creates.
 PURPOSE = {"assignments": "assignments", "studentTemplate": "student template"}
@@ -53,8 +54,9 @@ def connect(provider: ProviderSpec, token: str | None, namespace: str,
 
 def git_credentials(target: GitTarget, given: Credentials | None, token: str | None
                     ) -> Credentials | None:
-    """A provider project without a secretRef of its own pushes with the provider's token."""
-    if (given is None or given == Credentials()) and target.project is not None and token:
+    """A provider project without a secretRef of its own is fetched and pushed with the
+    provider's token (also by `exlib apply`, whose EXLIB_GIT_TOKEN is for other servers)."""
+    if target.project is not None and target.secret_ref is None and token:
         return Credentials(token=token)
     return given
 
@@ -205,6 +207,7 @@ def _act(provider: hosting.Provider, project: hosting.Project, spec: CourseSpec,
     new = provider.open_request(project, source_branch=wish.branch,
                                 target_branch=spec.assignments.branch, title=wish.title,
                                 description=wish.description)
+    killpoints.reach(killpoints.COURSE_AFTER_REQUEST)
     if do == requests.Do.SUPERSEDE and found is not None:
         provider.close_request(project, found.number, comment=requests.link_comment(new))
     return new.url, [*done, action(Op.OPEN_REQUEST, f"{new.url}: {wish.title}")]

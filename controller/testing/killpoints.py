@@ -25,9 +25,10 @@ SYNC_BEFORE_METADATA = "sync.before-metadata"  # some files stored, no metadata.
 SYNC_BEFORE_ROWS = "sync.before-rows"  # every object stored, the rows not committed
 COURSE_AFTER_PUSH = "course.after-push"  # assignments commit pushed, rows not written
 COURSE_AFTER_ROWS = "course.after-rows"  # rows written, student template not pushed
+COURSE_AFTER_REQUEST = "course.after-request"  # a merge request opened, its URL not recorded
 COURSE_AFTER_TEMPLATE = "course.after-template"  # everything done but the status patch
 POINTS = (SYNC_BEFORE_METADATA, SYNC_BEFORE_ROWS, COURSE_AFTER_PUSH, COURSE_AFTER_ROWS,
-          COURSE_AFTER_TEMPLATE)
+          COURSE_AFTER_REQUEST, COURSE_AFTER_TEMPLATE)
 
 log = logging.getLogger("exlib")
 

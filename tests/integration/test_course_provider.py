@@ -10,6 +10,7 @@ fetch. The end-to-end flows run on a real Gitea built by the repo (tests named `
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,8 +25,10 @@ from controller.course.apply import ApplyReport, CourseCredentials, apply_course
 from controller.course.errors import ProviderFailed
 from controller.operator.status import failure_reason
 from controller.store import git
+from controller.testing import killpoints
 from tests.conftest import Gitea, Stack, unique
 from tests.fakes.gitlab_server import FakeGitLab, fake_gitlab
+from tests.integration.library_support import exlib
 from tests.integration.operator_harness import Kubectl, Operator, condition, wait_condition
 from tests.integration.test_course_deploy import Env, course
 from tests.integration.test_course_updates import (  # noqa: F401  (env is a fixture)
@@ -135,6 +138,11 @@ class GiteaCourse:
     def pulls(self) -> list[dict[str, Any]]:
         return self.api("GET", f"/repos/{self.owner}/assignments/pulls",
                         params={"state": "all", "limit": 50})
+
+    def seen(self) -> list[tuple[Any, ...]]:
+        """The pull requests as a person sees them (Gitea updates its own fields, such as
+        mergeability, in the background)."""
+        return [(p["number"], p["state"], p["title"], p["body"]) for p in self.pulls()]
 
     def comments(self, number: int) -> list[str]:
         return [c["body"] for c in self.api(
@@ -257,9 +265,10 @@ def test_gitea_conflict_request_opened_updated_superseded_and_merged(on_gitea: G
         f"{pr['html_url']}: {pr['title']}"]
 
     # a pass with nothing new: no write (same request, untouched), no second request
+    before = c.seen()
     again = c.apply()
     assert [a for a in again.actions if "request" in a.op] == []
-    assert c.pulls() == [pr]
+    assert c.seen() == before
 
     # the lecturer also writes the hints file 1.1.0 adds: the same update, one more file in
     # conflict -> the request is edited, not duplicated
@@ -305,18 +314,24 @@ def test_gitea_conflict_request_opened_updated_superseded_and_merged(on_gitea: G
     assert again.actions == () and len(c.pulls()) == 2
 
 
-def test_gitea_request_is_not_opened_twice_when_its_url_was_not_recorded(
-        on_gitea: GiteaCourse) -> None:
-    """A pass killed between opening the request and recording its URL: the next pass
-    finds the request on the server (find first, always) instead of opening another."""
+def test_gitea_pass_killed_after_opening_a_request_does_not_open_another(
+        on_gitea: GiteaCourse, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`exlib apply` SIGKILLed between opening the request and recording its URL: the next
+    pass finds the request on the server (find first, always) instead of opening another."""
     c = on_gitea
     conflict(c)
-    c.apply()
-    c.env.sql("UPDATE course_content SET update_request_url = NULL RETURNING id")
-    report = c.apply()
+    manifest = c.env.cli_manifest(monkeypatch, c.spec)
+    killed = exlib("apply", "-f", str(manifest), env={
+        "EXLIB_PROVIDER_TOKEN": c.gitea.token,
+        killpoints.ENV: f"{killpoints.COURSE_AFTER_REQUEST}@{os.getpid()}"})
+    assert killed.returncode == -9, killed.stderr[-2000:]
     [pr] = c.pulls()
+    assert row(c.env).update_request_url is None  # opened, not recorded
+    before = c.seen()
+    report = c.apply()
+    assert c.seen() == before
     assert [a for a in report.actions if "request" in a.op] == []
-    assert row(c.env).update_request_url == pr["html_url"]
+    assert row(c.env).update_request_url == pr["html_url"] == entry(report)["request"]
 
 
 def test_gitea_request_no_update_needs_is_closed_saying_why(on_gitea: GiteaCourse) -> None:
