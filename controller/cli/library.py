@@ -19,7 +19,7 @@ from controller.library.report import ExampleReport, SyncStatus
 from controller.library.source import SourceSpec
 from controller.library.sync import SyncProgress, sync_repository, validate
 from controller.meta.names import short_digest, version_label
-from controller.store.db import make_engine, session_scope
+from controller.store.db import session_scope, shared_engine
 from controller.tenancy import Visibility
 from controller.timeouts import parse_timeout
 
@@ -196,12 +196,8 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _session_rows(fn: Callable[..., list[dict[str, Any]]], *args: object, **kwargs: object
                   ) -> list[dict[str, Any]]:
-    engine = make_engine(Settings.from_env().database_url)
-    try:
-        with session_scope(engine) as session:
-            return fn(session, *args, **kwargs)
-    finally:
-        engine.dispose()
+    with session_scope(shared_engine(Settings.from_env().database_url)) as session:
+        return fn(session, *args, **kwargs)
 
 
 def _search(args: argparse.Namespace) -> int:

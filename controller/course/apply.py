@@ -78,7 +78,7 @@ from controller.course.records import (
 )
 from controller.course.spec import CourseSpec, GitTarget, parse_spec
 from controller.store import git
-from controller.store.db import database_errors_as, make_engine, session_scope
+from controller.store.db import database_errors_as, session_scope, shared_engine
 from controller.store.db.base import utcnow
 from controller.store.db.locks import LockBusy, LockKind, advisory_lock
 from controller.store.hosting import Provider
@@ -608,15 +608,12 @@ def apply_course(settings: Settings, spec: CourseSpec | Mapping[str, Any], *, na
     say = progress or (lambda _message: None)
     course_spec = spec if isinstance(spec, CourseSpec) else parse_spec(spec, namespace)
     timeout = course_spec.timeout
-    engine = make_engine(settings.database_url, timeout)
-    try:
-        owner = f"{namespace}/{name}"
-        with database_errors_as(DatabaseFailed), (nullcontext() if dry_run else
-                           _one_pass(engine, course_spec.path, owner, timeout, say)):
-            return _Pass(settings, engine, course_spec, name, namespace,
-                         _credentials(credentials), dry_run, say, timeout).run()
-    finally:
-        engine.dispose()
+    engine = shared_engine(settings.database_url, timeout)
+    owner = f"{namespace}/{name}"
+    with database_errors_as(DatabaseFailed), (nullcontext() if dry_run else
+                       _one_pass(engine, course_spec.path, owner, timeout, say)):
+        return _Pass(settings, engine, course_spec, name, namespace,
+                     _credentials(credentials), dry_run, say, timeout).run()
 
 
 @contextmanager
@@ -672,19 +669,16 @@ def archive_course(settings: Settings, spec: Mapping[str, Any], *, namespace: st
                    name: str) -> int:
     """The CourseStructure is gone: archive its live rows (never delete); Git stays as is."""
     course_spec = parse_spec(spec, namespace)
-    engine = make_engine(settings.database_url)
-    try:
-        with database_errors_as(DatabaseFailed), session_scope(engine) as session:
-            course = find_course(session, course_spec, namespace, name)
-            if course is None:
-                return 0
-            rows = load_contents(session, course.id, archived=False)
-            result = plan([], rows, lambda _path: None, {}, prune=True)
-            save_plan(session, course, result, None)
-            course.archived_at = utcnow()  # a new CourseStructure may take its name
-            return len(result.rows)
-    finally:
-        engine.dispose()
+    engine = shared_engine(settings.database_url)
+    with database_errors_as(DatabaseFailed), session_scope(engine) as session:
+        course = find_course(session, course_spec, namespace, name)
+        if course is None:
+            return 0
+        rows = load_contents(session, course.id, archived=False)
+        result = plan([], rows, lambda _path: None, {}, prune=True)
+        save_plan(session, course, result, None)
+        course.archived_at = utcnow()  # a new CourseStructure may take its name
+        return len(result.rows)
 
 
 @dataclass(frozen=True)
@@ -708,15 +702,12 @@ def course_status(settings: Settings, reference: str) -> CourseStatus:
     CourseStructure's `[namespace/]name`, see `lookup.course_for`); LookupError if there is
     none, ValueError if `reference` cannot name a course."""
     lookup.parse_reference(reference)  # a malformed one is refused before any connection
-    engine = make_engine(settings.database_url)
-    try:
-        with database_errors_as(DatabaseFailed), session_scope(engine) as session:
-            course = lookup.course_for(session, reference)
-            rows = load_contents(session, course.id, archived=False)
-            return CourseStatus(course.path, course.namespace, course.name,
-                                course.archived_at is not None,
-                                [content_dict(c) | {"updateAvailable": c.pending_tag is not None}
-                                 for c in rows])
-    finally:
-        engine.dispose()
+    engine = shared_engine(settings.database_url)
+    with database_errors_as(DatabaseFailed), session_scope(engine) as session:
+        course = lookup.course_for(session, reference)
+        rows = load_contents(session, course.id, archived=False)
+        return CourseStatus(course.path, course.namespace, course.name,
+                            course.archived_at is not None,
+                            [content_dict(c) | {"updateAvailable": c.pending_tag is not None}
+                             for c in rows])
 

@@ -31,7 +31,7 @@ import sqlalchemy as sa
 
 from controller.config import Settings
 from controller.library.errors import DatabaseUnavailable, StorageUnavailable
-from controller.store.db import database_errors_as, make_engine, session_scope
+from controller.store.db import database_errors_as, session_scope, shared_engine
 from controller.store.db.library import ExampleRepository, ExampleVersion
 from controller.store.db.locks import LockBusy, LockKind, advisory_lock, repository_key
 from controller.store.objects import ObjectInfo, ObjectStore, object_store, storage_errors_as
@@ -118,27 +118,24 @@ def collect_garbage(settings: Settings, *, grace: float = DEFAULT_GRACE, dry_run
     """
     cutoff = (now or datetime.now(UTC)) - timedelta(seconds=grace)
     store = object_store(settings)
-    engine = make_engine(settings.database_url)
+    engine = shared_engine(settings.database_url)
     report = GcReport(dry_run, grace)
-    try:
-        with database_errors_as(DatabaseUnavailable), session_scope(engine) as session:
-            referenced = set(session.scalars(sa.select(ExampleVersion.storage_prefix)))
-        found: dict[str, Collected] = {}
-        doomed: dict[str, list[ObjectInfo]] = {}
-        with storage_errors_as(StorageUnavailable):
-            listing = _counted(store.list(ROOT), report)
-            for obj, old in collectable(listing, referenced, cutoff):
-                repo_id = obj.key.split("/", 2)[1]
-                entry = found.setdefault(repo_id, Collected(repo_id, None))
-                if old:
-                    doomed.setdefault(repo_id, []).append(obj)
-                else:
-                    entry.young += 1
-        for repo_id, entry in sorted(found.items()):
-            _collect(engine, store, entry, doomed.get(repo_id, []), dry_run, wait, on_wait)
-            report.repositories.append(entry)
-    finally:
-        engine.dispose()
+    with database_errors_as(DatabaseUnavailable), session_scope(engine) as session:
+        referenced = set(session.scalars(sa.select(ExampleVersion.storage_prefix)))
+    found: dict[str, Collected] = {}
+    doomed: dict[str, list[ObjectInfo]] = {}
+    with storage_errors_as(StorageUnavailable):
+        listing = _counted(store.list(ROOT), report)
+        for obj, old in collectable(listing, referenced, cutoff):
+            repo_id = obj.key.split("/", 2)[1]
+            entry = found.setdefault(repo_id, Collected(repo_id, None))
+            if old:
+                doomed.setdefault(repo_id, []).append(obj)
+            else:
+                entry.young += 1
+    for repo_id, entry in sorted(found.items()):
+        _collect(engine, store, entry, doomed.get(repo_id, []), dry_run, wait, on_wait)
+        report.repositories.append(entry)
     return report
 
 

@@ -54,7 +54,7 @@ from controller.library.source import Snapshot, SourceSpec
 from controller.library.source_dir import DirSnapshot
 from controller.library.source_git import GitSource, check_url
 from controller.library.source_s3 import S3Snapshot, s3_revision
-from controller.store.db import database_errors_as, make_engine, session_scope
+from controller.store.db import database_errors_as, session_scope, shared_engine
 from controller.store.db.library import ExampleRepository
 from controller.store.db.locks import LockBusy, LockKind, advisory_lock, repository_key
 from controller.store.objects import (
@@ -390,7 +390,7 @@ def _one_sync(settings: Settings, namespace: str, name: str, wait: float,
     """A database engine (statements bounded by `timeout`), holding the repository's lock
     for the block: two syncs never plan from the same state and then both insert what they
     found new (the operator and `exlib sync` may race)."""
-    engine = make_engine(settings.database_url, timeout)
+    engine = shared_engine(settings.database_url, timeout)
     key = repository_key(namespace, name)
     try:
         with (database_errors_as(DatabaseUnavailable),
@@ -400,8 +400,6 @@ def _one_sync(settings: Settings, namespace: str, name: str, wait: float,
         waited = f" and did not finish within {wait:g} s" if wait else ""
         raise SyncRunning(f"a sync of {key} is running (another `exlib sync` or "
                           f"the operator){waited}; nothing was changed") from err
-    finally:
-        engine.dispose()
 
 
 def sync_repository(settings: Settings, source: SourceSpec, *, name: str,

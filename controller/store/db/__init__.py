@@ -7,6 +7,7 @@ the repository's `migrations/` directory.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,14 +35,34 @@ def make_engine(url: str, timeout: float | None = None) -> sa.Engine:
     With `timeout` (seconds), connecting, every statement and every lock wait are bounded by
     it, and running into the bound raises `DatabaseTimeout`.
     """
+    # No bound on connections beyond the pool's idle ones: concurrent passes each hold their
+    # lock's connection while their sessions open more, and must never wait for each other.
     if timeout is None:
-        return sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+        return sa.create_engine(url, pool_pre_ping=True, max_overflow=-1,
+                                connect_args={"connect_timeout": 10})
     ms = max(1, round(timeout * 1000))
-    engine = sa.create_engine(url, pool_pre_ping=True, connect_args={
+    engine = sa.create_engine(url, pool_pre_ping=True, max_overflow=-1, connect_args={
         "connect_timeout": max(2, min(10, round(timeout))),
         "options": f"-c statement_timeout={ms} -c lock_timeout={ms}"})
     sa.event.listen(engine, "handle_error", _timeouts)
     return engine
+
+
+_ENGINES: dict[tuple[str, float | None], sa.Engine] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
+def shared_engine(url: str, timeout: float | None = None) -> sa.Engine:
+    """The process's engine for (url, timeout): created on first use, then reused by every
+    sync, course pass and command of the process, so a pass borrows pooled connections
+    instead of connecting (and a process never holds more pools than timeouts in use).
+    Never dispose it; `make_engine` is for a caller that wants an engine of its own."""
+    key = (url, timeout)
+    with _ENGINES_LOCK:
+        found = _ENGINES.get(key)
+        if found is None:
+            found = _ENGINES[key] = make_engine(url, timeout)
+        return found
 
 
 def _timeouts(context: sa.engine.ExceptionContext) -> None:
@@ -107,9 +128,5 @@ def current_revision(url: str) -> str | None:
     """The migration the database is at, or None for an empty database."""
     from alembic.runtime.migration import MigrationContext
 
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
-    finally:
-        engine.dispose()
+    with shared_engine(url).connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from enum import IntEnum
 
 import sqlalchemy as sa
@@ -66,5 +66,7 @@ def advisory_lock(engine: sa.Engine, kind: LockKind, key: str, *, wait: float,
         try:
             yield
         finally:
-            with suppress(sa.exc.SQLAlchemyError):  # a lost connection holds no lock
+            try:
                 conn.execute(_UNLOCK, params)
+            except sa.exc.SQLAlchemyError:  # never back to the pool holding the lock:
+                conn.invalidate()  # closed, so PostgreSQL releases it
