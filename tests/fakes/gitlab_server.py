@@ -30,6 +30,9 @@ What it models:
   target; GET;
   PUT `title`, `description`, `state_event` (close/reopen). Notes: POST and list.
 - `FakeGitLab.merge()`: what a person merging the request in the web UI does to its state.
+- `git_url`: a test may give each new project a real Git repository elsewhere (the stack's
+  Git server) as its `http_url_to_repo`, so a course pass can fetch and push; the fake still
+  knows nothing of what is in it (a merge by hand is a Git merge plus `merge()`).
 
 What it does not model (so tests must not rely on it): Git itself (no repositories, pushes or
 branches: a merge request's source branch is not checked to exist, `empty_repo` stays true
@@ -49,7 +52,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -78,6 +81,7 @@ def _not_found(what: str) -> Reply:
 @dataclass
 class _State:
     base_url: str = ""
+    git_url: Callable[[str], str] | None = None  # project full path -> a real clone URL
     tokens: dict[str, set[str]] = field(default_factory=dict)
     groups: dict[int, dict[str, Any]] = field(default_factory=dict)
     projects: dict[int, dict[str, Any]] = field(default_factory=dict)
@@ -97,8 +101,8 @@ def _now(state: _State) -> str:
 class FakeGitLab:
     """The FAKE GitLab server on 127.0.0.1 (an ephemeral port), with its admin helpers."""
 
-    def __init__(self) -> None:
-        self._state = _State()
+    def __init__(self, git_url: Callable[[str], str] | None = None) -> None:
+        self._state = _State(git_url=git_url)
         self._lock = threading.Lock()
         state, lock = self._state, self._lock
 
@@ -170,8 +174,8 @@ class FakeGitLab:
 
 
 @contextmanager
-def fake_gitlab() -> Iterator[FakeGitLab]:
-    server = FakeGitLab()
+def fake_gitlab(git_url: Callable[[str], str] | None = None) -> Iterator[FakeGitLab]:
+    server = FakeGitLab(git_url)
     try:
         yield server
     finally:
@@ -304,7 +308,8 @@ def _create_project(state: _State, args: dict[str, Any]) -> dict[str, Any]:
         "default_branch": args.get("default_branch") or "main",
         "empty_repo": not readme,
         "web_url": f"{state.base_url}/{full_path}",
-        "http_url_to_repo": f"{state.base_url}/{full_path}.git",
+        "http_url_to_repo": (state.git_url(full_path) if state.git_url
+                             else f"{state.base_url}/{full_path}.git"),
         "ssh_url_to_repo": f"git@127.0.0.1:{full_path}.git",
         "created_at": _now(state),
     }

@@ -427,3 +427,72 @@ def test_gitea_through_the_operator_status_projects_and_missing_scope(
     kubectl("delete", "course", "prog1", "--timeout=60s")
     assert requests.get(f"{gitea.url}/api/v1/repos/{owner}/assignments", timeout=30,
                         headers={"Authorization": f"token {gitea.token}"}).ok
+
+
+def test_fake_gitlab_conflict_merge_request_superseded_and_merged(env: Env) -> None:
+    """The same flow through the GitLab client, against the FAKE GitLab API, with the
+    projects' Git repositories on the stack's real Git server (the fake has no Git). The
+    projects name a secretRef of their own, so Git uses those credentials, not the API token.
+    """
+    repos = {"assignments": env.repo(), "template": env.repo()}
+    with fake_gitlab(git_url=lambda path: repos[path.rsplit("/", 1)[-1]]) as fake:
+        fake.add_token(FAKE_TOKEN)
+        owner = unique("tugraz-") + "/prog1"
+        spec = provider_course("gitlab", fake.url, owner, calc_nodes(updateStrategy="merge"))
+        spec["exampleRepositories"] = ["lib"]
+        for key in ("assignments", "studentTemplate"):
+            spec[key]["secretRef"] = {"name": "git"}
+        creds = CourseCredentials(env.creds, env.creds, provider_token=FAKE_TOKEN)
+
+        def apply() -> ApplyReport:
+            return apply_course(env.settings, spec, name="py101", namespace="default",
+                                credentials=creds)
+
+        gl = gitlab.Gitlab(fake.url, private_token=FAKE_TOKEN, timeout=10)
+        publish(env, calc=calc())
+        first = apply()
+        assert first.projects["assignments"]["path"] == f"{owner}/assignments"
+        project = gl.projects.get(f"{owner}/assignments")
+        assert project.visibility == "private"
+        assert project.description == "Programming 1 (winter 2026): assignments"
+        lecturer = Lecturer(repos["assignments"], env.creds, env.tmp / unique("lecturer-"))
+        text = index(lecturer.dir_files()).replace(TASK_V1, TASK_LECTURER)
+        lecturer.edit({"content/index.md": text})
+        publish(env, calc=calc("1.1.0", **V11))
+
+        report = apply()
+        [mr] = project.mergerequests.list(state="all", get_all=True)
+        assert (mr.state, mr.source_branch, mr.target_branch) == ("opened", BRANCH, "main")
+        assert mr.title == "exlib: update week1.calc (calc 1.0.0 \u2192 1.1.0)"
+        assert "- `content/index.md` (changed by the lecturer" in mr.description
+        assert entry(report)["request"] == mr.web_url == row(env).update_request_url
+        idle = apply()
+        assert [a for a in idle.actions if "request" in a.op] == []
+
+        publish(env, calc=calc("1.2.0", code="\n# 1.2\n", task=TASK_V11 + " Now with sub.",
+                               extra=V11["extra"]))
+        apply()
+        old, new = sorted(project.mergerequests.list(state="all", get_all=True),
+                          key=lambda m: m.iid)
+        assert (old.state, new.state) == ("closed", "opened")
+        notes = [n.body for n in old.notes.list(get_all=True)]
+        assert any("calc 1.0.0 \u2192 1.2.0" in n for n in notes)
+        assert any(new.web_url in n for n in notes)
+
+        # the lecturer resolves on the branch and merges (GitLab's merge button: a merge
+        # commit on main, and the request marked merged)
+        tip = lecturer.tip(BRANCH)
+        assert tip is not None
+        files = {f"{DIR}/{p}": d for p, d in lecturer.files_at(tip, DIR).items()}
+        files[f"{DIR}/content/index.md"] = text.replace(TASK_LECTURER, "Resolved by hand.")
+        fixed = lecturer.commit(tip, files, "resolve the update")
+        lecturer.push_to(BRANCH, fixed)
+        main = lecturer.tip("main")
+        assert main is not None
+        lecturer.push_to("main", lecturer.commit(main, files, f"Merge {BRANCH}", merge=fixed))
+        fake.merge(f"{owner}/assignments", new.iid)
+        done = apply()
+        assert (row(env).tag, row(env).deployment_state) == ("1.2.0", "Customized")
+        assert "resolved" in [a.op for a in done.actions]
+        assert len(project.mergerequests.list(state="all", get_all=True)) == 2
+        assert row(env).update_request_url is None
