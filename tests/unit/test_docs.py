@@ -93,3 +93,23 @@ def test_links_into_the_rule_book_land_on_a_heading() -> None:
              for anchor in re.findall(r"\(rules\.md#([\w-]+)\)", doc.read_text())}
     assert links and all(anchor in anchors for _, anchor in links), sorted(
         link for link in links if link[1] not in anchors)
+
+
+def test_every_test_the_docs_cite_exists() -> None:
+    """reliability.md, security.md, ... cite tests as `test_file.py::test_name` (or
+    `::test_name` after a file); a renamed test must be renamed there too."""
+    files: dict[str, list[Path]] = {}
+    for path in (REPO / "tests").rglob("test_*.py"):
+        files.setdefault(path.name, []).append(path)
+    cite = re.compile(r"`(?:tests/(?:unit|integration)/)?(test_\w+\.py)(?:::(\w+))?`|`::(\w+)`")
+    missing = []
+    for doc in [*(REPO / "docs").glob("*.md"), REPO / "README.md"]:
+        file = None  # `::name` continues the file cited last
+        for m in cite.finditer(doc.read_text()):
+            file, name = (m.group(1), m.group(2)) if m.group(1) else (file, m.group(3))
+            if file not in files:
+                missing.append(f"{doc.name}: {file}")
+            elif name and not any(re.search(rf"^(async )?def {name}\(", p.read_text(),
+                                            flags=re.M) for p in files[file]):
+                missing.append(f"{doc.name}: {file}::{name}")
+    assert missing == []
