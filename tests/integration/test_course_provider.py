@@ -20,6 +20,8 @@ import gitlab
 import pytest
 import requests
 
+from controller.cli import main as cli_main
+from controller.cli import output
 from controller.config import Settings
 from controller.course.apply import ApplyReport, CourseCredentials, apply_course, plan_course
 from controller.course.errors import ProviderFailed
@@ -33,7 +35,9 @@ from tests.integration.operator_harness import Kubectl, Operator, condition, wai
 from tests.integration.test_course_deploy import Env, course
 from tests.integration.test_course_updates import (  # noqa: F401  (env is a fixture)
     BRANCH,
+    COURSE,
     DIR,
+    NODE,
     TASK_LECTURER,
     TASK_V1,
     TASK_V11,
@@ -378,12 +382,24 @@ def test_gitea_review_hands_a_clean_update_over_as_a_request(on_gitea: GiteaCour
     assert len(c.pulls()) == 1
 
 
-def test_gitea_plan_says_which_request_it_would_open(on_gitea: GiteaCourse) -> None:
+def test_gitea_plan_says_which_request_it_would_open_and_status_shows_it(
+        on_gitea: GiteaCourse, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
     c = on_gitea
     conflict(c)
     report = c.apply(dry_run=True)
     assert [a.op for a in report.actions if "request" in a.op] == ["open-request"]
     assert c.pulls() == []
+    c.apply()
+    [pr] = c.pulls()
+    c.env.cli_manifest(monkeypatch, c.spec)  # the CLI's environment: this stack and database
+    assert cli_main(["status", COURSE, "-o", "json"]) == 0
+    shown = {r["path"]: r for r in json.loads(capsys.readouterr().out)["contents"]}
+    assert shown[NODE]["request"] == pr["html_url"]
+    monkeypatch.setattr(output.stdout, "width", 400)  # no folded cells
+    assert cli_main(["status", COURSE]) == 0
+    table = capsys.readouterr().out
+    assert "merge request" in table and pr["html_url"] in table
 
 
 def test_gitea_through_the_operator_status_projects_and_missing_scope(
