@@ -27,6 +27,9 @@ from controller.store.hosting import Request
 MARKER = "<!-- exlib-update: {key} -->"
 _MARKER = re.compile(r"<!-- exlib-update: (\S+) -->")
 MAX_FILES_LISTED = 50
+#: GitLab and Gitea keep at most 255 characters of a title; a longer one would be cut by the
+#: server, differ from ours on every pass and be written again and again.
+MAX_TITLE = 255
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,7 @@ def wanted(op: BranchOp, content: Content, *, target_branch: str, base: str) -> 
     """The request for the update branch `op` of `content` into `target_branch`."""
     directory = paths.directory(content.path, base)
     update = f"{op.example} {op.new}"
-    title = f"exlib: update {content.path} ({op.example} {op.old} \u2192 {op.new})"
+    title = _bounded(f"exlib: update {content.path} ({op.example} {op.old} \u2192 {op.new})")
     keep = ("To keep your version instead, close this request and set `updateStrategy: keep` "
             "on this assignment in the CourseStructure; exlib opens a new request when the "
             "library publishes a newer version.")
@@ -116,6 +119,10 @@ def wanted(op: BranchOp, content: Content, *, target_branch: str, base: str) -> 
     description = (f"{intro}\n\n{files}\n\n**How to resolve**\n\n{steps}\n{keep}\n\n"
                    f"{MARKER.format(key=key)}\n")
     return Wanted(content.id, content.path, op.branch, key, title, description)
+
+
+def _bounded(title: str) -> str:
+    return title if len(title) <= MAX_TITLE else title[:MAX_TITLE - 1] + "\u2026"
 
 
 def _files(heading: str, items: tuple[str, ...]) -> str:

@@ -89,3 +89,19 @@ def test_provider_status_projects_requests_and_their_events() -> None:
         ("Normal", "RequestOpened", f"w.a: {url}: exlib: update"),
         ("Warning", "RequestFailed", "w.b: the merge request could not be handed over "
                                      "(HTTP 500)")]
+
+
+def test_provider_failures_have_their_reason() -> None:
+    from controller.course.errors import ProviderFailed
+    from controller.operator.status import failure_reason
+    from controller.store.hosting import HostingTimeout
+
+    assert failure_reason(ProviderFailed("refused")) == "ProviderFailed"
+    assert failure_reason(ProviderFailed("no scope", reason="MissingScope")) == "MissingScope"
+    try:
+        try:
+            raise HostingTimeout("Gitea did not answer within 60 s")
+        except HostingTimeout as err:
+            raise ProviderFailed("project prog1/assignments: timed out") from err
+    except ProviderFailed as wrapped:
+        assert failure_reason(wrapped) == "Timeout"

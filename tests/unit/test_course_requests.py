@@ -48,10 +48,13 @@ def test_review_request_lists_the_library_changes() -> None:
     assert "- `hints.md` (added)" in text and "Files with conflicts" not in text
 
 
-def test_long_file_lists_are_bounded() -> None:
+def test_long_file_lists_and_titles_are_bounded() -> None:
     op = replace(CONFLICT, conflicts=tuple(f"f{i}.py (changed)" for i in range(80)))
     text = want(op).description
     assert "- `f49.py`" in text and "f50.py" not in text and "- and 30 more" in text
+    deep = ".".join(["level"] * 40)  # a 239-character content path
+    title = want(op, replace(ROW, path=deep)).title
+    assert len(title) == 255 and title.endswith("\u2026")
 
 
 def test_decisions() -> None:
