@@ -329,7 +329,7 @@ class _Sync:
     progress: SyncProgress
 
 
-def _pass(sync: _Sync, snapshot: Snapshot, *, history: bool) -> list[Decision]:
+def _sync_snapshot(sync: _Sync, snapshot: Snapshot, *, history: bool) -> list[Decision]:
     """In one transaction: scan one snapshot while uploading its new versions' files, plan,
     then write the published versions' rows and metadata.json.
 
@@ -435,7 +435,7 @@ def sync_repository(settings: Settings, source: SourceSpec, *, name: str,
         sync = _Sync(settings, source, store, engine, repo, report, progress)
         if history:
             _import_history(sync, history, git)
-        _pass(sync, snapshot, history=False)
+        _sync_snapshot(sync, snapshot, history=False)
         return report
 
 
@@ -450,7 +450,7 @@ def _import_history(sync: _Sync, history: str, git: GitSource | None) -> None:
         raise SourceUnreachable("history import needs a Git source (`--git URL`)")
     for tag in git.tags(pattern):
         snap = git.snapshot(tag)
-        decisions = _pass(sync, snap, history=True)
+        decisions = _sync_snapshot(sync, snap, history=True)
         sync.report.history.append({
             "tag": tag, "revision": snap.revision,
             "versions": sum(1 for d in decisions if d.publish),
