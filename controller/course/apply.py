@@ -379,7 +379,7 @@ class _Pass:
             course_id = self.record_rows(deployed.branch, result, deployed.commit) or course_id
             recorded = not self.dry_run
             step = Step.REQUESTS
-            handed = self.requests(provisioned, result)
+            handed = self.requests(provisioned, result, resolved.rows)
             step = Step.PRUNE_BRANCHES
             cleaned = self.prune_branches(deployed.branch, resolved.rows, result)
             step = Step.STUDENT_TEMPLATE
@@ -427,7 +427,8 @@ class _Pass:
             if spec.student_template else self.creds.student_template))
         return done
 
-    def requests(self, provisioned: hosting.Provisioned, result: Plan) -> hosting.Handed | None:
+    def requests(self, provisioned: hosting.Provisioned, result: Plan, before: list[Content]
+                 ) -> hosting.Handed | None:
         """Hand each waiting update branch over as a merge request (hosting.hand_over), and
         record the request URLs that changed. Before finished branches are deleted: Gitea
         closes a pull request whose branch is deleted, without saying why; exlib closes it
@@ -438,7 +439,7 @@ class _Pass:
         handed = hosting.hand_over(self.provider, project, self.spec, result.contents,
                                    result.branches, dry_run=self.dry_run,
                                    pushed=lambda c: self.dry_run or bool(c.update_commit),
-                                   say=self.say)
+                                   say=self.say, gone=_gone(before, result))
         if handed.urls:
             with database_errors_as(DatabaseFailed), session_scope(self.engine) as session:
                 save_request_urls(session, dict(handed.urls))
@@ -580,6 +581,12 @@ class _Pass:
                                 ).student_template_commit = commit
                 return RepoResult(commit, True)
         raise _push_gave_up("student-template", target.branch)
+
+
+def _gone(before: list[Content], result: Plan) -> list[Content]:
+    """Rows of the course that are not live after the pass (removed nodes), as they were."""
+    live = {c.id for c in result.contents}
+    return [r for r in before if r.id not in live]
 
 
 def _push_gave_up(what: str, branch: str) -> CommitFailed:

@@ -137,9 +137,11 @@ class Handed:
 
 def hand_over(provider: hosting.Provider, project: hosting.Project, spec: CourseSpec,
               contents: Sequence[Content], branches: Sequence[BranchOp], *, dry_run: bool,
-              pushed: Callable[[Content], bool], say: Callable[[str], None]) -> Handed:
+              pushed: Callable[[Content], bool], say: Callable[[str], None],
+              gone: Sequence[Content] = ()) -> Handed:
     """One request per waiting update branch; see the module doc. `pushed` tells whether a
-    content's update branch is on the server (planning: whether it would be)."""
+    content's update branch is on the server (planning: whether it would be); `gone` are
+    rows no longer in the course (archived), whose open request is closed too."""
     by_id = {c.id: c for c in contents}
     want: dict[str, requests.Wanted] = {}
     for op in branches:
@@ -147,7 +149,8 @@ def hand_over(provider: hosting.Provider, project: hosting.Project, spec: Course
         if content is not None and content.state in ON_BRANCH and pushed(content):
             want[op.row_id] = requests.wanted(op, content, target_branch=spec.assignments.branch,
                                               base=spec.assignments.path)
-    stale = [c for c in contents if c.update_request_url and c.id not in want]
+    stale = [c for c in (*contents, *gone) if c.update_request_url and c.id not in want]
+    removed = {c.id for c in gone}
     actions: list[Action] = []
     problems: dict[str, str] = {}
     urls: dict[str, str | None] = {}
@@ -156,7 +159,8 @@ def hand_over(provider: hosting.Provider, project: hosting.Project, spec: Course
         branch = wish.branch if wish else update_branch(spec.path, content.path)
         try:
             found = provider.find_request(project, branch)
-            url, done = _act(provider, project, spec, content, wish, found, dry_run)
+            url, done = _act(provider, project, spec, content, wish, found, dry_run,
+                             removed=content.id in removed)
         except hosting.HostingError as err:
             problems[content.path] = (f"the merge request for {branch} could not be handed "
                                       f"over ({err}); exlib tries again next pass")
@@ -172,7 +176,7 @@ def hand_over(provider: hosting.Provider, project: hosting.Project, spec: Course
 
 def _act(provider: hosting.Provider, project: hosting.Project, spec: CourseSpec,
          content: Content, wish: requests.Wanted | None, found: hosting.Request | None,
-         dry_run: bool) -> tuple[str | None, list[Action]]:
+         dry_run: bool, removed: bool) -> tuple[str | None, list[Action]]:
     """Carry out the decision for one branch; the request URL to keep, and the actions."""
     do = requests.decide(wish, found)
 
@@ -186,7 +190,8 @@ def _act(provider: hosting.Provider, project: hosting.Project, spec: CourseSpec,
     if do == requests.Do.CLOSE:
         assert found is not None
         if not dry_run:
-            provider.close_request(project, found.number, comment=requests.close_comment(content))
+            provider.close_request(project, found.number, comment=requests.close_comment(
+                None if removed else content))
         return None, [action(Op.CLOSE_REQUEST, f"{found.url} (no update waits on it)")]
     assert wish is not None
     if do == requests.Do.UPDATE:

@@ -358,6 +358,20 @@ def test_gitea_request_no_update_needs_is_closed_saying_why(on_gitea: GiteaCours
     assert row(c.env).update_request_url is None
 
 
+def test_gitea_request_of_a_removed_assignment_is_closed(on_gitea: GiteaCourse) -> None:
+    c = on_gitea
+    conflict(c)
+    c.apply()
+    [pr] = c.pulls()
+    c.spec["contents"] = [{"path": "week1", "type": "week", "contents": []}]
+    c.apply()
+    [closed] = c.pulls()
+    assert closed["number"] == pr["number"] and closed["state"] == "closed"
+    assert any("no longer in the course" in t for t in c.comments(pr["number"]))
+    assert c.env.sql("SELECT update_request_url FROM course_content WHERE path = :p",
+                     p="week1.calc")[0].update_request_url is None
+
+
 def test_gitea_review_hands_a_clean_update_over_as_a_request(on_gitea: GiteaCourse) -> None:
     c = on_gitea
     publish(c.env, calc=calc())
