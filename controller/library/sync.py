@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -214,11 +215,18 @@ class _Uploader:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
+_NOTHING: dict[str, Any] = {}  # the parsed tree and line table of every slimmed meta
+
+
 def _slim(s: Scanned) -> Scanned:
-    """What planning and the report need of a read example: no parsed meta.yaml tree, no
-    line table, no per-file records (metadata.json, already built, carries them)."""
-    meta = dataclasses.replace(s.meta, data={}, lines={}) if s.meta is not None else None
-    return dataclasses.replace(s, meta=meta, files=[])
+    """What planning, the example rows and the report need of a read example, kept for every
+    example until planning: no parsed meta.yaml tree, line table, file lists or per-file
+    records (the staged metadata.json and row carry them), no source handles."""
+    meta = None if s.meta is None else dataclasses.replace(
+        s.meta, version_raw=None, student_submission_files=(), additional_files=(),
+        test_files=(), student_templates=(), data=_NOTHING, lines=_NOTHING)
+    return Scanned(Found(s.found.directory, None, None, s.found.fingerprint), meta, [],
+                   s.digest, s.issues)
 
 
 class _Stager:
