@@ -161,11 +161,12 @@ FROM parsed""")
 
 class Staging:
     """Staged versions of one pass, in temporary tables of the caller's transaction (dropped
-    when it ends): `add` while scanning, then `publish` what planning kept."""
+    when it ends): `add` while scanning, `mark` what planning kept, then `publish`."""
 
     def __init__(self, session: Session) -> None:
         self._session = session
         self._rows: list[dict[str, Any]] = []
+        self._published: list[dict[str, Any]] = []
         conn = session.connection()
         _STAGED.create(conn)
         _PUBLISHED.create(conn)
@@ -187,16 +188,22 @@ class Staging:
             self._session.execute(sa.insert(_STAGED), self._rows)
             self._rows = []
 
-    def publish(self, versions: Iterable[tuple[str, uuid.UUID, uuid.UUID, str]],
-                now: datetime) -> Iterator[tuple[str, bytes]]:
-        """Write the version rows of the staged `(directory, version id, example id,
-        storage prefix)`s; yields (storage prefix, metadata.json bytes) of each, to store."""
+    def mark(self, directory: str, version_id: uuid.UUID, example_id: uuid.UUID,
+             prefix: str) -> None:
+        """Planning published the version staged for `directory`: its ids and prefix."""
+        self._published.append({"directory": directory, "version_id": version_id,
+                                "example_id": example_id, "storage_prefix": prefix})
+        if len(self._published) >= BATCH:
+            self._session.execute(sa.insert(_PUBLISHED), self._published)
+            self._published = []
+
+    def publish(self, now: datetime) -> Iterator[tuple[str, bytes]]:
+        """Write the rows of the marked versions; yields (storage prefix, metadata.json
+        bytes) of each, to store."""
         self.flush()
-        rows = [{"directory": d, "version_id": v, "example_id": e, "storage_prefix": p}
-                for d, v, e, p in versions]
-        for start in range(0, len(rows), BATCH):
-            self._session.execute(sa.insert(_PUBLISHED), rows[start:start + BATCH])
-        del rows
+        if self._published:
+            self._session.execute(sa.insert(_PUBLISHED), self._published)
+            self._published = []
         self._session.execute(_INSERT_VERSIONS, {"now": now})
         result = self._session.execute(
             sa.select(_PUBLISHED.c.storage_prefix, _STAGED.c.metadata)
@@ -264,17 +271,16 @@ class Writer:
                      ) -> Iterator[tuple[str, bytes]]:
         """Rows of the published versions `(decision, storage prefix)`, staged while scanning;
         yields (storage prefix, metadata.json bytes) of each, to store."""
-        versions: list[tuple[str, uuid.UUID, uuid.UUID, str]] = []
-        deps: list[dict[str, Any]] = []
+        deps: list[dict[str, Any]] = []  # written after the versions they belong to
         for d, prefix in published:
             assert d.identifier is not None and d.scanned is not None and d.scanned.meta
             version_id, example_id = uuid.uuid4(), self.example_id(d)
             self._new_versions[d.identifier] = version_id
-            versions.append((d.directory, version_id, example_id, prefix))
+            staging.mark(d.directory, version_id, example_id, prefix)
             deps += [{"id": uuid.uuid4(), "example_version_id": version_id,
                       "example_id": example_id, "depends_id": self._ids[dep.identifier],
                       "constraint": dep.constraint} for dep in d.scanned.meta.dependencies]
-        yield from staging.publish(versions, self._now)
+        yield from staging.publish(self._now)
         for start in range(0, len(deps), BATCH):
             self._session.execute(sa.insert(ExampleDependency.__table__), deps[start:start + BATCH])
 
