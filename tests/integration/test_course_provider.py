@@ -52,7 +52,7 @@ from tests.integration.test_course_updates import (  # noqa: F401  (env is a fix
     publish,
     row,
 )
-from tests.integration.test_operator_e2e import manifests
+from tests.integration.test_operator_e2e import edit_file, manifests, push_tree, sample_files
 
 FAKE_TOKEN = "fake-gitlab-token-not-a-secret"
 READ_ONLY = "fake-gitlab-read-only-token"
@@ -416,7 +416,7 @@ def test_gitea_plan_says_which_request_it_would_open_and_status_shows_it(
     assert "merge request" in table and pr["html_url"] in table
 
 
-def test_gitea_through_the_operator_status_projects_and_missing_scope(
+def test_gitea_through_the_operator_projects_missing_scope_and_the_conflict_request(
         stack: Stack, gitea: Gitea, kubectl: Kubectl, operator: Operator,
         course_setup: dict[str, str]) -> None:
     docs = manifests(stack, course_setup["examples"], course_setup["assignments"],
@@ -425,7 +425,9 @@ def test_gitea_through_the_operator_status_projects_and_missing_scope(
     spec = docs[2]["spec"]
     spec.update(provider={"kind": "gitea", "url": gitea.url, "owner": owner,
                           "secretRef": {"name": "gitea"}},
-                assignments={"project": "assignments"}, studentTemplate={"project": "template"})
+                assignments={"project": "assignments"}, studentTemplate={"project": "template"},
+                updateStrategy="merge")
+    spec["contents"][0]["contents"][0]["version"] = "^1.0"
     res = requests.post(f"{gitea.url}/api/v1/users/{gitea.user}/tokens", timeout=30,
                         auth=(gitea.user, gitea.password),
                         json={"name": unique("read-only-"),
@@ -453,6 +455,32 @@ def test_gitea_through_the_operator_status_projects_and_missing_scope(
     assert ready is not None and ready["reason"] == "MissingScope"
     assert "write:organization" in ready["message"] and "limited" in ready["message"]
     assert res.json()["sha1"] not in json.dumps(refused)
+    # a lecturer's edit and a library version changing the same line: the operator opens a
+    # pull request and shows it in the condition, the content entry and the Events
+    clone = requests.get(f"{gitea.url}/api/v1/repos/{owner}/assignments", timeout=30,
+                         headers={"Authorization": f"token {gitea.token}"}).json()["clone_url"]
+    lecturer = b'# BEGIN SOLUTION\nprint("Hallo, Welt!")\n# END SOLUTION\n'
+    edit_file(clone, gitea.token, "week1/hello_world/hello.py", lecturer)
+    files = sample_files()
+    meta = "examples/basics/hello-world/meta.yaml"
+    files[meta] = files[meta].replace(b'version: "1.0"', b'version: "1.1"')
+    files["examples/basics/hello-world/hello.py"] = (
+        b'# BEGIN SOLUTION\nprint("Hello, world!")\n# END SOLUTION\n')
+    push_tree(course_setup["examples"], stack.git_token, files, "hello-world 1.1")
+    kubectl("annotate", "--overwrite", "exrepo", "basics", "exlib.dev/requestedAt=v11")
+    obj = wait_condition(kubectl, "course", "prog1", "UpdateConflict", "True", operator)
+    [pr] = requests.get(f"{gitea.url}/api/v1/repos/{owner}/assignments/pulls", timeout=30,
+                        headers={"Authorization": f"token {gitea.token}"}).json()
+    url = pr["html_url"]
+    listed = {c["path"]: c for c in obj["status"]["contents"]}
+    assert listed["week1.hello_world"]["request"] == url
+    assert condition(obj, "UpdateConflict")["message"].endswith(f"merge request: {url}")
+    events = [(e["reason"], e["message"]) for e in kubectl.events("prog1")]
+    for reason, text in (("RequestOpened", url), ("UpdateConflict", url),
+                         ("ProjectCreated", f"created project {owner}/assignments"),
+                         ("ProjectCreated", f"created project {owner}/template")):
+        assert any(r == reason and text in m for r, m in events), (reason, events)
+
     # deleting the CourseStructure never deletes its projects
     kubectl("delete", "course", "prog1", "--timeout=60s")
     assert requests.get(f"{gitea.url}/api/v1/repos/{owner}/assignments", timeout=30,
