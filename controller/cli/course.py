@@ -34,6 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         p.add_argument("--name", help="CourseStructure name (default: the manifest's, else "
                        "the course path)")
         output.add_output_flag(p)
+        output.add_verbose_flag(p)
         p.set_defaults(func=_run, dry_run=name == "plan")
     s = sub.add_parser("status", help="per-content deployment table of a course")
     s.add_argument("course", metavar="COURSE",
@@ -82,6 +83,8 @@ def _run(args: argparse.Namespace) -> int:
         output.emit_json(report.to_dict())
     else:
         _print(report)
+        if args.verbose:
+            output.phases(report.phases)
     if report.failed is not None:  # what happened is printed above; then what did not
         output.fail(str(report.failed))
         return 1

@@ -59,6 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "the operator), wait this long for it to finish (default 600; 0: fail at "
                    "once)")
     output.add_output_flag(p)
+    output.add_verbose_flag(p)
     p.set_defaults(func=_sync)
 
     v = sub.add_parser("validate", help="check examples (one or a tree), no services needed")
@@ -171,6 +172,8 @@ def _sync(args: argparse.Namespace) -> int:
         f"{args.name}: revision {report.revision[:12]}: {c['total']} examples, {c['new']} new, "
         f"{c['changed']} changed, {c['unchanged']} unchanged, {c['invalid']} invalid, "
         f"{c['archived']} archived; uploaded {report.uploaded_files} files")
+    if args.verbose:
+        output.phases(report.phases.seconds)
     return 0
 
 

@@ -12,12 +12,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+
+from controller.phases import describe
 
 #: A piece of a line: plain text, or (text, Rich style) such as ("error", "bold red").
 Part = str | tuple[str, str]
@@ -30,6 +32,17 @@ def add_output_flag(parser: argparse.ArgumentParser) -> None:
     """`-o table|json`: every command that prints takes it."""
     parser.add_argument("-o", "--output", choices=("table", "json"), default="table",
                         help="output format (default: a readable table)")
+
+
+def add_verbose_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="also print how long each phase of the pass took (stderr; with "
+                        "-o json they are under `phases`)")
+
+
+def phases(seconds: Mapping[str, float]) -> None:
+    """The pass's phases and their durations, one line on stderr (`-v`)."""
+    say(("phases:", "bold"), " ", describe(seconds), err=True)
 
 
 def emit_json(data: Any) -> None:

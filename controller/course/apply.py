@@ -28,8 +28,9 @@ carries the failed step (`ApplyReport.failed`) next to what did happen, so a sta
 hides a commit that landed.
 
 Nothing is pushed that the rows cannot hold: the spec's values are checked when it is parsed,
-and right before each push the pass writes its rows and rolls them back, so anything else
-the database refuses stops the pass while the branch is still untouched.
+and right before each push the pass writes its rows in a transaction that it commits once the
+push landed, so anything else the database refuses stops the pass while the branch is still
+untouched, and the rows are written once.
 
 Updates of customised directories (docs/updates.md): the planner asks `deploy.BranchTrees`
 for three-way merges and whether an update branch was merged; a conflicting merge is pushed
@@ -72,11 +73,13 @@ from controller.course.plan import (
 from controller.course.records import (
     find_course,
     load_contents,
+    record_template_commit,
     save_course,
     save_plan,
     save_request_urls,
 )
 from controller.course.spec import CourseSpec, GitTarget, parse_spec
+from controller.phases import Phases
 from controller.store import git
 from controller.store.db import database_errors_as, session_scope, shared_engine
 from controller.store.db.base import utcnow
@@ -131,6 +134,7 @@ class ApplyReport:
     # that could not be handed over (content path -> message; the pass went on)
     projects: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     request_problems: Mapping[str, str] = field(default_factory=dict)
+    phases: Mapping[str, float] = field(default_factory=dict)  # seconds (controller.phases)
 
     @property
     def assignments_commit(self) -> str | None:
@@ -181,6 +185,7 @@ class ApplyReport:
             "failed": {"step": str(self.failed.step), "error": type(self.failed.error).__name__,
                        "message": str(self.failed.error)} if self.failed else None,
             "projects": dict(self.projects),
+            "phases": dict(self.phases),
         }
 
 
@@ -344,6 +349,33 @@ class _Deployed:
     branch: _Branch
     plan: Plan
     commit: str | None  # the commit this pass pushed (planning: would push)
+    rows: _Rows | None = None  # written for `plan` and `commit`, not committed yet
+
+
+class _Rows:
+    """The rows of a pass in a transaction kept open across its push: the database refuses
+    them before the branch changes, and when the push lands they are committed as they are
+    (written once). Closing without a commit rolls them back."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.session = Session(engine, expire_on_commit=False)
+        self._transaction = self.session.begin()
+        self.course_id = ""
+
+    def write(self, spec: CourseSpec, namespace: str, name: str, result: Plan,
+              commit: str | None) -> None:
+        course = save_course(self.session, spec, namespace, name)
+        save_plan(self.session, course, result, commit)
+        self.session.flush()
+        self.course_id = str(course.id)
+
+    def commit(self) -> str:
+        self._transaction.commit()
+        self.close()
+        return self.course_id
+
+    def close(self) -> None:
+        self.session.close()
 
 
 class _Pass:
@@ -355,16 +387,19 @@ class _Pass:
 
     def __init__(self, settings: Settings, engine: sa.Engine, spec: CourseSpec, name: str,
                  namespace: str, creds: CourseCredentials, dry_run: bool, say: Say,
-                 timeout: float) -> None:
+                 timeout: float, phases: Phases) -> None:
         self.settings, self.engine, self.spec = settings, engine, spec
         self.name, self.namespace, self.creds = name, namespace, creds
         self.dry_run, self.say, self.timeout = dry_run, say, timeout
         self.provider: Provider | None = None  # spec.provider's client (provision)
+        self.phases, self.lap = phases, phases.lap
 
     def run(self) -> ApplyReport:
         """The pass's steps in order: provision, resolve, deploy, record, hand over updates."""
+        self.lap("lock")
         provisioned = self.provision()
         resolved = self.resolve()
+        self.lap("resolve")
         deployed = self.deploy_assignments(resolved)
         result, course_id = deployed.plan, resolved.course_id
         cleaned: tuple[Action, ...] = ()
@@ -376,16 +411,22 @@ class _Pass:
         try:
             result = self.update_branches(deployed)
             step = Step.RECORD
-            course_id = self.record_rows(deployed.branch, result, deployed.commit) or course_id
+            course_id = self.record_rows(deployed, result) or course_id
             recorded = not self.dry_run
             step = Step.REQUESTS
             handed = self.requests(provisioned, result, resolved.rows)
             step = Step.PRUNE_BRANCHES
             cleaned = self.prune_branches(deployed.branch, resolved.rows, result)
+            self.lap("prune")
             step = Step.STUDENT_TEMPLATE
-            template = self.student_template(deployed.branch, result.contents)
+            template = self.student_template(deployed.branch, result.contents, course_id)
+            if template is not None:
+                self.lap("template")
         except CourseError as err:
             failed = StepFailed(step, err)
+        finally:
+            if deployed.rows is not None:
+                deployed.rows.close()  # not committed (a step failed): rolled back
         head = deployed.commit or deployed.branch.head_id
         actions = provisioned.actions + resolved.moved + result.actions
         contents, problems = result.contents, {}
@@ -405,7 +446,7 @@ class _Pass:
                            self.dry_run, recorded=recorded, failed=failed,
                            projects={k: {"webUrl": p.web_url, "path": p.path}
                                      for k, p in provisioned.projects.items()},
-                           request_problems=problems)
+                           request_problems=problems, phases=self.phases.seconds)
 
     def provision(self) -> hosting.Provisioned:
         """With spec.provider: the projects the spec names exist (planning: are looked up),
@@ -421,6 +462,7 @@ class _Pass:
                                  allowed_hosts=self.settings.allowed_git_hosts,
                                  dry_run=self.dry_run, say=self.say)
         self.spec = done.spec
+        self.lap("provision")
         self.creds = replace(self.creds, assignments=hosting.git_credentials(
             spec.assignments, self.creds.assignments, token), student_template=(
             hosting.git_credentials(spec.student_template, self.creds.student_template, token)
@@ -440,6 +482,7 @@ class _Pass:
                                    result.branches, dry_run=self.dry_run,
                                    pushed=lambda c: self.dry_run or bool(c.update_commit),
                                    say=self.say, gone=_gone(before, result))
+        self.lap("merge requests")
         if handed.urls:
             with database_errors_as(DatabaseFailed), session_scope(self.engine) as session:
                 save_request_urls(session, dict(handed.urls))
@@ -464,8 +507,8 @@ class _Pass:
         the new head (bounded), so a lecturer's concurrent commit is kept.
 
         Directories this course's passes pushed after the last recorded commit without rows
-        are healed (plan.py's module doc); the rows are rehearsed before the push, so the
-        database refuses before the branch changes, not after.
+        are healed (plan.py's module doc); the rows are written before the push and committed
+        after it (`_Rows`), so the database refuses before the branch changes, not after.
         """
         spec, say = self.spec, self.say
         base = spec.assignments.path
@@ -474,6 +517,7 @@ class _Pass:
                          "assignments", f"course/{self.namespace}/{self.name}", spec.path,
                          timeout=self.timeout)
         branch.fetch()
+        self.lap("fetch")
         versions = deploy.VersionTrees(self.settings.cache_dir,
                                        object_store(self.settings, self.timeout),
                                        self.settings.upload_workers)
@@ -486,38 +530,44 @@ class _Pass:
             missing = [i for i in needs_build(desired, rows) if i not in built]
             if missing:
                 say(f"building {len(missing)} deployed director(ies)")
+                deploy.read_versions(versions, resolved.resolution.sources, missing)
+                self.lap("read")
             built |= deploy.build_trees(branch.repo, resolved.resolution.sources, properties,
                                         missing, versions)
+            self.lap("build")
             result = plan(desired, rows, deploy.head_lookup(branch.repo, branch.tree, base),
                           built, prune=spec.prune, trees=trees.at(branch.head),
                           course_path=spec.path,
                           orphans=deploy.unrecorded_deploys(branch.head, resolved.recorded,
                                                             course))
             if not result.dir_ops:
+                self.lap("plan")
                 return _Deployed(branch, result, None)
             tree = deploy.apply_dir_ops(branch.repo, branch.tree, result.dir_ops, base)
             commit = branch.commit(tree, result.commit_message(spec.path)
                                    + deploy.deployed_trailers(branch.repo, tree,
                                                               result.dir_ops, base, course))
+            self.lap("plan")
             if commit is None or self.dry_run:
                 return _Deployed(branch, result, commit)
-            self._rehearse(result, commit)
-            say(f"pushing {commit[:12]} (attempt {attempt})")
-            if branch.push(commit):
+            written = _Rows(self.engine)
+            try:
+                with database_errors_as(DatabaseFailed):
+                    written.write(self.spec, self.namespace, self.name, result, commit)
+                self.lap("rows")
+                say(f"pushing {commit[:12]} (attempt {attempt})")
+                pushed = branch.push(commit)
+            except BaseException:
+                written.close()
+                raise
+            self.lap("push")
+            if pushed:
                 killpoints.reach(killpoints.COURSE_AFTER_PUSH)
                 branch.head = branch.repo[commit].peel(pygit2.Commit)
-                return _Deployed(branch, result, commit)
+                return _Deployed(branch, result, commit, written)
+            written.close()
             say("the branch moved on meanwhile: re-planning on the new head")
         raise _push_gave_up("assignments", spec.assignments.branch)
-
-    def _rehearse(self, result: Plan, commit: str) -> None:
-        """Write the rows and roll back: the database refuses before the push, not after."""
-        with (database_errors_as(DatabaseFailed), Session(self.engine) as session,
-              session.begin() as transaction):
-            save_plan(session, save_course(session, self.spec, self.namespace, self.name),
-                      result, commit)
-            session.flush()
-            transaction.rollback()
 
     def update_branches(self, deployed: _Deployed) -> Plan:
         """Push conflicting merges to their update branches, on the head the pass ends with;
@@ -528,19 +578,29 @@ class _Pass:
         pushed = deploy.push_update_branches(branch.repo, branch.head,
                                              self.spec.assignments.path, result.branches,
                                              branch.update_tip, branch.push_update, self.say)
+        self.lap("update branches")
         return result.with_branch_results(pushed)
 
-    def record_rows(self, branch: _Branch, result: Plan, commit: str | None) -> str | None:
-        """Write the rows in one transaction; the course id (None when planning).
+    def record_rows(self, deployed: _Deployed, result: Plan) -> str | None:
+        """Commit the rows written before the push, or, when update branches changed them or
+        nothing was pushed, write them in one transaction; the course id (None when planning).
 
         A kill after the push and before this commits is healed by the next pass, which
         adopts the directories it finds (they hold what it would deploy)."""
         if self.dry_run:
             return None
-        with database_errors_as(DatabaseFailed), session_scope(self.engine) as session:
-            row = save_course(session, self.spec, self.namespace, self.name)
-            save_plan(session, row, result, commit or branch.head_id)
-            course_id = str(row.id)
+        rows = deployed.rows
+        if rows is not None and result is deployed.plan:
+            with database_errors_as(DatabaseFailed):
+                course_id = rows.commit()
+        else:
+            if rows is not None:
+                rows.close()
+            with database_errors_as(DatabaseFailed), session_scope(self.engine) as session:
+                row = save_course(session, self.spec, self.namespace, self.name)
+                save_plan(session, row, result, deployed.commit or deployed.branch.head_id)
+                course_id = str(row.id)
+        self.lap("rows")
         killpoints.reach(killpoints.COURSE_AFTER_ROWS)
         return course_id
 
@@ -553,8 +613,8 @@ class _Pass:
                                                 branch.update_branches()), branch.tips,
                               None if self.dry_run else branch.delete_update, self.say)
 
-    def student_template(self, source: _Branch, contents: tuple[Content, ...]
-                         ) -> RepoResult | None:
+    def student_template(self, source: _Branch, contents: tuple[Content, ...],
+                         course_id: str | None) -> RepoResult | None:
         """Commit the template built from the assignments head when its tree changed, and
         record that commit on the course row."""
         spec, target = self.spec, self.spec.student_template
@@ -576,9 +636,9 @@ class _Pass:
                                   commit is not None)
             self.say(f"pushing student template {commit[:12]}")
             if branch.push(commit):
+                assert course_id is not None, "the rows are recorded before the template"
                 with database_errors_as(DatabaseFailed), session_scope(self.engine) as session:
-                    save_course(session, spec, self.namespace, self.name
-                                ).student_template_commit = commit
+                    record_template_commit(session, course_id, commit)
                 return RepoResult(commit, True)
         raise _push_gave_up("student-template", target.branch)
 
@@ -615,12 +675,13 @@ def apply_course(settings: Settings, spec: CourseSpec | Mapping[str, Any], *, na
     say = progress or (lambda _message: None)
     course_spec = spec if isinstance(spec, CourseSpec) else parse_spec(spec, namespace)
     timeout = course_spec.timeout
+    phases = Phases()
     engine = shared_engine(settings.database_url, timeout)
     owner = f"{namespace}/{name}"
     with database_errors_as(DatabaseFailed), (nullcontext() if dry_run else
                        _one_pass(engine, course_spec.path, owner, timeout, say)):
         return _Pass(settings, engine, course_spec, name, namespace,
-                     _credentials(credentials), dry_run, say, timeout).run()
+                     _credentials(credentials), dry_run, say, timeout, phases).run()
 
 
 @contextmanager

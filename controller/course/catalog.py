@@ -9,7 +9,7 @@ problem is collected and raised as one SpecError naming the node and field.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -21,7 +21,7 @@ from controller.course.render import ResolvedDependency, deploy_key
 from controller.course.resolve import Candidate, match_example
 from controller.course.spec import CourseSpec, Node
 from controller.library.errors import VersionNotFound
-from controller.library.versions import resolve_version
+from controller.library.versions import pick_version
 from controller.store.db.library import (
     Example,
     ExampleDependency,
@@ -74,26 +74,58 @@ def _candidates(session: Session, course: CourseSpec) -> list[Candidate]:
             for e, ns, name in session.execute(q)]
 
 
-def _dependencies(session: Session, version: ExampleVersion
-                  ) -> tuple[tuple[ResolvedDependency, ExampleVersion], ...]:
-    """Every dependency, transitively, each at the newest version its constraint allows."""
-    out: dict[uuid.UUID, tuple[ResolvedDependency, ExampleVersion]] = {}
-    todo = [version]
-    while todo:
-        current = todo.pop()
-        deps = session.scalars(sa.select(ExampleDependency)
-                               .filter_by(example_version_id=current.id)).all()
-        for dep in deps:
-            if dep.depends_id in out or dep.depends_id == version.example_id:
-                continue
-            chosen = resolve_version(session, dep.depends_id, dep.constraint)
-            example = session.get(Example, dep.depends_id)
-            assert example is not None
-            out[dep.depends_id] = (ResolvedDependency(
-                example.identifier, str(example.id), str(chosen.id), chosen.tag, chosen.digest),
-                chosen)
-            todo.append(chosen)
-    return tuple(sorted(out.values(), key=lambda d: d[0].identifier))
+class _Library:
+    """The library rows a course's resolution reads: its examples, all their versions and
+    those versions' dependencies, transitively, loaded a few queries per pass (one query
+    per kind and dependency level) instead of several per node."""
+
+    def __init__(self, session: Session, example_ids: Iterable[uuid.UUID]) -> None:
+        self.session = session
+        self.examples: dict[uuid.UUID, Example] = {}
+        self.versions: dict[uuid.UUID, list[ExampleVersion]] = {}
+        self.depends: dict[uuid.UUID, list[ExampleDependency]] = {}  # by version id
+        todo = set(example_ids)
+        while todo:
+            todo = self._load(todo)
+
+    def _load(self, ids: set[uuid.UUID]) -> set[uuid.UUID]:
+        """Load these examples; the examples their versions depend on, not loaded yet."""
+        for e in self.session.scalars(sa.select(Example).where(Example.id.in_(ids))):
+            self.examples[e.id] = e
+            self.versions[e.id] = []
+        loaded = self.session.scalars(sa.select(ExampleVersion)
+                                      .where(ExampleVersion.example_id.in_(ids))).all()
+        for v in loaded:
+            self.versions[v.example_id].append(v)
+        found = self.session.scalars(sa.select(ExampleDependency).where(
+            ExampleDependency.example_version_id.in_([v.id for v in loaded]))).all()
+        for d in found:
+            self.depends.setdefault(d.example_version_id, []).append(d)
+        return {d.depends_id for d in found} - self.examples.keys()
+
+    def version(self, example_id: uuid.UUID, spec: str | None) -> ExampleVersion:
+        example = self.examples.get(example_id)
+        if example is None:
+            raise VersionNotFound(f"example {example_id} does not exist")
+        return pick_version(example, self.versions[example_id], spec)
+
+    def dependencies(self, version: ExampleVersion
+                     ) -> tuple[tuple[ResolvedDependency, ExampleVersion], ...]:
+        """Every dependency, transitively, each at the newest version its constraint allows."""
+        out: dict[uuid.UUID, tuple[ResolvedDependency, ExampleVersion]] = {}
+        todo = [version]
+        while todo:
+            current = todo.pop()
+            for dep in self.depends.get(current.id, ()):
+                if dep.depends_id in out or dep.depends_id == version.example_id:
+                    continue
+                chosen = self.version(dep.depends_id, dep.constraint)
+                example = self.examples[dep.depends_id]
+                out[dep.depends_id] = (ResolvedDependency(
+                    example.identifier, str(example.id), str(chosen.id), chosen.tag,
+                    chosen.digest), chosen)
+                todo.append(chosen)
+        return tuple(sorted(out.values(), key=lambda d: d[0].identifier))
 
 
 def resolve_course(session: Session, course: CourseSpec, namespace: str,
@@ -102,6 +134,7 @@ def resolve_course(session: Session, course: CourseSpec, namespace: str,
     problems: list[SpecProblem] = []
     _repositories(session, course, namespace, problems)
     candidates = _candidates(session, course)
+    library = _Library(session, (uuid.UUID(c.id) for c in candidates))
     desired: list[Desired] = []
     sources: dict[str, Source] = {}
     for node in course.nodes:
@@ -113,8 +146,8 @@ def resolve_course(session: Session, course: CourseSpec, namespace: str,
             problems.append(SpecProblem(node.where, "example", found))
             continue
         try:
-            version = _version(session, node, found, pinned)
-            deps = _dependencies(session, version)
+            version = _version(library, node, found, pinned)
+            deps = library.dependencies(version)
         except VersionNotFound as err:
             problems.append(SpecProblem(node.where, "version", str(err)))
             continue
@@ -128,12 +161,13 @@ def resolve_course(session: Session, course: CourseSpec, namespace: str,
     return Resolution(tuple(desired), sources)
 
 
-def _version(session: Session, node: Node, found: Candidate,
+def _version(library: _Library, node: Node, found: Candidate,
              pinned: Mapping[str, tuple[str, str]]) -> ExampleVersion:
     """An omitted version stays on the one first deployed (DESIGN §6); else resolve the spec."""
+    example_id = uuid.UUID(found.id)
     pin = pinned.get(node.id)
     if node.version is None and pin is not None and pin[0] == found.id:
-        version = session.get(ExampleVersion, uuid.UUID(pin[1]))
+        version = next((v for v in library.versions[example_id] if str(v.id) == pin[1]), None)
         if version is not None:
             return version
-    return resolve_version(session, uuid.UUID(found.id), node.version)
+    return library.version(example_id, node.version)

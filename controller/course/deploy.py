@@ -103,17 +103,23 @@ class VersionTrees:
         return str(self.repo.references[self._ref(version)].target)
 
 
+def read_versions(versions: VersionTrees, sources: Mapping[str, Source],
+                  spec_ids: Iterable[str]) -> None:
+    """Cache the trees of the versions (dependencies included) the nodes deploy."""
+    wanted = [sources[i] for i in spec_ids]
+    versions.prefetch([s.version for s in wanted] +
+                      [v for s in wanted for _, v in s.dependencies])
+
+
 def build_trees(repo: pygit2.Repository, sources: Mapping[str, Source],
                 properties: Mapping[str, Mapping[str, Any]], spec_ids: Iterable[str],
                 versions: VersionTrees) -> dict[str, str]:
-    """The deployed directory tree id of each node in `spec_ids` (objects written locally).
+    """The deployed directory tree id of each node in `spec_ids` (objects written locally;
+    versions not cached by `read_versions` yet are read one by one).
 
     Tree surgery only: the version's tree, its meta.yaml replaced, each dependency's tree
     placed under `.dependencies/<identifier>/`; no other file is read or rewritten.
     """
-    wanted = [sources[i] for i in spec_ids]
-    versions.prefetch([s.version for s in wanted] +
-                      [v for s in wanted for _, v in s.dependencies])
     versions.lend_to(repo)
     built: dict[str, str] = {}
     for spec_id in spec_ids:

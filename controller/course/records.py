@@ -152,6 +152,12 @@ def save_course(session: Session, spec: CourseSpec, namespace: str, name: str) -
     return course
 
 
+def record_template_commit(session: Session, course_id: str, commit: str) -> None:
+    """The student template commit a pass pushed, on its course row (found by id)."""
+    session.execute(sa.update(Course).where(Course.id == uuid.UUID(course_id))
+                    .values(student_template_commit=commit))
+
+
 def _column_values(changed: dict[str, Any], type_ids: dict[str, uuid.UUID],
                    now: datetime) -> dict[str, Any]:
     out: dict[str, Any] = {}

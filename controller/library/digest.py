@@ -24,7 +24,7 @@ class FileRecord:
                 "sha256": self.sha256}
 
 
-def sha256(data: bytes) -> str:
+def sha256(data: bytes | memoryview) -> str:
     """Hex sha256 of `data`."""
     return hashlib.sha256(data).hexdigest()
 

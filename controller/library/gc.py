@@ -30,23 +30,15 @@ from typing import Any
 import sqlalchemy as sa
 
 from controller.config import Settings
+from controller.library import layout
 from controller.library.errors import DatabaseUnavailable, StorageUnavailable
 from controller.store.db import database_errors_as, session_scope, shared_engine
 from controller.store.db.library import ExampleRepository, ExampleVersion
 from controller.store.db.locks import LockBusy, LockKind, advisory_lock, repository_key
 from controller.store.objects import ObjectInfo, ObjectStore, object_store, storage_errors_as
 
-ROOT = "repositories/"
 DEFAULT_GRACE = 24 * 3600.0
 DEFAULT_WAIT = 10.0
-
-
-def version_prefix(key: str) -> str | None:
-    """`repositories/<r>/<e>/<digest>/` of an object key; None for keys of another layout."""
-    parts = key.split("/", 4)
-    if len(parts) < 5 or parts[0] != ROOT.rstrip("/") or not all(parts[1:4]):
-        return None
-    return "/".join(parts[:4]) + "/"
 
 
 def collectable(objects: Iterable[ObjectInfo], referenced: set[str], cutoff: datetime
@@ -54,7 +46,7 @@ def collectable(objects: Iterable[ObjectInfo], referenced: set[str], cutoff: dat
     """Each unreferenced object of the library's layout, with whether it is older than
     `cutoff` (an object whose age is unknown counts as young)."""
     for obj in objects:
-        prefix = version_prefix(obj.key)
+        prefix = layout.prefix_of(obj.key)
         if prefix is None or prefix in referenced:
             continue
         yield obj, obj.modified is not None and obj.modified < cutoff
@@ -125,7 +117,7 @@ def collect_garbage(settings: Settings, *, grace: float = DEFAULT_GRACE, dry_run
     found: dict[str, Collected] = {}
     doomed: dict[str, list[ObjectInfo]] = {}
     with storage_errors_as(StorageUnavailable):
-        listing = _counted(store.list(ROOT), report)
+        listing = _counted(store.list(layout.ROOT), report)
         for obj, old in collectable(listing, referenced, cutoff):
             repo_id = obj.key.split("/", 2)[1]
             entry = found.setdefault(repo_id, Collected(repo_id, None))
@@ -171,8 +163,8 @@ def _collect(engine: sa.Engine, store: ObjectStore, entry: Collected,
             with session_scope(engine) as session:
                 fresh = set(session.scalars(sa.select(ExampleVersion.storage_prefix).where(
                     ExampleVersion.storage_prefix.startswith(
-                        f"{ROOT}{entry.repository_id}/", autoescape=True))))
-            gone = [o for o in candidates if version_prefix(o.key) not in fresh]
+                        f"{layout.ROOT}{entry.repository_id}/", autoescape=True))))
+            gone = [o for o in candidates if layout.prefix_of(o.key) not in fresh]
             if not dry_run:
                 with storage_errors_as(StorageUnavailable):
                     store.delete_many([o.key for o in gone])
@@ -180,6 +172,6 @@ def _collect(engine: sa.Engine, store: ObjectStore, entry: Collected,
         entry.skipped = (f"a sync of {entry.repository} is running; nothing removed here, "
                          "run gc again later")
         return
-    entry.versions = {p for o in gone if (p := version_prefix(o.key))}
+    entry.versions = {p for o in gone if (p := layout.prefix_of(o.key))}
     entry.objects = len(gone)
     entry.bytes = sum(o.size for o in gone)

@@ -9,6 +9,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from controller.phases import Phases
+
 
 class SyncStatus(StrEnum):
     """What a sync did with one example: the values `exlib sync -o json`, the operator's
@@ -57,6 +59,8 @@ class SyncReport:
     #: Versions of the repository's examples stored in the database after the sync
     #: (every version ever published, archived examples' included).
     versions: int = 0
+    #: Seconds per phase of the sync (`controller.phases`), filled in as it runs.
+    phases: Phases = field(default_factory=Phases, compare=False, repr=False)
 
     @property
     def digest(self) -> str:
@@ -93,5 +97,6 @@ class SyncReport:
             "uploaded": {"versions": self.uploaded_versions, "files": self.uploaded_files,
                          "bytes": self.uploaded_bytes},
             "history": self.history,
+            "phases": dict(self.phases.seconds),
             "examples": [asdict(e) for e in self.examples],
         }

@@ -40,7 +40,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from controller.config import ExampleLimits, Settings
-from controller.library import state
+from controller.library import layout, state
 from controller.library.digest import FileRecord, sha256
 from controller.library.errors import (
     DatabaseUnavailable,
@@ -50,11 +50,12 @@ from controller.library.errors import (
 )
 from controller.library.plan import Decision, Known, Unchanged, may_publish, plan
 from controller.library.report import ExampleReport, SyncReport, SyncStatus
-from controller.library.scan import META, Found, Ignore, Scanned, discover, read_example
+from controller.library.scan import Found, Ignore, Scanned, discover, read_example
 from controller.library.source import Snapshot, SourceSpec
 from controller.library.source_dir import DirSnapshot
 from controller.library.source_git import GitSource, check_url
 from controller.library.source_s3 import S3Snapshot, s3_revision
+from controller.phases import Phases
 from controller.store.db import database_errors_as, session_scope, shared_engine
 from controller.store.db.library import ExampleRepository
 from controller.store.db.locks import LockBusy, LockKind, advisory_lock, repository_key
@@ -249,19 +250,26 @@ class _Stager:
             assert s.meta is not None
             k = self._known.get(s.meta.identifier)
             example_id = k.id if k is not None else _new_id(self._repo_id, s.meta.identifier)
-            prefix = _prefix(self._repo_id, example_id, s.digest)
+            prefix = layout.version_prefix(self._repo_id, example_id, s.digest)
+            entries = [f.as_json() for f in s.files]
+            packed: list[bytes] | None = [] if layout.has_pack(entries) else None
             for f in s.files:  # one file's bytes at a time beyond KEEP_BYTES
                 data = blobs.pop(f.path, None)
                 if data is None:
                     data = self._reread(found, f)
-                self._uploader.add((prefix + (META if f.path == META else f"files/{f.path}"),
-                                    data, "application/octet-stream"))
+                self._uploader.add((layout.file_key(prefix, f.path), data,
+                                    "application/octet-stream"))
+                if packed is not None:  # small: every file was kept from hashing
+                    packed.append(data)
                 del data
+            if packed is not None:
+                self._uploader.add((layout.pack_key(prefix), layout.pack(packed),
+                                    "application/octet-stream"))
             metadata = {"repository_id": str(self._repo_id), "example_id": str(example_id),
                         "identifier": s.meta.identifier, "directory": found.directory,
                         "tag": s.meta.version, "version_raw": s.meta.version_raw,
                         "digest": s.digest, "tree_id": found.tree_id, "meta": s.meta.data,
-                        "files": [f.as_json() for f in s.files],
+                        "files": entries,
                         "source_revision": self._snapshot.revision,
                         "synced_at": self._now.isoformat()}
             self._staging.add(found.directory, json.dumps(metadata, sort_keys=True), s.meta,
@@ -279,11 +287,6 @@ class _Stager:
             raise SourceUnreachable(f"{where} changed while the sync was reading it; the next "
                                     "sync reads it again")
         return data
-
-
-def _prefix(repository_id: uuid.UUID, example_id: uuid.UUID, digest: str) -> str:
-    """Where a version's objects live (DESIGN §4; the trailing slash matters)."""
-    return f"repositories/{repository_id}/{example_id}/{digest}/"
 
 
 def _new_id(repository_id: uuid.UUID, identifier: str) -> uuid.UUID:
@@ -310,18 +313,23 @@ def _report_entry(d: Decision, ids: dict[str, uuid.UUID]) -> ExampleReport:
 
 
 def _complete(todo: list[Decision], staging: state.Staging, uploader: _Uploader,
-              writer: state.Writer, repository_id: uuid.UUID, progress: SyncProgress) -> None:
+              writer: state.Writer, repository_id: uuid.UUID, progress: SyncProgress,
+              lap: Callable[[str], None]) -> None:
     """Once every file is stored, write the published versions' rows and store their
     metadata.json; returns when every object is stored. Files of examples planning rejected
     stay without metadata.json and rows: incomplete, never served."""
     uploader.wait()
-    published = ((d, _prefix(repository_id, writer.example_id(d), d.scanned.digest))
+    lap("upload")
+    published = ((d, layout.version_prefix(repository_id, writer.example_id(d),
+                                            d.scanned.digest))
                  for d in todo if d.scanned is not None)
     for n, (prefix, metadata) in enumerate(writer.add_versions(staging, published), 1):
         killpoints.reach(killpoints.SYNC_BEFORE_METADATA)
-        uploader.add((prefix + "metadata.json", metadata, "application/json"))
+        uploader.add((layout.metadata_key(prefix), metadata, "application/json"))
         progress("write", n, len(todo))
+    lap("rows")
     uploader.wait()
+    lap("upload")
 
 
 @dataclasses.dataclass
@@ -349,6 +357,7 @@ def _sync_snapshot(sync: _Sync, snapshot: Snapshot, *, history: bool) -> list[De
     try:
         with database_errors_as(DatabaseUnavailable), session_scope(sync.engine) as session:
             known = state.load_known(session, repo.id)
+            report.phases.lap("load")
             staging = state.Staging(session)
             stager = _Stager(snapshot, ignore, settings.limits, uploader, staging, repo.id,
                              known, now, progress)
@@ -356,15 +365,18 @@ def _sync_snapshot(sync: _Sync, snapshot: Snapshot, *, history: bool) -> list[De
                 items = scan(snapshot, ignore, settings.limits, {} if history else known,
                              progress, read=stager)
                 uploader.flush()
+            report.phases.lap("scan")
             decisions = plan(items, known, archive=not history)
             del items
             ids = _ids(repo.id, decisions)
             todo = [d for d in decisions if d.publish]
+            report.phases.lap("plan")
             session.add(repo)
             writer = state.Writer(session, repo, ids, now, history=history)
             writer.insert_examples(decisions)
             with storage_errors_as(StorageUnavailable):
-                _complete(todo, staging, uploader, writer, repo.id, progress)
+                _complete(todo, staging, uploader, writer, repo.id, progress,
+                          report.phases.lap)
             report.uploaded_versions += len(todo)
             report.uploaded_files += uploader.files
             report.uploaded_bytes += uploader.size
@@ -374,6 +386,7 @@ def _sync_snapshot(sync: _Sync, snapshot: Snapshot, *, history: bool) -> list[De
             report.finished_at = datetime.now(UTC)
             writer.finish(decisions, report)  # committed when the block ends
             killpoints.reach(killpoints.SYNC_BEFORE_ROWS)
+        report.phases.lap("rows")
     finally:
         uploader.close()
     return decisions
@@ -431,15 +444,19 @@ def sync_repository(settings: Settings, source: SourceSpec, *, name: str,
         check_url(source.url)  # before the URL is stored in the repository row
     progress = progress or _no_progress
     started = datetime.now(UTC)
+    phases = Phases()
     store = object_store(settings, source.timeout)
     with _one_sync(settings, namespace, name, wait, on_wait, source.timeout) as engine:
+        phases.lap("lock")
         with database_errors_as(DatabaseUnavailable), session_scope(engine) as session:
             repo = state.repository(session, namespace, name, source, visibility, info)
         progress("fetch", 0, None)
         snapshot, git = _open(source, settings, namespace, name)
         with storage_errors_as(StorageUnavailable):
             store.ensure_bucket()
-        report = SyncReport(repo.id, name, namespace, snapshot.revision, started, started, [])
+        phases.lap("fetch")
+        report = SyncReport(repo.id, name, namespace, snapshot.revision, started, started, [],
+                            phases=phases)
         sync = _Sync(settings, source, store, engine, repo, report, progress)
         if history:
             _import_history(sync, history, git)

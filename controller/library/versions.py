@@ -1,6 +1,7 @@
 """Reading the library back: pick a stored version and load its files (course deployment).
 
     resolve_version(session, example_id, spec) -> ExampleVersion
+    pick_version(example, versions, spec) -> ExampleVersion  (the same, over loaded rows)
         spec: None or "latest" = the example's latest version; a tag ("1.0" = exactly 1.0.0);
         a range ("^1.0", "~1.2", ">=1.0,<2") = the newest matching tag by semver;
         "sha256:<prefix>" = the version whose digest starts with the prefix.
@@ -16,15 +17,15 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from controller.config import Settings
+from controller.library import layout
 from controller.library.digest import sha256
 from controller.library.errors import IncompleteVersion, StorageUnavailable, VersionNotFound
-from controller.library.scan import META
 from controller.meta import VersionError, newest_matching, normalise_version, parse_constraint
 from controller.meta.names import DIGEST_PREFIX, short_digest
 from controller.store.db.library import Example, ExampleVersion
@@ -33,16 +34,25 @@ from controller.store.objects import ObjectStore, object_store, storage_errors_a
 
 def resolve_version(session: Session, example_id: uuid.UUID, spec: str | None
                     ) -> ExampleVersion:
-    """The stored version of an example that `spec` names (see the module docstring)."""
+    """The stored version of an example that `spec` names (`pick_version` over its stored
+    versions; the module docstring says what a spec may be)."""
     example = session.get(Example, example_id)
     if example is None:
         raise VersionNotFound(f"example {example_id} does not exist")
+    return pick_version(example, session.scalars(
+        sa.select(ExampleVersion).filter_by(example_id=example_id)).all(), spec)
+
+
+def pick_version(example: Example, versions: Sequence[ExampleVersion], spec: str | None
+                 ) -> ExampleVersion:
+    """The version of `example` that `spec` names, among its `versions` (all of them, loaded
+    by the caller: a course pass loads the versions of all its examples in one query)."""
     spec = (spec or "latest").strip()
     if spec == "latest":
-        if example.latest_version is None:
+        latest = next((v for v in versions if v.id == example.latest_version_id), None)
+        if latest is None:
             raise VersionNotFound(f"example {example.identifier} has no valid version yet")
-        return example.latest_version
-    versions = session.scalars(sa.select(ExampleVersion).filter_by(example_id=example_id)).all()
+        return latest
     if spec.startswith(DIGEST_PREFIX):
         prefix = spec.removeprefix(DIGEST_PREFIX).lower()
         hits = [v for v in versions if v.digest.startswith(prefix)]
@@ -73,29 +83,49 @@ def resolve_version(session: Session, example_id: uuid.UUID, spec: str | None
 
 def version_files(store: ObjectStore | Settings, version: ExampleVersion
                   ) -> Iterator[tuple[str, int, bytes]]:
-    """(relative path, mode, bytes) of each file of a stored version, one at a time and
-    checked against its recorded sha256, so a large version never sits in memory whole."""
+    """(relative path, mode, bytes) of each file of a stored version, checked against its
+    recorded sha256.
+
+    A small version comes from its pack, one request (`layout`); a large one, one synced
+    before packs existed, or one whose pack is damaged, file by file, one file in memory
+    at a time.
+    """
     if isinstance(store, Settings):
         store = object_store(store)
-    prefix = version.storage_prefix
     with storage_errors_as(StorageUnavailable):
+        packed = _from_pack(store, version)
+        if packed is not None:
+            yield from packed
+            return
+        prefix = version.storage_prefix
         try:
-            metadata = json.loads(store.get(prefix + "metadata.json"))
+            metadata = json.loads(store.get(layout.metadata_key(prefix)))
         except KeyError:
             raise IncompleteVersion(f"version {short_digest(version.digest)} has no "
                                     f"metadata.json under {prefix}; run a sync to complete "
                                     "it") from None
         for f in metadata["files"]:
-            key = META if f["path"] == META else f"files/{f['path']}"
+            key = layout.file_key(prefix, f["path"])
             try:
-                data = store.get(prefix + key)
+                data = store.get(key)
             except KeyError:
-                raise IncompleteVersion(f"{prefix}{key} is missing; run a sync to complete "
+                raise IncompleteVersion(f"{key} is missing; run a sync to complete "
                                         "the version") from None
             if sha256(data) != f["sha256"]:
-                raise IncompleteVersion(f"{prefix}{key} does not match its recorded sha256")
+                raise IncompleteVersion(f"{key} does not match its recorded sha256")
             yield f["path"], int(f["mode"], 8), data
             del data
+
+
+def _from_pack(store: ObjectStore, version: ExampleVersion
+               ) -> Iterator[tuple[str, int, bytes]] | None:
+    """The version's files from its pack, checked; None when it has no usable pack."""
+    if not layout.has_pack(version.files):
+        return None
+    try:
+        return layout.unpack(store.get(layout.pack_key(version.storage_prefix)), version.files)
+    except (KeyError, layout.BadPack):
+        return None  # synced before packs existed, or damaged: the files are the truth
 
 
 def load_version_files(store: ObjectStore | Settings, version: ExampleVersion

@@ -216,7 +216,7 @@ def _result(report: ApplyReport, status: dict[str, Any], revisions: dict[str, st
                        f"{(commit or 'no commit')[:12]}" + (
                            f"; library versions as last synced from {'; '.join(stale)}"
                            if stale else "")),
-        status=shown)
+        status=shown, phases=report.phases)
 
 
 def _assignments(report: ApplyReport) -> int:

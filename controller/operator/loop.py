@@ -11,7 +11,7 @@ import asyncio
 import copy
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +20,7 @@ from controller.operator import metrics
 from controller.operator.inputs import spec_errors
 from controller.operator.schedule import REQUESTED_AT, Memory, due, record
 from controller.operator.status import Observation, Problem, ready_of, summarise
+from controller.phases import describe
 from controller.store.kube import Kube, now_iso
 from controller.timeouts import DEFAULT_INTERVAL, MIN_INTERVAL, parse_duration
 
@@ -57,6 +58,7 @@ class PassResult:
     ready_message: str = ""
     slow_retry: bool = False  # wrong credentials: retry at the interval, not with backoff
     skipped: bool = False  # interval re-check found nothing new: no status write
+    phases: Mapping[str, float] = field(default_factory=dict)  # seconds per phase of the pass
 
     @classmethod
     def problem(cls, type_: str, reason: str, message: str) -> PassResult:
@@ -141,7 +143,11 @@ def _one_pass(kube: Kube, kind: str, schema: str | None, body: dict[str, Any], r
             "stays, ask the cluster administrator for the traceback in the operator's log")
     types = {p.type for p in result.problems}
     settled = types <= SETTLED  # nothing a retry could change: wait for a person or a trigger
-    metrics.observe_pass(kind, time.monotonic() - started, ok=not result.problems)
+    seconds = time.monotonic() - started
+    metrics.observe_pass(kind, seconds, ok=not result.problems)
+    metrics.observe_phases(kind, result.phases)
+    log.info("%s %s/%s: pass done in %.2f s, %s (%s)", kind, ns, name, seconds,
+             ", ".join(sorted(types)) or "no problem", describe(result.phases))
     record(mem, body, time.monotonic(), _interval(body), ok=settled, stalled="Stalled" in types,
            slow_retry=result.slow_retry, waiting=bool(types) and types <= {"DependencyNotReady"})
     if result.skipped:

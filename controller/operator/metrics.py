@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
@@ -15,6 +16,9 @@ CONDITION = Gauge(
     ["kind", "namespace", "name", "type", "status"])
 EXAMPLES_SYNCED = Counter(
     "exlib_examples_synced_total", "Examples synced, by outcome", ["status"])
+PHASE_SECONDS = Histogram(
+    "exlib_pass_phase_seconds", "Duration of one phase of a reconcile pass (controller.phases)",
+    ["kind", "phase"], buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300))
 COMMITS_PUSHED = Counter(
     "exlib_commits_pushed_total", "Commits pushed to course repositories", ["repository"])
 
@@ -28,6 +32,11 @@ def serve(port: int) -> None:
 def observe_pass(kind: str, seconds: float, *, ok: bool) -> None:
     """Record one pass's duration and outcome."""
     RECONCILE_SECONDS.labels(kind, "success" if ok else "failure").observe(seconds)
+
+
+def observe_phases(kind: str, phases: Mapping[str, float]) -> None:
+    for phase, seconds in phases.items():
+        PHASE_SECONDS.labels(kind, phase).observe(seconds)
 
 
 STATUSES = ("True", "False", "Unknown")

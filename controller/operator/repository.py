@@ -97,6 +97,7 @@ def run_pass(kube: Kube, body: dict[str, Any], reason: str) -> PassResult:
     return PassResult(
         ready_message=summary,
         events=events,
+        phases=report.phases.seconds,
         status={
             "repositoryId": str(report.repository_id),
             "artifact": artifact,

@@ -104,20 +104,20 @@ def test_rows_the_database_refuses_stop_the_pass_before_the_push(env: Env) -> No
 
 
 def test_rows_failing_after_the_push_are_healed_by_the_next_pass(env: Env) -> None:
-    """The database fails after the push (the first write of the row succeeds — the check
-    before the push — and the second fails): the lecturer then renames the node. The next
-    pass removes the directory the failed pass left, which no row and no node holds."""
+    """The database fails after the push (the rows, written before it, are refused when the
+    pass commits them — a deferred trigger, once): the lecturer then renames the node. The
+    next pass removes the directory the failed pass left, which no row and no node holds."""
     spec, repo, _ = seed(env, template=False)
-    execute(env, "CREATE SEQUENCE extra_writes", """
-        CREATE FUNCTION fail_second() RETURNS trigger LANGUAGE plpgsql AS $$
+    execute(env, "CREATE SEQUENCE extra_commits", """
+        CREATE FUNCTION fail_first_commit() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-          IF NEW.path = 'week2.extra' AND nextval('extra_writes') = 2 THEN
+          IF NEW.path = 'week2.extra' AND nextval('extra_commits') = 1 THEN
             RAISE EXCEPTION 'connection lost (simulated)';
           END IF;
           RETURN NEW;
         END $$""",
-            "CREATE TRIGGER fail_second BEFORE INSERT ON course_content "
-            "FOR EACH ROW EXECUTE FUNCTION fail_second()")
+            "CREATE CONSTRAINT TRIGGER fail_first_commit AFTER INSERT ON course_content "
+            "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION fail_first_commit()")
     env.apply(spec)
     remote = env.remote(repo)
     failed = env.apply(add_assignment(spec, "extra"))  # the push landed: a report says so

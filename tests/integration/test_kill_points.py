@@ -22,6 +22,7 @@ import sqlalchemy as sa
 
 from controller.config import Settings
 from controller.course.apply import apply_course
+from controller.library import layout
 from controller.library.source import SourceSpec
 from controller.library.sync import sync_repository
 from controller.store.git import Credentials
@@ -224,7 +225,5 @@ def test_sync_killed_at_a_step_boundary_converges(
     assert len(versions) == 3
     # every object belongs to a served version, and every served version is complete
     stored = {o.key for o in object_store(settings).list(f"repositories/{repo_id}/")}
-    expected = {prefix + ("meta.yaml" if f["path"] == "meta.yaml" else f"files/{f['path']}")
-                for prefix, files in versions for f in files}
-    expected |= {prefix + "metadata.json" for prefix, _ in versions}
+    expected = {key for prefix, files in versions for key in layout.version_keys(prefix, files)}
     assert stored == expected

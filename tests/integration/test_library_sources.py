@@ -180,7 +180,8 @@ def test_odd_file_names_are_stored_exactly_either_way(
     settings = replace(settings, s3_batch_uploads=batch)
     assert object_store(settings).batches is (batch == "on")
     report = sync_repository(settings, remote.source(), name=f"odd-{batch}")
-    assert report.counts["new"] == 1 and report.uploaded_files == len(files) + 1
+    # objects: the files, metadata.json and the pack
+    assert report.counts["new"] == 1 and report.uploaded_files == len(files) + 2
     with session_scope(make_engine(settings.database_url)) as s:
         ex = s.scalar(sa.select(Example).filter_by(identifier="odd"))
         assert ex is not None

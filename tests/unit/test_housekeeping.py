@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 from controller.course.branches import finished
 from controller.course.plan import Content, State
-from controller.library.gc import collectable, version_prefix
+from controller.library.gc import collectable
+from controller.library.layout import prefix_of
 from controller.store.objects import ObjectInfo
 
 NOW = datetime(2026, 1, 2, tzinfo=UTC)
@@ -16,10 +17,10 @@ V = "repositories/r1/e1/" + "a" * 64 + "/"
 
 
 def test_version_prefix_only_for_the_library_layout() -> None:
-    assert version_prefix(V + "files/x/y.py") == V
-    assert version_prefix(V + "metadata.json") == V
+    assert prefix_of(V + "files/x/y.py") == V
+    assert prefix_of(V + "metadata.json") == V
     for key in ("repositories/r1/e1/abc", "exports/r1/e1/d/x", "repositories//e1/d/x", "x"):
-        assert version_prefix(key) is None
+        assert prefix_of(key) is None
 
 
 def test_collectable_skips_referenced_and_marks_young_and_unknown_ages() -> None:
