@@ -21,7 +21,7 @@ from controller.course import paths
 from controller.course.catalog import Source
 from controller.course.errors import StorageFailed
 from controller.course.plan import BranchOp, Conflict, Content, DirOp, Merge
-from controller.course.render import META, VENDOR_DIR, rewrite_meta
+from controller.course.render import META, VENDOR_DIR, deploy_key, rewrite_meta
 from controller.course.template import assignment_template
 from controller.library.errors import IncompleteVersion, StorageUnavailable
 from controller.library.versions import version_files
@@ -111,30 +111,52 @@ def read_versions(versions: VersionTrees, sources: Mapping[str, Source],
                       [v for s in wanted for _, v in s.dependencies])
 
 
+#: (shared repository, deploy key) -> tree id of a deployed directory. A directory is a
+#: function of its deploy key (`render.deploy_key` hashes everything it is made of) and its
+#: objects are written to the shared repository every course borrows from, so a course
+#: deploying what another course (or an earlier pass) deployed takes the tree as it is, in
+#: this process. Bounded: cleared when full.
+_BUILT: dict[tuple[str, str], str] = {}
+MAX_BUILT = 50_000
+
+
 def build_trees(repo: pygit2.Repository, sources: Mapping[str, Source],
                 properties: Mapping[str, Mapping[str, Any]], spec_ids: Iterable[str],
                 versions: VersionTrees) -> dict[str, str]:
-    """The deployed directory tree id of each node in `spec_ids` (objects written locally;
-    versions not cached by `read_versions` yet are read one by one).
-
-    Tree surgery only: the version's tree, its meta.yaml replaced, each dependency's tree
-    placed under `.dependencies/<identifier>/`; no other file is read or rewritten.
-    """
+    """The deployed directory tree id of each node in `spec_ids`, its objects in the shared
+    repository `repo` borrows from (versions not cached by `read_versions` yet are read one
+    by one); a directory already built with the same deploy key is reused."""
     versions.lend_to(repo)
+    shared = versions.repo
     built: dict[str, str] = {}
     for spec_id in spec_ids:
         source = sources[spec_id]
-        editor = git.TreeEditor(repo, repo[versions(source.version)].peel(pygit2.Tree))
-        editor.take(VENDOR_DIR)
-        meta = editor.take(META)
         deps = [d for d, _ in source.dependencies]
-        if meta is not None:
-            text = rewrite_meta(git.read_blob(repo, meta[0]), properties[spec_id], deps)
-            editor.put(META, str(repo.create_blob(text)), FileMode.BLOB)
-        for dep, version in source.dependencies:
-            editor.put(f"{VENDOR_DIR}/{dep.identifier}", versions(version))
-        built[spec_id] = editor.write()
+        key = (shared.path, deploy_key(source.version.digest, properties[spec_id], deps))
+        tree = _BUILT.get(key)
+        if tree is None or tree not in shared.odb:  # the cache directory may be wiped
+            tree = _build(source, properties[spec_id], versions)
+            if len(_BUILT) >= MAX_BUILT:
+                _BUILT.clear()
+            _BUILT[key] = tree
+        built[spec_id] = tree
     return built
+
+
+def _build(source: Source, properties: Mapping[str, Any], versions: VersionTrees) -> str:
+    """Tree surgery only: the version's tree, its meta.yaml replaced, each dependency's tree
+    placed under `.dependencies/<identifier>/`; no other file is read or rewritten."""
+    shared = versions.repo
+    editor = git.TreeEditor(shared, shared[versions(source.version)].peel(pygit2.Tree))
+    editor.take(VENDOR_DIR)
+    meta = editor.take(META)
+    if meta is not None:
+        text = rewrite_meta(git.read_blob(shared, meta[0]), properties,
+                            [d for d, _ in source.dependencies])
+        editor.put(META, str(shared.create_blob(text)), FileMode.BLOB)
+    for dep, version in source.dependencies:
+        editor.put(f"{VENDOR_DIR}/{dep.identifier}", versions(version))
+    return editor.write()
 
 
 def head_lookup(repo: pygit2.Repository, tree: pygit2.Tree | None, base: str
