@@ -15,11 +15,11 @@ from controller.course.apply import (
 )
 from controller.course.plan import Op, State
 from controller.course.spec import parse_spec
-from controller.operator import repository
 from controller.operator.inputs import destination_problems, git_credentials, provider_token
 from controller.operator.loop import PassResult
 from controller.operator.metrics import COMMITS_PUSHED
-from controller.operator.status import Problem, failure_reason
+from controller.operator.process import settings
+from controller.operator.status import Problem, failure_reason, readiness
 from controller.store.kube import Kube, SecretMissing
 from controller.tenancy import use_problem
 from controller.testing import killpoints
@@ -68,7 +68,7 @@ def _dependencies(kube: Kube, spec: dict[str, Any], namespace: str
             problems.append(Problem("DependencyNotReady", "RepositoryNotFound",
                                     f"ExampleRepository {key} does not exist"))
             continue
-        info = repository.readiness(obj)
+        info = readiness(obj)
         refused = use_problem(namespace, key, info["visibility"])
         if refused:
             problems.append(Problem("Stalled", "RepositoryNotVisible", refused))
@@ -83,7 +83,7 @@ def _dependencies(kube: Kube, spec: dict[str, Any], namespace: str
     return revisions, problems, tuple(stale)
 
 
-def run_pass(kube: Kube, body: dict[str, Any], reason: str) -> PassResult:
+def apply_once(kube: Kube, body: dict[str, Any], reason: str) -> PassResult:
     """One pass over a CourseStructure: the same pass as `exlib apply`, reported as status,
     conditions and events."""
     meta, spec = body["metadata"], body.get("spec") or {}
@@ -93,7 +93,7 @@ def run_pass(kube: Kube, body: dict[str, Any], reason: str) -> PassResult:
         course = parse_spec(spec, ns)
     except errors.SpecError as err:
         return PassResult.problem("Stalled", "InvalidSpec", _one_line(err))
-    refused = destination_problems(spec, repository.settings())
+    refused = destination_problems(spec, settings())
     if refused:
         return PassResult.problem("Stalled", "DestinationNotAllowed", "; ".join(refused))
     revisions, problems, stale = _dependencies(kube, spec, ns)
@@ -107,7 +107,7 @@ def run_pass(kube: Kube, body: dict[str, Any], reason: str) -> PassResult:
     except SecretMissing as err:
         return PassResult.problem("FetchFailed", "SecretNotFound", str(err))
     try:
-        report = apply_course(repository.settings(), course, name=name, namespace=ns,
+        report = apply_course(settings(), course, name=name, namespace=ns,
                               credentials=creds)
     except errors.SpecError as err:
         return PassResult.problem("Stalled", "InvalidSpec", _one_line(err))
@@ -226,7 +226,7 @@ def _assignments(report: ApplyReport) -> int:
 def on_delete(namespace: str, name: str, spec: dict[str, Any]) -> None:
     """Archive the course's rows (submissions hang off them); Git repositories stay."""
     try:
-        archive_course(repository.settings(), spec, namespace=namespace, name=name)
+        archive_course(settings(), spec, namespace=namespace, name=name)
     except errors.SpecError as err:  # never deployed, or not ours: nothing to archive
         log.warning("CourseStructure %s/%s deleted without archiving rows: %s", namespace,
                     name, _one_line(err))

@@ -12,9 +12,10 @@ from typing import Any
 
 import kopf
 
-from controller.operator import course, metrics, repository
+from controller.operator import course, metrics, process, repository
 from controller.operator.loop import NamespaceSlots, run_loop
 from controller.operator.scope import SHARD_LABEL, Scope
+from controller.operator.status import readiness
 from controller.store.kube import GROUP, VERSION, Kube
 
 _kube: Kube | None = None
@@ -33,7 +34,7 @@ def slots() -> NamespaceSlots:
     """One limit of concurrent passes per namespace, shared by both kinds."""
     global _slots
     if _slots is None:
-        _slots = NamespaceSlots(repository.settings().passes_per_namespace)
+        _slots = NamespaceSlots(process.settings().passes_per_namespace)
     return _slots
 
 
@@ -63,20 +64,20 @@ def registry(scope: Scope) -> kopf.OperatorRegistry:
     @kopf.index(GROUP, VERSION, "examplerepositories", id="repositories", registry=reg)
     def repositories(namespace: str, name: str, body: kopf.Body, **_: Any) -> dict[Any, Any]:
         """(namespace, name) -> the repository's readiness and revision, for course triggers."""
-        return {(namespace, name): repository.readiness(body)}
+        return {(namespace, name): readiness(body)}
 
     @kopf.daemon(GROUP, VERSION, "examplerepositories", labels=mine, cancellation_timeout=30,
                  id="repository_daemon", registry=reg)
     async def repository_daemon(body: kopf.Body, stopped: kopf.DaemonStopped,
                                 **_: Any) -> None:
         await run_loop(kube(), "ExampleRepository", repository.SCHEMA, body, stopped,
-                       repository.run_pass, slots())
+                       repository.sync_once, slots())
 
     @kopf.daemon(GROUP, VERSION, "coursestructures", labels=mine, cancellation_timeout=30,
                  id="course_daemon", registry=reg)
     async def course_daemon(body: kopf.Body, stopped: kopf.DaemonStopped,
                             repositories: kopf.Index, **_: Any) -> None:
-        await run_loop(kube(), "CourseStructure", None, body, stopped, course.run_pass,
+        await run_loop(kube(), "CourseStructure", None, body, stopped, course.apply_once,
                        slots(), trigger=lambda snapshot: course.repositories_moved(
                            snapshot, repositories))
 

@@ -2,47 +2,21 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from controller import jsonschemas
-from controller.config import Settings
 from controller.library import errors
 from controller.library.state import RepositoryInfo
 from controller.library.sync import archive_repository, remote_revision, sync_repository
 from controller.operator.inputs import destination_problems, repository_source
 from controller.operator.loop import PassResult
 from controller.operator.metrics import EXAMPLES_SYNCED
-from controller.operator.status import Problem, failure_reason, ready_of
+from controller.operator.process import settings
+from controller.operator.status import Problem, failure_reason, ready_of, visibility_of
 from controller.store.kube import Kube, SecretMissing, now_iso
-from controller.tenancy import Visibility
 
 SCHEMA = jsonschemas.EXAMPLE_REPOSITORY
 MAX_INVALID_LISTED = 10
-
-
-@functools.cache
-def settings() -> Settings:
-    """The operator's settings, read from the environment once per process."""
-    return Settings.from_env()
-
-
-def readiness(body: dict[str, Any]) -> dict[str, Any]:
-    """What a course needs to know about a repository: Ready now, at which revision."""
-    status = body.get("status") or {}
-    ready = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {})
-    return {
-        "ready": ready.get("status") == "True"
-        and status.get("observedGeneration") == body["metadata"].get("generation"),
-        "revision": (status.get("artifact") or {}).get("revision"),
-        "message": ready.get("message", "not reconciled yet"),
-        "visibility": visibility_of(body.get("spec") or {}),
-    }
-
-
-def visibility_of(spec: dict[str, Any]) -> Visibility:
-    """Who may use the repository's examples, as its spec says."""
-    return Visibility.of(spec.get("visibility"), spec.get("allowedNamespaces"))
 
 
 def failure(err: errors.SyncError) -> PassResult:
@@ -54,7 +28,7 @@ def failure(err: errors.SyncError) -> PassResult:
                       slow_retry=not err.retryable)
 
 
-def run_pass(kube: Kube, body: dict[str, Any], reason: str) -> PassResult:
+def sync_once(kube: Kube, body: dict[str, Any], reason: str) -> PassResult:
     """One pass over an ExampleRepository: the same sync as `exlib sync`, reported as status,
     conditions and events; an interval re-check of an unchanged remote does nothing."""
     meta, spec = body["metadata"], body.get("spec") or {}

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from controller.tenancy import Visibility
 from controller.timeouts import timed_out
 
 DETAIL_TYPES = ("FetchFailed", "StorageFailed", "DatabaseFailed", "CommitFailed",
@@ -99,3 +100,22 @@ def ready_of(conditions: list[dict[str, Any]] | None) -> tuple[str, str]:
         if c.get("type") == READY:
             return c.get("status", "Unknown"), c.get("reason", "")
     return "Unknown", ""
+
+
+def visibility_of(spec: dict[str, Any]) -> Visibility:
+    """Who may use an ExampleRepository's examples, as its spec says."""
+    return Visibility.of(spec.get("visibility"), spec.get("allowedNamespaces"))
+
+
+def readiness(body: dict[str, Any]) -> dict[str, Any]:
+    """What a course needs to know about an ExampleRepository, from its object: Ready now
+    (for its current generation), at which revision, and who may use it."""
+    status = body.get("status") or {}
+    ready = next((c for c in status.get("conditions") or [] if c.get("type") == READY), {})
+    return {
+        "ready": ready.get("status") == "True"
+        and status.get("observedGeneration") == body["metadata"].get("generation"),
+        "revision": (status.get("artifact") or {}).get("revision"),
+        "message": ready.get("message", "not reconciled yet"),
+        "visibility": visibility_of(body.get("spec") or {}),
+    }

@@ -29,6 +29,7 @@ PURE = (
     "controller.operator.status", "controller.operator.schedule", "controller.operator.crds",
     "controller.timeouts", "controller.tenancy", "controller.yamltext",
     "controller.jsonschemas", "controller.config", "controller.store.credentials",
+    "controller.operator.process",
 )
 ADAPTERS = ("pygit2", "minio", "sqlalchemy", "kubernetes", "kopf")
 
