@@ -29,7 +29,7 @@ from controller.course import paths
 from controller.course.errors import SpecError, SpecProblem
 from controller.jsonschemas import field_path
 from controller.meta.names import DIGEST_PREFIX, is_digest_ref, is_identifier
-from controller.meta.versions import VersionError, parse_constraint
+from controller.meta.semver import VersionError, parse_constraint
 from controller.tenancy import (
     GIT_URL_PATTERN,
     PROVIDER_URL_PATTERN,

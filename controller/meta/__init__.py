@@ -8,7 +8,7 @@ from controller.meta.parse import (
     load_schema,
     parse_meta,
 )
-from controller.meta.versions import (
+from controller.meta.semver import (
     Constraint,
     VersionError,
     newest_matching,

@@ -34,7 +34,7 @@ from controller import jsonschemas, yamltext
 from controller.jsonschemas import field_path
 from controller.meta.model import FILE_LIST_FIELDS, Dependency, ExampleMeta, Issue, Severity
 from controller.meta.names import IDENTIFIER_RULE, is_identifier
-from controller.meta.versions import VersionError, normalise_version, parse_constraint
+from controller.meta.semver import VersionError, normalise_version, parse_constraint
 
 __all__ = ["LEGACY_KEYS", "check_file_lists", "load_schema", "parse_meta"]
 

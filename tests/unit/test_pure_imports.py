@@ -19,7 +19,7 @@ from pathlib import Path
 #: CLI are left out on purpose.
 PURE = (
     "controller.meta", "controller.meta.model", "controller.meta.names",
-    "controller.meta.parse", "controller.meta.versions",
+    "controller.meta.parse", "controller.meta.semver",
     "controller.library.plan", "controller.library.paths", "controller.library.digest",
     "controller.library.scan", "controller.library.report", "controller.library.errors",
     "controller.library.source",
