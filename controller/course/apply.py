@@ -83,7 +83,7 @@ from controller.phases import Phases
 from controller.store import git
 from controller.store.db import database_errors_as, session_scope, shared_engine
 from controller.store.db.base import utcnow
-from controller.store.db.locks import LockBusy, LockKind, advisory_lock
+from controller.store.db.locks import LockBusy, LockKind, advisory_lock, lock_connection
 from controller.store.hosting import Provider
 from controller.store.objects import object_store
 from controller.tenancy import redact
@@ -692,19 +692,20 @@ def _one_pass(engine: sa.Engine, path: str, owner: str, wait: float, say: Say
 
     Two locks, always in this order: the CourseStructure's (a pass that moves the course to
     a new path must not run beside one at the old path) and the path's (two objects naming
-    one path must not both take it)."""
-    with _held(engine, LockKind.COURSE_OWNER, owner, f"a pass of CourseStructure {owner}",
-               wait, say), _held(engine, LockKind.COURSE, path, f"a pass of course {path}",
-                                 wait, say):
+    one path must not both take it). Both on one connection: a pass holds one for its locks
+    and one for its transactions."""
+    with lock_connection(engine) as conn, _held(
+            conn, LockKind.COURSE_OWNER, owner, f"a pass of CourseStructure {owner}", wait,
+            say), _held(conn, LockKind.COURSE, path, f"a pass of course {path}", wait, say):
         yield
 
 
 @contextmanager
-def _held(engine: sa.Engine, kind: LockKind, key: str, what: str, wait: float,
+def _held(conn: sa.Connection, kind: LockKind, key: str, what: str, wait: float,
           say: Say) -> Iterator[None]:
     running = f"{what} is running (another `exlib apply` or the operator)"
     try:
-        with advisory_lock(engine, kind, key, wait=wait,
+        with advisory_lock(conn, kind, key, wait=wait,
                            on_wait=lambda: say(f"{running}; waiting up to {wait:g} s")):
             yield
     except LockBusy as err:
