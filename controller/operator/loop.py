@@ -91,7 +91,7 @@ async def run_loop(kube: Kube, kind: str, schema: str | None, body: Any, stopped
         reason = due(snapshot, mem, time.monotonic())
         if (reason is None and trigger is not None and not suspended and mem.last_pass
                 and (mem.waiting or not (mem.failures or mem.stalled))):
-            fired = trigger(snapshot)
+            fired = trigger(_as_written(snapshot, mem))
             reason = fired if fired != last_trigger else None
             last_trigger = fired
         if suspended and not shown_suspended:
@@ -104,6 +104,13 @@ async def run_loop(kube: Kube, kind: str, schema: str | None, body: Any, stopped
                     await loop.run_in_executor(PASSES, _one_pass, kube, kind, schema, snapshot,
                                                reason, mem, pass_fn)
         await asyncio.sleep(POLL_SECONDS)
+
+
+def _as_written(body: dict[str, Any], mem: Memory) -> dict[str, Any]:
+    """The object with the status its last pass wrote. Kopf's live body shows a patch only
+    once its watch event arrives, late when many objects change at once: a trigger judged on
+    the older status (a course's repositories before its pass) would run the pass again."""
+    return {**body, "status": {**(body.get("status") or {}), **mem.written}}
 
 
 def _plain(body: Any) -> dict[str, Any]:
@@ -159,6 +166,7 @@ def _one_pass(kube: Kube, kind: str, schema: str | None, body: dict[str, Any], r
     if requested:
         new_status["lastHandledReconcileAt"] = requested
     kube.patch_status(kind, ns, name, new_status)
+    mem.written = new_status
     metrics.set_conditions(kind, ns, name, conds)
     for type_, ev_reason, message in result.events + _transition_events(status, conds):
         kube.event(body, type_, ev_reason, message)

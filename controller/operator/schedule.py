@@ -9,7 +9,7 @@ storm.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 REQUESTED_AT = "exlib.dev/requestedAt"
@@ -43,6 +43,7 @@ class Memory:
     waiting: bool = False  # the last pass waited for a dependency; its trigger may act
     wait_for_interval: bool = False
     next_interval: float = 0.0
+    written: dict[str, Any] = field(default_factory=dict)  # the status the last pass wrote
 
 
 def due(body: dict[str, Any], mem: Memory, now: float) -> str | None:
