@@ -9,6 +9,7 @@ storm.
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,7 +47,7 @@ class Memory:
     written: dict[str, Any] = field(default_factory=dict)  # the status the last pass wrote
 
 
-def due(body: dict[str, Any], mem: Memory, now: float) -> str | None:
+def due(body: Mapping[str, Any], mem: Memory, now: float) -> str | None:
     """Why a pass should run now, or None. `now` is a monotonic clock reading."""
     spec, meta = body.get("spec") or {}, body.get("metadata") or {}
     status = body.get("status") or {}
