@@ -51,7 +51,6 @@ from sqlalchemy.orm import Session
 
 from controller.config import Settings
 from controller.course import branches, deploy, hosting, lookup
-from controller.course.catalog import Resolution, resolve_course
 from controller.course.errors import (
     CommitFailed,
     CourseError,
@@ -78,6 +77,7 @@ from controller.course.records import (
     save_plan,
     save_request_urls,
 )
+from controller.course.resolution import Resolution, resolve_course
 from controller.course.spec import CourseSpec, GitTarget, parse_spec
 from controller.phases import Phases
 from controller.store import git

@@ -18,10 +18,10 @@ import pygit2
 from pygit2.enums import FileMode
 
 from controller.course import paths
-from controller.course.catalog import Source
 from controller.course.errors import StorageFailed
 from controller.course.plan import BranchOp, Conflict, Content, DirOp, Merge
 from controller.course.render import META, VENDOR_DIR, deploy_key, rewrite_meta
+from controller.course.resolution import Source
 from controller.course.template import assignment_template
 from controller.library.errors import IncompleteVersion, StorageUnavailable
 from controller.library.versions import version_files

@@ -24,7 +24,7 @@ PURE = (
     "controller.library.scan", "controller.library.report", "controller.library.errors",
     "controller.library.source",
     "controller.course.plan", "controller.course.paths", "controller.course.spec",
-    "controller.course.resolve", "controller.course.render", "controller.course.template",
+    "controller.course.matching", "controller.course.render", "controller.course.template",
     "controller.course.errors", "controller.course.requests",
     "controller.operator.status", "controller.operator.schedule", "controller.operator.crds",
     "controller.timeouts", "controller.tenancy", "controller.yamltext",

@@ -1,6 +1,6 @@
 """Resolve a course's nodes against the library (database adapter around the pure rules).
 
-For each assignment: which example (controller.course.resolve), which version (the library's
+For each assignment: which example (controller.course.matching), which version (the library's
 `resolve_version`; an omitted version stays on the version first deployed), and which versions
 of its dependencies, transitively (newest match of each `testDependencies` constraint). Every
 problem is collected and raised as one SpecError naming the node and field.
@@ -16,9 +16,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from controller.course.errors import SpecError, SpecProblem
+from controller.course.matching import Candidate, match_example
 from controller.course.plan import Desired, Target
 from controller.course.render import ResolvedDependency, deploy_key
-from controller.course.resolve import Candidate, match_example
 from controller.course.spec import CourseSpec, Node
 from controller.library.errors import VersionNotFound
 from controller.library.versions import pick_version
