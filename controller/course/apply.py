@@ -69,7 +69,8 @@ from controller.course.plan import (
     needs_build,
     plan,
 )
-from controller.course.records import (
+from controller.course.resolution import Resolution, resolve_course
+from controller.course.rows import (
     find_course,
     load_contents,
     record_template_commit,
@@ -77,7 +78,6 @@ from controller.course.records import (
     save_plan,
     save_request_urls,
 )
-from controller.course.resolution import Resolution, resolve_course
 from controller.course.spec import CourseSpec, GitTarget, parse_spec
 from controller.phases import Phases
 from controller.store import git

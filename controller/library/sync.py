@@ -19,7 +19,7 @@ objects and BATCH_BYTES (one larger file goes alone), and the uploader holds at 
 2 x upload_workers requests and UPLOAD_BUFFER bytes.
 Planning is global (duplicates, dependencies, archival), so a little is kept per example
 until it is done: identity, digest, messages; what a version's row and metadata.json need
-waits in the transaction (`state.Staging`), not in memory. Files uploaded for an example
+waits in the transaction (`rows.Staging`), not in memory. Files uploaded for an example
 that planning then rejects (duplicate identifier, broken dependency) have no metadata.json
 and no row: incomplete, never served.
 See docs/library-sync.md.
@@ -40,7 +40,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from controller.config import ExampleLimits, Settings
-from controller.library import layout, state
+from controller.library import layout, rows
 from controller.library.digest import FileRecord, sha256
 from controller.library.errors import (
     DatabaseUnavailable,
@@ -236,7 +236,7 @@ class _Stager:
     metadata.json waits for planning in `staging` (the database, not memory)."""
 
     def __init__(self, snapshot: Snapshot, ignore: Ignore, limits: ExampleLimits,
-                 uploader: _Uploader, staging: state.Staging, repo_id: uuid.UUID,
+                 uploader: _Uploader, staging: rows.Staging, repo_id: uuid.UUID,
                  known: Mapping[str, Known], now: datetime, progress: SyncProgress) -> None:
         self._snapshot, self._ignore, self._limits = snapshot, ignore, limits
         self._uploader, self._staging, self._repo_id = uploader, staging, repo_id
@@ -312,8 +312,8 @@ def _report_entry(d: Decision, ids: dict[str, uuid.UUID]) -> ExampleReport:
                          d.tag, d.digest, d.errors, d.warnings)
 
 
-def _complete(todo: list[Decision], staging: state.Staging, uploader: _Uploader,
-              writer: state.Writer, repository_id: uuid.UUID, progress: SyncProgress,
+def _complete(todo: list[Decision], staging: rows.Staging, uploader: _Uploader,
+              writer: rows.Writer, repository_id: uuid.UUID, progress: SyncProgress,
               lap: Callable[[str], None]) -> None:
     """Once every file is stored, write the published versions' rows and store their
     metadata.json; returns when every object is stored. Files of examples planning rejected
@@ -356,9 +356,9 @@ def _sync_snapshot(sync: _Sync, snapshot: Snapshot, *, history: bool) -> list[De
     uploader = _Uploader(sync.store, settings.upload_workers, UPLOAD_BUFFER)
     try:
         with database_errors_as(DatabaseUnavailable), session_scope(sync.engine) as session:
-            known = state.load_known(session, repo.id)
+            known = rows.load_known(session, repo.id)
             report.phases.lap("load")
-            staging = state.Staging(session)
+            staging = rows.Staging(session)
             stager = _Stager(snapshot, ignore, settings.limits, uploader, staging, repo.id,
                              known, now, progress)
             with storage_errors_as(StorageUnavailable):
@@ -372,7 +372,7 @@ def _sync_snapshot(sync: _Sync, snapshot: Snapshot, *, history: bool) -> list[De
             todo = [d for d in decisions if d.publish]
             report.phases.lap("plan")
             session.add(repo)
-            writer = state.Writer(session, repo, ids, now, history=history)
+            writer = rows.Writer(session, repo, ids, now, history=history)
             writer.insert_examples(decisions)
             with storage_errors_as(StorageUnavailable):
                 _complete(todo, staging, uploader, writer, repo.id, progress,
@@ -426,7 +426,7 @@ def _one_sync(settings: Settings, namespace: str, name: str, wait: float,
 def sync_repository(settings: Settings, source: SourceSpec, *, name: str,
                     namespace: str = "default", progress: SyncProgress | None = None,
                     history: str | None = None, visibility: Visibility | None = None,
-                    info: state.RepositoryInfo | None = None, wait: float = 0.0,
+                    info: rows.RepositoryInfo | None = None, wait: float = 0.0,
                     on_wait: Callable[[], None] | None = None) -> SyncReport:
     """Sync one repository into the library and return what happened to every example.
 
@@ -449,7 +449,7 @@ def sync_repository(settings: Settings, source: SourceSpec, *, name: str,
     with _one_sync(settings, namespace, name, wait, on_wait, source.timeout) as engine:
         phases.lap("lock")
         with database_errors_as(DatabaseUnavailable), session_scope(engine) as session:
-            repo = state.repository(session, namespace, name, source, visibility, info)
+            repo = rows.repository(session, namespace, name, source, visibility, info)
         progress("fetch", 0, None)
         snapshot, git = _open(source, settings, namespace, name)
         with storage_errors_as(StorageUnavailable):
@@ -497,4 +497,4 @@ def archive_repository(settings: Settings, *, namespace: str, name: str,
     """
     with (_one_sync(settings, namespace, name, wait, None, DEFAULT_TIMEOUT) as engine,
           session_scope(engine) as session):
-        return state.archive_examples(session, namespace, name, datetime.now(UTC))
+        return rows.archive_examples(session, namespace, name, datetime.now(UTC))

@@ -6,7 +6,7 @@ from typing import Any
 
 from controller import jsonschemas
 from controller.library import errors
-from controller.library.state import RepositoryInfo
+from controller.library.rows import RepositoryInfo
 from controller.library.sync import archive_repository, remote_revision, sync_repository
 from controller.operator.inputs import destination_problems, repository_source
 from controller.operator.loop import PassResult
