@@ -24,9 +24,10 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from controller.library.digest import sha256
+from controller.meta.names import META_FILE
 
 ROOT = "repositories/"
-META = "meta.yaml"
+META = META_FILE
 METADATA = "metadata.json"
 PACK = "files.pack"
 #: Versions whose files add up to at most this many bytes get a pack.

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from controller.library.report import LIVE, SyncStatus
 from controller.library.scan import Found, Scanned
 from controller.meta import Dependency, Issue, VersionError, newest_matching, parse_constraint
+from controller.meta.names import META_FILE
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +79,7 @@ class Decision:
     @property
     def meta_file(self) -> str:
         """The example's meta.yaml path, as messages name the file."""
-        return "meta.yaml" if self.directory == "." else f"{self.directory}/meta.yaml"
+        return META_FILE if self.directory == "." else f"{self.directory}/{META_FILE}"
 
     @property
     def digest(self) -> str | None:

@@ -28,8 +28,9 @@ from controller.library.paths import (
 from controller.library.source import DIR_MODE, LINK_MODE, Snapshot
 from controller.meta import ExampleMeta, Issue, check_file_lists, parse_meta
 from controller.meta.model import Severity
+from controller.meta.names import META_FILE
 
-META = "meta.yaml"
+META = META_FILE
 
 
 class Ignore:

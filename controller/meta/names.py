@@ -19,6 +19,9 @@ _IDENTIFIER = re.compile(IDENTIFIER_PATTERN)
 #: The identifier rule in words, for every message that refuses one.
 IDENTIFIER_RULE = "use only letters, digits, `.`, `_` and `-`, starting with a letter or digit"
 
+#: The file that makes a directory an example, and that every deployed directory keeps.
+META_FILE = "meta.yaml"
+
 #: A version named by its content: `sha256:` and a prefix of the digest (at least 4 hex).
 DIGEST_PREFIX = "sha256:"
 _DIGEST_REF = re.compile(r"sha256:[0-9a-f]{4,64}")
