@@ -41,6 +41,9 @@ class Ltree(UserDefinedType[str]):
 
 ischema_names["ltree"] = Ltree  # so reflection (alembic autogenerate) knows the type
 
+#: Every timestamp column: timezone-aware, holding UTC (see `utcnow`).
+Timestamp = sa.DateTime(timezone=True)
+
 
 def utcnow() -> datetime:
     """Now, timezone-aware in UTC (every timestamp column holds UTC)."""

@@ -12,9 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from controller.store.db.base import Base, Ltree, utcnow, uuid_pk
+from controller.store.db.base import Base, Ltree, Timestamp, utcnow, uuid_pk
 
-Timestamp = sa.DateTime(timezone=True)
 
 class CourseFamily(Base):
     """A group of courses (`course_family`): one level of the ltree path below the organization."""

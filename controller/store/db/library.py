@@ -11,9 +11,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from controller.store.db.base import Base, Ltree, utcnow, uuid_pk
+from controller.store.db.base import Base, Ltree, Timestamp, utcnow, uuid_pk
 
-Timestamp = sa.DateTime(timezone=True)
 TextArray = ARRAY(sa.Text)
 
 
