@@ -52,7 +52,7 @@ from tests.integration.test_course_updates import (  # noqa: F401  (env is a fix
     publish,
     row,
 )
-from tests.integration.test_operator_e2e import edit_file, manifests, push_tree, sample_files
+from tests.integration.test_operator_e2e import edit_and_publish_conflict, manifests
 
 FAKE_TOKEN = "fake-gitlab-token-not-a-secret"
 READ_ONLY = "fake-gitlab-read-only-token"
@@ -459,15 +459,8 @@ def test_gitea_through_the_operator_projects_missing_scope_and_the_conflict_requ
     # pull request and shows it in the condition, the content entry and the Events
     clone = requests.get(f"{gitea.url}/api/v1/repos/{owner}/assignments", timeout=30,
                          headers={"Authorization": f"token {gitea.token}"}).json()["clone_url"]
-    lecturer = b'# BEGIN SOLUTION\nprint("Hallo, Welt!")\n# END SOLUTION\n'
-    edit_file(clone, gitea.token, "week1/hello_world/hello.py", lecturer)
-    files = sample_files()
-    meta = "examples/basics/hello-world/meta.yaml"
-    files[meta] = files[meta].replace(b'version: "1.0"', b'version: "1.1"')
-    files["examples/basics/hello-world/hello.py"] = (
-        b'# BEGIN SOLUTION\nprint("Hello, world!")\n# END SOLUTION\n')
-    push_tree(course_setup["examples"], stack.git_token, files, "hello-world 1.1")
-    kubectl("annotate", "--overwrite", "exrepo", "basics", "exlib.dev/requestedAt=v11")
+    edit_and_publish_conflict(kubectl, gitea.token, clone, course_setup["examples"],
+                              stack.git_token)
     obj = wait_condition(kubectl, "course", "prog1", "UpdateConflict", "True", operator)
     [pr] = requests.get(f"{gitea.url}/api/v1/repos/{owner}/assignments/pulls", timeout=30,
                         headers={"Authorization": f"token {gitea.token}"}).json()

@@ -469,6 +469,23 @@ def edit_file(url: str, token: str, path: str, data: bytes) -> None:
         repo.remotes["origin"].push(["refs/heads/main:refs/heads/main"], callbacks=creds)
 
 
+def edit_and_publish_conflict(kubectl: Kubectl, assignments_token: str, assignments: str,
+                              examples: str, examples_token: str) -> bytes:
+    """A lecturer edits hello_world's solution and the library publishes hello-world 1.1,
+    which changes the same line: the next pass of the course conflicts. Returns the
+    lecturer's bytes."""
+    lecturer = b'# BEGIN SOLUTION\nprint("Hallo, Welt!")\n# END SOLUTION\n'
+    edit_file(assignments, assignments_token, "week1/hello_world/hello.py", lecturer)
+    files = sample_files()
+    meta = "examples/basics/hello-world/meta.yaml"
+    files[meta] = files[meta].replace(b'version: "1.0"', b'version: "1.1"')
+    files["examples/basics/hello-world/hello.py"] = (
+        b'# BEGIN SOLUTION\nprint("Hello, world!")\n# END SOLUTION\n')
+    push_tree(examples, examples_token, files, "hello-world 1.1")
+    kubectl("annotate", "--overwrite", "exrepo", "basics", "exlib.dev/requestedAt=v11")
+    return lecturer
+
+
 def test_conflicting_update_is_reported_and_the_lecturer_keeps_main(
         stack: Stack, kubectl: Kubectl, operator: Operator,
         course_setup: dict[str, str]) -> None:
@@ -478,16 +495,8 @@ def test_conflicting_update_is_reported_and_the_lecturer_keeps_main(
     docs[2]["spec"]["contents"][0]["contents"][0]["version"] = "^1.0"
     kubectl.apply(*docs)
     wait_condition(kubectl, "course", "prog1", "Ready", "True", operator)
-    lecturer = b'# BEGIN SOLUTION\nprint("Hallo, Welt!")\n# END SOLUTION\n'
-    edit_file(course_setup["assignments"], stack.git_token, "week1/hello_world/hello.py",
-              lecturer)
-    files = sample_files()
-    meta = "examples/basics/hello-world/meta.yaml"
-    files[meta] = files[meta].replace(b'version: "1.0"', b'version: "1.1"')
-    files["examples/basics/hello-world/hello.py"] = (
-        b'# BEGIN SOLUTION\nprint("Hello, world!")\n# END SOLUTION\n')
-    push_tree(course_setup["examples"], stack.git_token, files, "hello-world 1.1")
-    kubectl("annotate", "--overwrite", "exrepo", "basics", "exlib.dev/requestedAt=v11")
+    lecturer = edit_and_publish_conflict(kubectl, stack.git_token, course_setup["assignments"],
+                                         course_setup["examples"], stack.git_token)
     obj = wait_condition(kubectl, "course", "prog1", "UpdateConflict", "True", operator)
     ready = condition(obj, "Ready")
     assert ready["status"] == "False" and "week1.hello_world" in ready["message"]
