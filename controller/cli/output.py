@@ -35,6 +35,7 @@ def add_output_flag(parser: argparse.ArgumentParser) -> None:
 
 
 def add_verbose_flag(parser: argparse.ArgumentParser) -> None:
+    """`-v`: the commands that run a pass say where its time went (one flag, one wording)."""
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="also print how long each phase of the pass took (stderr; with "
                         "-o json they are under `phases`)")

@@ -20,11 +20,12 @@ from pygit2.enums import FileMode
 from controller.course import paths
 from controller.course.errors import StorageFailed
 from controller.course.plan import BranchOp, Conflict, Content, DirOp, Merge
-from controller.course.render import META, VENDOR_DIR, deploy_key, rewrite_meta
+from controller.course.render import VENDOR_DIR, deploy_key, rewrite_meta
 from controller.course.resolution import Source
 from controller.course.template import assignment_template
 from controller.library.errors import IncompleteVersion, StorageUnavailable
 from controller.library.versions import version_files
+from controller.meta.names import META_FILE
 from controller.meta.parse import parse_meta
 from controller.store import git
 from controller.store.db.library import ExampleVersion
@@ -149,11 +150,11 @@ def _build(source: Source, properties: Mapping[str, Any], versions: VersionTrees
     shared = versions.repo
     editor = git.TreeEditor(shared, shared[versions(source.version)].peel(pygit2.Tree))
     editor.take(VENDOR_DIR)
-    meta = editor.take(META)
+    meta = editor.take(META_FILE)
     if meta is not None:
         text = rewrite_meta(git.read_blob(shared, meta[0]), properties,
                             [d for d, _ in source.dependencies])
-        editor.put(META, str(shared.create_blob(text)), FileMode.BLOB)
+        editor.put(META_FILE, str(shared.create_blob(text)), FileMode.BLOB)
     for dep, version in source.dependencies:
         editor.put(f"{VENDOR_DIR}/{dep.identifier}", versions(version))
     return editor.write()

@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from controller import yamltext
-from controller.meta.names import META_FILE, version_label
+from controller.meta.names import version_label
 
-META = META_FILE
 VENDOR_DIR = ".dependencies"
 #: Bump when the rendering changes, so every deployed directory is seen as an update.
 RENDER_FORMAT = 1

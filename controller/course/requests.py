@@ -45,6 +45,8 @@ class Wanted:
 
 
 class Do(StrEnum):
+    """What a pass does with one update branch's request (decided here, done by the step)."""
+
     NOTHING = "nothing"  # the request says what it should (or the lecturer closed it)
     OPEN = "open"
     UPDATE = "update"  # same update, other text: edit title and description
@@ -54,6 +56,8 @@ class Do(StrEnum):
 
 
 def marker(description: str) -> str | None:
+    """The update a request was opened for, from the hidden marker in its description:
+    how a pass tells new text for the same update from a newer version."""
     found = _MARKER.search(description or "")
     return found.group(1) if found else None
 
@@ -149,6 +153,7 @@ def supersede_comment(old: Request, want: Wanted) -> str:
 
 
 def link_comment(new: Request) -> str:
+    """The second comment on a superseded request, once the new one exists to link."""
     return f"Superseded by {new.url}"
 
 

@@ -27,7 +27,6 @@ from controller.library.digest import sha256
 from controller.meta.names import META_FILE
 
 ROOT = "repositories/"
-META = META_FILE
 METADATA = "metadata.json"
 PACK = "files.pack"
 #: Versions whose files add up to at most this many bytes get a pack.
@@ -51,14 +50,16 @@ def prefix_of(key: str) -> str | None:
 
 def file_key(prefix: str, path: str) -> str:
     """The object holding the file at `path` (relative to the example)."""
-    return prefix + (META if path == META else f"files/{path}")
+    return prefix + (META_FILE if path == META_FILE else f"files/{path}")
 
 
 def metadata_key(prefix: str) -> str:
+    """The version's metadata.json (what the course pass and `exlib examples` read)."""
     return prefix + METADATA
 
 
 def pack_key(prefix: str) -> str:
+    """The version's files in one object, so a cold course pass reads it with one GET."""
     return prefix + PACK
 
 

@@ -184,6 +184,7 @@ class Staging:
             self.flush()
 
     def flush(self) -> None:
+        """Write the buffered rows in one statement (memory stays flat in examples)."""
         if self._rows:
             self._session.execute(sa.insert(_STAGED), self._rows)
             self._rows = []
@@ -264,6 +265,7 @@ class Writer:
             self._session.execute(sa.insert(Example.__table__), rows)
 
     def example_id(self, d: Decision) -> uuid.UUID:
+        """The row id of a decided example (known once its row was written)."""
         assert d.identifier is not None
         return self._ids[d.identifier]
 

@@ -30,8 +30,6 @@ from controller.meta import ExampleMeta, Issue, check_file_lists, parse_meta
 from controller.meta.model import Severity
 from controller.meta.names import META_FILE
 
-META = META_FILE
-
 
 class Ignore:
     """gitignore-syntax patterns, matched against paths relative to the source root."""
@@ -118,9 +116,9 @@ def discover(snapshot: Snapshot, ignore: Ignore, limits: ExampleLimits,
                 continue
         children = snapshot.children(handle)
         entries = [e for e in children if not ignore(_join(rel, e.name), e.mode == DIR_MODE)]
-        clean.append(len(entries) == len(children) and all(e.name != META for e in children))
+        clean.append(len(entries) == len(children) and all(e.name != META_FILE for e in children))
         todo.append(("done", raw))
-        if any(e.name == META and e.mode not in (DIR_MODE, 0) for e in entries):
+        if any(e.name == META_FILE and e.mode not in (DIR_MODE, 0) for e in entries):
             directory = shown(rel) or "."
             fp = fingerprint(raw, directory, ignore.digest, limits)
             yield Found(directory, handle, raw, fp, inside, problem)
@@ -191,13 +189,13 @@ class _Reader:
     def read(self) -> None:
         """Apply the rules to every directory the walk reaches."""
         if self.found.inside is not None:
-            self.note(META, f"this example lies inside the example `{self.found.inside}`; "
+            self.note(META_FILE, f"this example lies inside the example `{self.found.inside}`; "
                             "examples cannot be nested: move one of them")
         if self.found.problem is not None:
-            self.note(META, f"the directory `{self.found.problem[0]}` above this example: "
+            self.note(META_FILE, f"the directory `{self.found.problem[0]}` above this example: "
                             f"{self.found.problem[1]}")
         for rel, depth, children in self.walk:
-            if rel and any(c.name == META for c in children):
+            if rel and any(c.name == META_FILE for c in children):
                 self.note(rel, f"`{shown(rel)}/` contains another meta.yaml; examples cannot "
                                "be nested: move it out of this example")
                 continue
@@ -253,7 +251,7 @@ class _Reader:
         data = self.snapshot.read(e.handle)
         if e.mode == LINK_MODE:
             self.links[path] = data.decode("utf-8", "surrogateescape")
-        elif path == META:
+        elif path == META_FILE:
             self.meta_text = data
         self.files.append(FileRecord(path, e.mode, len(data), sha256(data), e.handle))
         if self.blobs is not None and self.kept + len(data) <= self.keep:
@@ -286,7 +284,7 @@ def read_example(snapshot: Snapshot, found: Found, ignore: Ignore, limits: Examp
     reader = _Reader(snapshot, found, ignore, limits, blobs, keep)
     reader.read()
     reader.judge_links()
-    meta_file = _join(found.directory, META)
+    meta_file = _join(found.directory, META_FILE)
     name = snapshot.root_name if found.directory == "." else found.directory.rsplit("/", 1)[-1]
     meta, meta_issues = parse_meta(reader.meta_text, file=meta_file, directory_name=name)
     issues = [*meta_issues, *reader.issues]

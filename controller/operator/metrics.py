@@ -35,6 +35,7 @@ def observe_pass(kind: str, seconds: float, *, ok: bool) -> None:
 
 
 def observe_phases(kind: str, phases: Mapping[str, float]) -> None:
+    """Record a finished pass's phase durations (`exlib_pass_phase_seconds`)."""
     for phase, seconds in phases.items():
         PHASE_SECONDS.labels(kind, phase).observe(seconds)
 

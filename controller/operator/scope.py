@@ -40,6 +40,7 @@ class Scope:
         return FINALIZER if self.shard is None else f"{FINALIZER}-{self.shard}"
 
     def describe(self) -> str:
+        """What this operator serves, in words for its start-up log line."""
         where = ("all namespaces" if not self.namespaces
                  else "namespaces " + "; ".join(self.namespaces))
         which = (f"objects labelled {SHARD_LABEL}={self.shard}" if self.shard
