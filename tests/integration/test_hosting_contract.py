@@ -4,8 +4,8 @@ Each scenario is one test, parametrised over the `provider` fixture:
 - `gitea`: a real Gitea built and started by the repo (`hack/devstack up --with gitea`,
   through the session fixture `gitea`); tests make their own organisations.
 - `gitlab-fake`: the FAKE GitLab REST API (tests/fakes/gitlab_server.py) driven by the real
-  python-gitlab client. It hosts no Git, so scenarios that push are not run on it (they say
-  so in their skip reason).
+  python-gitlab client. It hosts no Git, so scenarios that push take the `git_provider`
+  fixture, parametrised only over the servers that do (HOSTS_GIT).
 - `gitlab`: a real GitLab, only when EXLIB_TEST_GITLAB_URL and EXLIB_TEST_GITLAB_TOKEN are
   set (a token with scope `api` whose user may create top-level groups); otherwise every
   scenario is reported as skipped with that reason, never as passed. Each test creates
@@ -22,7 +22,7 @@ import contextlib
 import dataclasses
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -59,7 +59,6 @@ class Harness:
     """One provider under test, and what a person does on its server by hand."""
 
     kind: Kind
-    hosts_git = True  # whether the server hosts Git (push scenarios run only then)
 
     def __init__(self, url: str, token: str) -> None:
         self.url = url
@@ -150,8 +149,9 @@ class GitLabHarness(Harness):
                 "name": unique("exlib-contract-"), "scopes": ["k8s_proxy"],
                 "expires_at": expires})
         except gitlab.GitlabError as err:
-            pytest.skip(f"this GitLab cannot make a token without scope `api` for the test "
-                        f"(POST /user/personal_access_tokens: {err}); it needs GitLab 16.5+")
+            why = (f"this GitLab cannot make a token without scope `api` for the test "
+                   f"(POST /user/personal_access_tokens: {err}); it needs GitLab 16.5+")
+            pytest.skip(why)  # allowed: needs a real GitLab
         self._tokens.append(data["id"])
         return data["token"]
 
@@ -216,8 +216,6 @@ class GitLabHarness(Harness):
 
 class FakeGitLabHarness(GitLabHarness):
     """The FAKE GitLab API: no Git, and merging is its admin helper."""
-
-    hosts_git = False
 
     def __init__(self) -> None:
         self.fake = FakeGitLab()
@@ -309,8 +307,9 @@ def _real_gitlab(request: pytest.FixtureRequest) -> Harness:
     url, token = (os.environ.get("EXLIB_TEST_GITLAB_URL"),
                   os.environ.get("EXLIB_TEST_GITLAB_TOKEN"))
     if not url or not token:
-        pytest.skip("no real GitLab: set EXLIB_TEST_GITLAB_URL and EXLIB_TEST_GITLAB_TOKEN "
-                    "(a token with scope `api`) to run the contract against one")
+        why = ("no real GitLab: set EXLIB_TEST_GITLAB_URL and EXLIB_TEST_GITLAB_TOKEN "
+               "(a token with scope `api`) to run the contract against one")
+        pytest.skip(why)  # allowed: needs a real GitLab
     return GitLabHarness(url, token)
 
 
@@ -320,15 +319,31 @@ HARNESSES: dict[str, Callable[[pytest.FixtureRequest], Harness]] = {
     "gitlab": _real_gitlab,
 }
 MARKS = {"gitea": (pytest.mark.stack, pytest.mark.gitea)}
+#: The providers whose server hosts Git (the FAKE GitLab only answers the API): the push
+#: scenarios run on these.
+HOSTS_GIT = ("gitea", "gitlab")
 
 
-@pytest.fixture(params=[pytest.param(name, marks=MARKS.get(name, ())) for name in HARNESSES])
-def provider(request: pytest.FixtureRequest) -> Iterator[Harness]:
+def _params(names: Iterable[str]) -> list[Any]:
+    return [pytest.param(name, marks=MARKS.get(name, ())) for name in names]
+
+
+def _harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
     harness = HARNESSES[request.param](request)
     try:
         yield harness
     finally:
         harness.close()
+
+
+@pytest.fixture(params=_params(HARNESSES))
+def provider(request: pytest.FixtureRequest) -> Iterator[Harness]:
+    yield from _harness(request)
+
+
+@pytest.fixture(params=_params(HOSTS_GIT))
+def git_provider(request: pytest.FixtureRequest) -> Iterator[Harness]:
+    yield from _harness(request)
 
 
 def _provision(provider: Harness, owner: str, name: str = "assignments") -> Project:
@@ -428,26 +443,23 @@ def test_one_open_request_per_source_branch(provider: Harness, tmp_path: Path) -
 
 
 def test_force_push_and_deletion_of_the_protected_branch_are_refused(
-        provider: Harness, tmp_path: Path) -> None:
-    if not provider.hosts_git:
-        pytest.skip("the FAKE GitLab hosts no Git: force push and deletion are checked on "
-                    "real servers only")
-    owner = provider.new_owner()
-    project = _provision(provider, owner)
-    provider.push_branches(project, tmp_path)
+        git_provider: Harness, tmp_path: Path) -> None:
+    owner = git_provider.new_owner()
+    project = _provision(git_provider, owner)
+    git_provider.push_branches(project, tmp_path)
     repo = pygit2.init_repository(str(tmp_path / "force"), bare=True)
-    head = git.fetch_branch(repo, project.clone_url, BRANCH, provider.credentials(),
+    head = git.fetch_branch(repo, project.clone_url, BRANCH, git_provider.credentials(),
                             cache_dir=tmp_path)
     assert head is not None
     rewritten = _commit(repo, {"README.md": b"rewritten history\n"}, None)
     repo.references.create(f"refs/heads/{BRANCH}", rewritten, force=True)
     with pytest.raises(git.GitError):
         git.push(repo, project.clone_url, [f"+refs/heads/{BRANCH}:refs/heads/{BRANCH}"],
-                 provider.credentials(), cache_dir=tmp_path)
+                 git_provider.credentials(), cache_dir=tmp_path)
     with pytest.raises(git.GitError):
-        git.push(repo, project.clone_url, [f":refs/heads/{BRANCH}"], provider.credentials(),
+        git.push(repo, project.clone_url, [f":refs/heads/{BRANCH}"], git_provider.credentials(),
                  cache_dir=tmp_path)
-    again = git.fetch_branch(repo, project.clone_url, BRANCH, provider.credentials(),
+    again = git.fetch_branch(repo, project.clone_url, BRANCH, git_provider.credentials(),
                              cache_dir=tmp_path)
     assert again is not None and again.id == head.id
 
