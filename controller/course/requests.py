@@ -97,28 +97,26 @@ def wanted(op: BranchOp, content: Content, *, target_branch: str, base: str) -> 
             "on this assignment in the CourseStructure; exlib opens a new request when the "
             "library publishes a newer version.")
     steps = (f"1. Check out the branch: `git fetch origin && git switch {op.branch}`.\n")
+    published = (f"The library published **{update}** for the assignment at `{directory}` "
+                 f"(deployed: {op.example} {op.old}). ")
+    merge = (f"3. Merge this request. exlib then records {update} as deployed and keeps your "
+             "changes.\n")
     if op.conflicts:
-        intro = (f"The library published **{update}** for the assignment at `{directory}` "
-                 f"(deployed: {op.example} {op.old}). You changed this assignment, and the "
+        intro = (published + "You changed this assignment, and the "
                  "library changed the same parts, so exlib could not combine them on its own. "
                  "This branch holds the combination; the files below need you.")
         files = _files("Files with conflicts", op.conflicts)
         steps += ("2. In each file above, keep what you want between `<<<<<<< lecturer` and "
                   "`>>>>>>> library`, and delete the marker lines. A binary file keeps your "
                   "bytes; the library's version is next to it as `<name>.library<ext>`: keep "
-                  "one of the two. Commit and push.\n"
-                  "3. Merge this request. exlib then records "
-                  f"{update} as deployed and keeps your changes.\n")
+                  "one of the two. Commit and push.\n" + merge)
     else:
-        intro = (f"The library published **{update}** for the assignment at `{directory}` "
-                 f"(deployed: {op.example} {op.old}). exlib combined it with your changes "
+        intro = (published + "exlib combined it with your changes "
                  "without conflicts, and because this course reviews every update "
                  "(`updateStrategy: review`), it waits here for you.")
         files = _files("What the library changed", op.changes)
         steps += ("2. Look at the changes (the Files tab of this request); commit on the "
-                  "branch if you want to adjust anything.\n"
-                  f"3. Merge this request. exlib then records {update} as deployed and keeps "
-                  "your changes.\n")
+                  "branch if you want to adjust anything.\n" + merge)
     key = f"{content.pending_key or op.new}"
     description = (f"{intro}\n\n{files}\n\n**How to resolve**\n\n{steps}\n{keep}\n\n"
                    f"{MARKER.format(key=key)}\n")
