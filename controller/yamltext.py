@@ -9,6 +9,11 @@ that would expand (aliases and merges counted as the copies they make) to too ma
 too many bytes. Only then is the file composed or loaded. `YamlRefused` says which limit,
 where (line), and what to do.
 
+A small text (most meta.yaml files) is composed first instead, which never expands an alias
+either: its node tree is small whatever the text holds, and the same limits are counted on
+it (`_within`) without a second parse. Only a text the tree says is over a limit, or that
+does not compose, is read the careful way above, for the very message it always had.
+
 Versions are kept as written: `version: 1.10` is the text `1.10`, never the float 1.1.
 """
 
@@ -26,7 +31,7 @@ from yaml.events import (
     DocumentStartEvent,
     ScalarEvent,
 )
-from yaml.nodes import Node
+from yaml.nodes import CollectionNode, MappingNode, Node
 
 __all__ = ["COURSE_LIMITS", "META_LIMITS", "Limits", "SafeConstructor", "YamlRefused", "check",
            "compose", "dump", "load"]
@@ -172,12 +177,30 @@ def _size(n: int) -> str:
     return f"{n / (1024 * 1024):.1f} MiB" if n >= 1024 * 1024 else f"{n // 1024} KiB"
 
 
+#: Texts up to this many characters are composed before their limits are counted: a tree
+#: of at most a few MB, in a few ms, whatever the text holds (aliases stay shared nodes).
+_COMPOSE_FIRST_CHARS = 16 * 1024
+
+
 def compose(text: str | bytes, limits: Limits) -> Node | None:
-    """The node tree of the one YAML document in `text`, after `check`.
+    """The node tree of the one YAML document in `text`, within `limits` (YamlRefused).
 
     libyaml when PyYAML has it; a document libyaml refuses is read again by the pure-Python
     parser, whose syntax error messages (with the offending line) are the ones to show.
     """
+    if len(text) <= min(_COMPOSE_FIRST_CHARS, limits.max_bytes // 4):  # 4 bytes a character
+        try:
+            root = yaml.compose(text, Loader=_FastLoader)
+        except yaml.YAMLError:
+            pass  # read again below, for the error `check` or the parser gives
+        else:
+            if root is None or _within(root, limits):
+                return root
+    return _checked_then_composed(text, limits)
+
+
+def _checked_then_composed(text: str | bytes, limits: Limits) -> Node | None:
+    """`compose` the careful way: `check` walks the events first, then the tree is built."""
     try:
         check(text, limits)
         return yaml.compose(text, Loader=_FastLoader)
@@ -188,6 +211,48 @@ def compose(text: str | bytes, limits: Limits) -> Node | None:
             raise
     check(text, limits, loader=yaml.SafeLoader)
     return yaml.compose(text, Loader=yaml.SafeLoader)
+
+
+def _within(root: Node, limits: Limits) -> bool:
+    """Whether `check` would pass the text composed into `root`: the same depth, values and
+    bytes, counted on the tree. An alias is a node met again, counted once per place (its
+    size is remembered, so this stays linear); one met again while still open is an alias
+    inside its own anchor. Iterative, so no tree can exhaust the stack."""
+    size: dict[int, tuple[int, int]] = {}  # id(node) -> (values, bytes) it expands to
+    opened: set[int] = set()
+    todo: list[tuple[Node, int, bool]] = [(root, 1, False)]  # (node, depth, children done)
+    while todo:
+        node, depth, done = todo.pop()
+        key = id(node)
+        if done:
+            values, nbytes = 1, 0
+            for child in _children(node):
+                child_values, child_bytes = size[id(child)]
+                values += child_values
+                nbytes += child_bytes
+            size[key] = (values, nbytes)
+            opened.discard(key)
+        elif key in size:
+            continue
+        elif key in opened:
+            return False
+        elif not isinstance(node, CollectionNode):
+            size[key] = (1, len(node.value))
+        elif depth > limits.max_depth:
+            return False
+        else:
+            opened.add(key)
+            todo.append((node, depth, True))
+            todo.extend((child, depth + 1, False) for child in reversed(_children(node)))
+    values, nbytes = size[id(root)]
+    return values <= limits.max_values and nbytes <= limits.max_expanded_bytes
+
+
+def _children(node: Node) -> list[Node]:
+    """A collection's nodes in the order written (a mapping's keys before their values)."""
+    if isinstance(node, MappingNode):
+        return [n for pair in node.value for n in pair]
+    return list(node.value)
 
 
 #: Longest plain number built: Python's own limit for decimal text, which also keeps a

@@ -239,7 +239,7 @@ class _DataBuilder:
 
     def build(self, node: Node, path: tuple[str | int, ...]) -> Any:
         """Convert `node` (found at `path`) to Python data. Aliases are expanded: the file
-        passed `yamltext.check`, so they neither loop nor multiply beyond its limits."""
+        passed `yamltext.compose`'s limits, so they neither loop nor multiply beyond them."""
         if isinstance(node, MappingNode):
             return self._mapping(node, path)
         if isinstance(node, SequenceNode):
