@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 import yaml
@@ -218,41 +219,46 @@ def _within(root: Node, limits: Limits) -> bool:
     bytes, counted on the tree. An alias is a node met again, counted once per place (its
     size is remembered, so this stays linear); one met again while still open is an alias
     inside its own anchor. Iterative, so no tree can exhaust the stack."""
-    size: dict[int, tuple[int, int]] = {}  # id(node) -> (values, bytes) it expands to
-    opened: set[int] = set()
-    todo: list[tuple[Node, int, bool]] = [(root, 1, False)]  # (node, depth, children done)
-    while todo:
-        node, depth, done = todo.pop()
-        key = id(node)
-        if done:
-            values, nbytes = 1, 0
-            for child in _children(node):
-                child_values, child_bytes = size[id(child)]
-                values += child_values
-                nbytes += child_bytes
-            size[key] = (values, nbytes)
-            opened.discard(key)
-        elif key in size:
-            continue
-        elif key in opened:
-            return False
-        elif not isinstance(node, CollectionNode):
-            size[key] = (1, len(node.value))
-        elif depth > limits.max_depth:
-            return False
+    if not isinstance(root, CollectionNode):
+        return len(root.value) <= limits.max_expanded_bytes
+    size: dict[int, tuple[int, int]] = {}  # id(collection) -> (values, bytes) it expands to
+    opened = {id(root)}
+    # per open collection: its id, its children still to count, [values, bytes] so far
+    stack: list[tuple[int, Iterator[Node], list[int]]] = [(id(root), _children(root), [1, 0])]
+    while stack:
+        key, children, total = stack[-1]
+        for child in children:
+            if not isinstance(child, CollectionNode):
+                total[0] += 1
+                total[1] += len(child.value)
+                continue
+            child_key = id(child)
+            if child_key in size:
+                values, nbytes = size[child_key]
+                total[0] += values
+                total[1] += nbytes
+            elif child_key in opened or len(stack) >= limits.max_depth:
+                return False
+            else:
+                opened.add(child_key)
+                stack.append((child_key, _children(child), [1, 0]))
+                break
         else:
-            opened.add(key)
-            todo.append((node, depth, True))
-            todo.extend((child, depth + 1, False) for child in reversed(_children(node)))
+            stack.pop()
+            opened.discard(key)
+            size[key] = values, nbytes = total[0], total[1]
+            if stack:
+                stack[-1][2][0] += values
+                stack[-1][2][1] += nbytes
     values, nbytes = size[id(root)]
     return values <= limits.max_values and nbytes <= limits.max_expanded_bytes
 
 
-def _children(node: Node) -> list[Node]:
+def _children(node: Node) -> Iterator[Node]:
     """A collection's nodes in the order written (a mapping's keys before their values)."""
     if isinstance(node, MappingNode):
-        return [n for pair in node.value for n in pair]
-    return list(node.value)
+        return chain.from_iterable(node.value)
+    return iter(node.value)
 
 
 #: Longest plain number built: Python's own limit for decimal text, which also keeps a

@@ -51,6 +51,7 @@ LEGACY_KEYS: Mapping[str, str] = MappingProxyType(
 )
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_STR_TAG = "tag:yaml.org,2002:str"
 _PLACEHOLDER_RE = re.compile(r"^\s*<[^<>\n]{1,80}>\s*$")
 
 #: Objects whose keys we know, as (field-path pattern, schema location). `[]` = any list index.
@@ -237,21 +238,22 @@ class _DataBuilder:
         self.lines = lines
         self._constructor = yamltext.SafeConstructor()
 
-    def build(self, node: Node, path: tuple[str | int, ...]) -> Any:
-        """Convert `node` (found at `path`) to Python data. Aliases are expanded: the file
-        passed `yamltext.compose`'s limits, so they neither loop nor multiply beyond them."""
+    def build(self, node: Node, field: str = "", key: str | int | None = None) -> Any:
+        """Convert `node` (the value of `key` at `field`) to Python data. Aliases are expanded:
+        the file passed `yamltext.compose`'s limits, so they neither loop nor multiply."""
         if isinstance(node, MappingNode):
-            return self._mapping(node, path)
+            return self._mapping(node, field)
         if isinstance(node, SequenceNode):
-            return [self._item(child, (*path, i)) for i, child in enumerate(node.value)]
-        return self._scalar(node, path)
+            return [self._item(child, field, i) for i, child in enumerate(node.value)]
+        return self._scalar(node, field, key)
 
-    def _item(self, node: Node, path: tuple[str | int, ...]) -> Any:
+    def _item(self, node: Node, field: str, index: int) -> Any:
         """A list entry: remember its line, then build it."""
-        self.lines[field_path(path)] = node.start_mark.line + 1
-        return self.build(node, path)
+        item = field_path((field, index))
+        self.lines[item] = node.start_mark.line + 1
+        return self.build(node, item, index)
 
-    def _mapping(self, node: MappingNode, path: tuple[str | int, ...]) -> dict[str, Any]:
+    def _mapping(self, node: MappingNode, field: str) -> dict[str, Any]:
         """A mapping: keys as written, duplicates reported, `<<` merges applied."""
         result: dict[str, Any] = {}
         merges: list[Node] = []
@@ -263,14 +265,12 @@ class _DataBuilder:
                 merges.append(value_node)
                 continue
             if not isinstance(key_node, ScalarNode):
-                self.issues.error(
-                    field_path(path), "a key must be a plain name, not a list or mapping", line
-                )
+                self.issues.error(field, "a key must be a plain name, not a list or mapping", line)
                 continue
             key = key_node.value
             if key in first_line:
                 self.issues.error(
-                    field_path((*path, key)),
+                    field_path((field, key)),
                     f"duplicate key `{key}` (first set on line {first_line[key]}); "
                     "YAML keeps only one of them, so delete or merge the other",
                     line,
@@ -284,25 +284,26 @@ class _DataBuilder:
             for source in reversed(sources):
                 if not isinstance(source, MappingNode):
                     self.issues.error(
-                        field_path(path), "`<<` can only merge mappings", source.start_mark.line + 1
+                        field, "`<<` can only merge mappings", source.start_mark.line + 1
                     )
                     continue
-                result.update(self._mapping(source, path))
+                result.update(self._mapping(source, field))
         for key, value_node, line in explicit:
-            self.lines[field_path((*path, key))] = line
-            result[key] = self.build(value_node, (*path, key))
+            child = field_path((field, key))
+            self.lines[child] = line
+            result[key] = self.build(value_node, child, key)
         return result
 
-    def _scalar(self, node: Node, path: tuple[str | int, ...]) -> Any:
+    def _scalar(self, node: Node, field: str, key: str | int | None) -> Any:
         """A scalar: version fields keep their text; others resolve like yaml.safe_load."""
         assert isinstance(node, ScalarNode)
-        if yamltext.kept_as_written(path[-1] if path else None, node):
-            return node.value
+        if node.tag == _STR_TAG or yamltext.kept_as_written(key, node):
+            return node.value  # what the constructor returns for text, without its machinery
         try:
             value = self._constructor.construct_object(node, deep=True)
         except ConstructorError as exc:
             self.issues.error(
-                field_path(path),
+                field,
                 f"cannot read this value: {exc.problem}",
                 node.start_mark.line + 1,
             )
@@ -448,17 +449,16 @@ def _check_schema(data: dict[str, Any], issues: _Issues) -> None:
 # --------------------------------------------------------------------------- warnings
 
 
-def _walk(
-    value: Any, path: tuple[str | int, ...] = ()
-) -> Iterator[tuple[tuple[str | int, ...], Any]]:
-    """Every (path, value) in the parsed data, depth first."""
-    yield path, value
-    if isinstance(value, dict):
-        for key, child in value.items():
-            yield from _walk(child, (*path, key))
-    elif isinstance(value, list):
-        for i, child in enumerate(value):
-            yield from _walk(child, (*path, i))
+def _walk(value: Any) -> Iterator[tuple[tuple[str | int, ...], Any]]:
+    """Every (path, value) in the parsed data, depth first in the order written."""
+    todo: list[tuple[tuple[str | int, ...], Any]] = [((), value)]
+    while todo:
+        path, value = todo.pop()
+        yield path, value
+        if isinstance(value, dict):
+            todo.extend(((*path, k), v) for k, v in reversed(value.items()))
+        elif isinstance(value, list):
+            todo.extend(((*path, i), value[i]) for i in range(len(value) - 1, -1, -1))
 
 
 def _check_keys(data: dict[str, Any], issues: _Issues) -> None:
@@ -696,7 +696,7 @@ def parse_meta(
         )
         return None, issues.sorted()
     lines[""] = root.start_mark.line + 1
-    data: dict[str, Any] = _DataBuilder(issues, lines).build(root, ())
+    data: dict[str, Any] = _DataBuilder(issues, lines).build(root)
 
     _check_schema(data, issues)
     _check_keys(data, issues)
