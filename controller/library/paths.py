@@ -46,11 +46,11 @@ def shown(text: str) -> str:
     return "".join(out)
 
 
-def _is(name: str, git_name: str, short: str) -> bool:
-    """Whether `name` is `git_name` on some checkout: any case, HFS-ignored code points,
-    NTFS trailing dots/spaces and stream suffixes (`.git::$INDEX_ALLOCATION`), 8.3 names."""
-    folded = name.translate(_HFS_IGNORED).split(":", 1)[0].rstrip(". ").casefold()
-    return folded in (git_name, short)
+def _as_checked_out(name: str) -> str:
+    """`name` as some checkout compares it with Git's own names: any case, HFS-ignored code
+    points, NTFS trailing dots/spaces and stream suffixes (`.git::$INDEX_ALLOCATION`) gone;
+    an 8.3 short name (`git~1`) is then compared as written."""
+    return name.translate(_HFS_IGNORED).split(":", 1)[0].rstrip(". ").casefold()
 
 
 def name_problem(name: str, *, link: bool = False) -> str | None:
@@ -69,13 +69,14 @@ def name_problem(name: str, *, link: bool = False) -> str | None:
         return "the name contains a backslash, which Git on Windows refuses; rename it"
     if len(name.encode()) > MAX_NAME_BYTES:
         return f"the name is longer than {MAX_NAME_BYTES} bytes; shorten it"
-    if _is(name, ".git", "git~1"):
+    checked_out = _as_checked_out(name)
+    if checked_out in (".git", "git~1"):
         return ("Git refuses anything named `.git` (in any spelling) inside a repository; "
                 "an uploaded `.git` folder is a checkout's metadata, not content: remove it")
-    if _is(name, ".gitmodules", "gitmod~1"):
+    if checked_out in (".gitmodules", "gitmod~1"):
         return ("a `.gitmodules` file does nothing inside an example (Git reads it only at a "
                 "repository's root) and Git servers check it on push: remove it")
-    if link and any(_is(name, n, s) for n, s in _GIT_FILES.items()):
+    if link and any(checked_out in names for names in _GIT_FILES.items()):
         return "Git does not follow a symlink with this name; store a regular file instead"
     return None
 

@@ -214,7 +214,8 @@ class _Reader:
                               "EXLIB_MAX_EXAMPLE_FILES")
                 return
             problem = name_problem(e.name, link=e.mode == LINK_MODE)
-            twin = names.get(folded(e.name))
+            as_folded = folded(e.name)
+            twin = names.get(as_folded)
             if problem is None and twin == e.name:
                 problem = "this name appears twice in its directory; keep one"
             if problem is not None:
@@ -223,7 +224,7 @@ class _Reader:
             if twin is not None:
                 self.note(path, f"differs from `{shown(twin)}` only in case or Unicode form: "
                                 "the two collide in a checkout on macOS or Windows", "warning")
-            names[folded(e.name)] = e.name
+            names[as_folded] = e.name
             if e.mode == DIR_MODE:
                 if depth >= self.limits.max_depth:
                     self.note(shortened(path), f"the directory is nested deeper than "

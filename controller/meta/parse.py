@@ -215,7 +215,7 @@ class _Issues:
         self.add("warning", field, message, line)
 
     def error_fields(self) -> set[str]:
-        """Fields that already have an error, so later checks don't repeat them."""
+        """_Fields that already have an error, so later checks don't repeat them."""
         return {i.field for i in self.items if i.severity == "error"}
 
     def has_errors(self) -> bool:
@@ -449,6 +449,10 @@ def _check_schema(data: dict[str, Any], issues: _Issues) -> None:
 # --------------------------------------------------------------------------- warnings
 
 
+#: Every (field path, value) of the parsed data, as `_walk` lists them.
+_Fields = list[tuple[tuple[str | int, ...], Any]]
+
+
 def _walk(value: Any) -> Iterator[tuple[tuple[str | int, ...], Any]]:
     """Every (path, value) in the parsed data, depth first in the order written."""
     todo: list[tuple[tuple[str | int, ...], Any]] = [((), value)]
@@ -461,10 +465,10 @@ def _walk(value: Any) -> Iterator[tuple[tuple[str | int, ...], Any]]:
             todo.extend(((*path, i), value[i]) for i in range(len(value) - 1, -1, -1))
 
 
-def _check_keys(data: dict[str, Any], issues: _Issues) -> None:
+def _check_keys(walked: _Fields, issues: _Issues) -> None:
     """Warn about legacy keys and keys no format defines (usually typos)."""
     known = _known_keys()
-    for path, value in _walk(data):
+    for path, value in walked:
         if not isinstance(value, dict):
             continue
         pattern = _pattern(path)
@@ -486,10 +490,10 @@ def _check_keys(data: dict[str, Any], issues: _Issues) -> None:
             )
 
 
-def _check_placeholders(data: dict[str, Any], issues: _Issues) -> None:
+def _check_placeholders(walked: _Fields, issues: _Issues) -> None:
     """Warn about template leftovers such as `email: <email>`."""
     skip = issues.error_fields()
-    for path, value in _walk(data):
+    for path, value in walked:
         if isinstance(value, str) and _PLACEHOLDER_RE.match(value):
             field = field_path(path)
             if field not in skip:
@@ -699,12 +703,13 @@ def parse_meta(
     data: dict[str, Any] = _DataBuilder(issues, lines).build(root)
 
     _check_schema(data, issues)
-    _check_keys(data, issues)
+    walked = list(_walk(data))
+    _check_keys(walked, issues)
     identifier = _resolve_identifier(data, directory_name, issues)
     version_raw, version = _check_version(data, issues)
     file_lists = _check_file_list_entries(data, issues)
     dependencies = _check_dependencies(data, identifier, issues)
-    _check_placeholders(data, issues)
+    _check_placeholders(walked, issues)
     title = data.get("title")
     no_title = not isinstance(title, str) or not title.strip()
     if no_title and "title" not in issues.error_fields():
