@@ -189,7 +189,9 @@ def compose(text: str | bytes, limits: Limits) -> Node | None:
     libyaml when PyYAML has it; a document libyaml refuses is read again by the pure-Python
     parser, whose syntax error messages (with the offending line) are the ones to show.
     """
-    if len(text) <= min(_COMPOSE_FIRST_CHARS, limits.max_bytes // 4):  # 4 bytes a character
+    # libyaml's composer only: PyYAML's own recurses once per level, into RecursionError.
+    small = len(text) <= min(_COMPOSE_FIRST_CHARS, limits.max_bytes // 4)  # 4 B a character
+    if small and _FastLoader is not yaml.SafeLoader:
         try:
             root = yaml.compose(text, Loader=_FastLoader)
         except yaml.YAMLError:

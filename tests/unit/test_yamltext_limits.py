@@ -111,3 +111,12 @@ def test_unusual_documents_get_the_same_outcome(text: str) -> None:
     for limits in LIMITS:
         old = _outcome(lambda lim=limits: yamltext._checked_then_composed(text, lim))
         assert _outcome(lambda lim=limits: yamltext.compose(text, lim)) == old
+
+
+def test_without_libyaml_deep_nesting_is_refused_not_a_crash(monkeypatch: pytest.MonkeyPatch
+                                                             ) -> None:
+    """PyYAML's pure-Python composer recurses, so only libyaml's may compose first."""
+    monkeypatch.setattr(yamltext, "_FastLoader", yaml.SafeLoader)
+    text = "x: " + "[" * 900 + "]" * 900 + "\n"
+    with pytest.raises(yamltext.YamlRefused, match="nested too deeply"):
+        yamltext.compose(text, yamltext.META_LIMITS)
