@@ -53,6 +53,8 @@ LEGACY_KEYS: Mapping[str, str] = MappingProxyType(
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _STR_TAG = "tag:yaml.org,2002:str"
 _PLACEHOLDER_RE = re.compile(r"^\s*<[^<>\n]{1,80}>\s*$")
+_DRIVE_RE = re.compile(r"^[A-Za-z]:[\\/]")  # `C:\` or `C:/`: a Windows absolute path
+_SEPARATOR_RE = re.compile(r"[\\/]")
 
 #: Objects whose keys we know, as (field-path pattern, schema location). `[]` = any list index.
 #: Keys come from the schema so the two cannot drift apart.
@@ -557,12 +559,12 @@ def _check_path(entry: str) -> str | None:
         return "is empty; remove the entry or name a file"
     if any(c in entry for c in "\0\n\r"):
         return f"`{entry!r}` contains a control character; name a file"
-    if entry.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:[\\/]", entry):
+    if entry.startswith(("/", "\\")) or _DRIVE_RE.match(entry):
         return (
             f"`{entry}` is an absolute path; list files relative to the example directory "
             "(e.g. `tests/test_main.py`)"
         )
-    if ".." in re.split(r"[\\/]", entry):
+    if ".." in _SEPARATOR_RE.split(entry):
         return (
             f"`{entry}` uses `..` to leave the example directory; only files inside the "
             "example can be listed"
