@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
 from typing import Any
 
 from rich.progress import Progress
@@ -189,7 +188,7 @@ def _validate(args: argparse.Namespace) -> int:
         return 1
     failed = any(e.errors for e in entries)
     if args.output == "json":
-        output.emit_json({"valid": not failed, "examples": [asdict(e) for e in entries]})
+        output.emit_json({"valid": not failed, "examples": [e.to_dict() for e in entries]})
     else:
         _print_examples(entries, all_rows=True)
         bad = sum(1 for e in entries if e.errors)

@@ -11,22 +11,23 @@ whose directory is gone is archived, never deleted.
 
 from __future__ import annotations
 
+import sys
 import uuid
 from collections import deque
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from controller.library.report import LIVE, SyncStatus
-from controller.library.scan import Found, Scanned
+from controller.library.scan import Scanned
 from controller.meta import Dependency, Issue, VersionError, newest_matching, parse_constraint
 from controller.meta.names import META_FILE
 
 
 @dataclass(frozen=True, slots=True)
 class KnownVersion:
-    """A stored version of a known example: enough to find it by digest or tag."""
+    """A stored version of a known example: enough to find it by digest or tag (the rows
+    are written by joins on the digest, so its id is not needed here)."""
 
-    id: uuid.UUID
     tag: str | None
     digest: str
 
@@ -58,8 +59,35 @@ class Known:
 class Unchanged:
     """An example skipped by its fingerprint: same content as its latest version."""
 
-    found: Found
+    directory: str
     known: Known
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """What planning, the rows and the report keep of a read example until the sync ends,
+    for every example: no meta.yaml tree, file lists, titles or source handles (what the
+    rows need of those waits in the sync's transaction, `rows.Staging`), so memory per
+    example stays small."""
+
+    directory: str
+    identifier: str | None
+    version: str | None
+    digest: str
+    dependencies: tuple[Dependency, ...]
+    errors: tuple[str, ...]
+    warnings: tuple[str, ...]
+
+    @classmethod
+    def of(cls, s: Scanned) -> Summary:
+        """The summary of a read example (a version label is shared by the examples using
+        it, not repeated per example)."""
+        meta = s.meta
+        return cls(s.found.directory, meta.identifier if meta else None,
+                   sys.intern(meta.version) if meta and meta.version else None, s.digest,
+                   meta.dependencies if meta else (),
+                   tuple(str(i) for i in s.issues if i.is_error),
+                   tuple(str(i) for i in s.issues if not i.is_error))
 
 
 @dataclass(slots=True)
@@ -70,10 +98,10 @@ class Decision:
     directory: str
     identifier: str | None
     known: Known | None
-    scanned: Scanned | None
+    scanned: Summary | None
     dependencies: tuple[Dependency, ...]
-    errors: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    errors: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
     status: SyncStatus = SyncStatus.UNCHANGED
 
     @property
@@ -91,8 +119,9 @@ class Decision:
     @property
     def tag(self) -> str | None:
         """The tag this example is served at after the sync."""
-        if self.scanned is not None and self.scanned.meta and self.status != SyncStatus.INVALID:
-            return self.scanned.meta.version
+        if self.scanned is not None and self.scanned.identifier \
+                and self.status != SyncStatus.INVALID:
+            return self.scanned.version
         return self.known.latest.tag if self.known and self.known.latest else None
 
     @property
@@ -103,7 +132,7 @@ class Decision:
 
     def fail(self, field_path: str, message: str) -> None:
         """Record an error on `field_path` of the meta.yaml: the example becomes invalid."""
-        self.errors.append(str(Issue("error", self.meta_file, field_path, message)))
+        self.errors += (str(Issue("error", self.meta_file, field_path, message)),)
 
 
 def may_publish(item: Scanned, known: Mapping[str, Known]) -> bool:
@@ -122,21 +151,19 @@ def may_publish(item: Scanned, known: Mapping[str, Known]) -> bool:
     return not item.meta.version or k.version(tag=item.meta.version) is None
 
 
-def _decision(item: Scanned | Unchanged, known: Mapping[str, Known],
+def _decision(item: Summary | Unchanged, known: Mapping[str, Known],
               by_directory: Mapping[str, Known]) -> Decision:
     if isinstance(item, Unchanged):
-        return Decision(item.found.directory, item.known.identifier, item.known, None,
-                        item.known.dependencies, warnings=list(item.known.warnings))
-    meta = item.meta
-    identifier = meta.identifier if meta else None
-    k = known.get(identifier) if identifier else by_directory.get(item.found.directory)
-    d = Decision(item.found.directory, identifier, k, item, meta.dependencies if meta else (),
-                 errors=[str(i) for i in item.issues if i.is_error],
-                 warnings=[str(i) for i in item.issues if not i.is_error])
-    if meta is not None and meta.version and k is not None:
-        same_tag = k.version(tag=meta.version)
+        return Decision(item.directory, item.known.identifier, item.known, None,
+                        item.known.dependencies, warnings=item.known.warnings)
+    identifier = item.identifier
+    k = known.get(identifier) if identifier else by_directory.get(item.directory)
+    d = Decision(item.directory, identifier, k, item, item.dependencies, errors=item.errors,
+                 warnings=item.warnings)
+    if item.version and k is not None:
+        same_tag = k.version(tag=item.version)
         if same_tag is not None and same_tag.digest != item.digest:
-            d.fail("version", f"version {meta.version} of {identifier} is already published "
+            d.fail("version", f"version {item.version} of {identifier} is already published "
                               "with other content: bump `version`")
     return d
 
@@ -198,8 +225,8 @@ def _available(d: Decision) -> tuple[bool, list[str]]:
     known = d.known.versions if d.known else ()
     tags = [v.tag for v in known if v.tag]
     valid = not d.errors
-    if valid and d.scanned is not None and d.scanned.meta and d.scanned.meta.version:
-        tags.append(d.scanned.meta.version)
+    if valid and d.scanned is not None and d.scanned.version:
+        tags.append(d.scanned.version)
     return bool(known) or valid, tags
 
 
@@ -228,14 +255,15 @@ def _check_dependency(d: Decision, dep: Dependency, live: Mapping[str, Decision]
                       f"(tagged versions: {shown}); change the constraint or publish one")
 
 
-def plan(items: Iterable[Scanned | Unchanged], known: Mapping[str, Known], *,
+def plan(items: Iterable[Scanned | Summary | Unchanged], known: Mapping[str, Known], *,
          archive: bool = True, dependencies: bool = True) -> list[Decision]:
-    """Decisions for every scanned or skipped example, plus archivals when `archive`.
+    """Decisions for every read or skipped example, plus archivals when `archive`.
 
     `dependencies=False` skips dependency checks (validating a single example on its own).
     """
     by_directory = {k.directory: k for k in known.values() if not k.archived}
-    decisions = [_decision(item, known, by_directory) for item in items]
+    decisions = [_decision(Summary.of(item) if isinstance(item, Scanned) else item, known,
+                           by_directory) for item in items]
     duplicated = _mark_duplicates(decisions)
     live = {d.identifier: d for d in decisions
             if d.identifier and d.identifier not in duplicated}

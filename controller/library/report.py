@@ -37,8 +37,12 @@ class ExampleReport:
     status: SyncStatus
     version: str | None
     digest: str | None
-    errors: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    errors: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (`examples[]` of `exlib sync -o json`, the stored sync result)."""
+        return {**asdict(self), "errors": list(self.errors), "warnings": list(self.warnings)}
 
 
 @dataclass
@@ -98,5 +102,5 @@ class SyncReport:
                          "bytes": self.uploaded_bytes},
             "history": self.history,
             "phases": dict(self.phases.seconds),
-            "examples": [asdict(e) for e in self.examples],
+            "examples": [e.to_dict() for e in self.examples],
         }

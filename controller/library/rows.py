@@ -7,9 +7,10 @@ streamed in batches (`Writer`) so memory does not grow with the number of new ve
 
 from __future__ import annotations
 
+import sys
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -82,57 +83,67 @@ def _organization_id(session: Session, path: str) -> uuid.UUID:
 
 
 def load_known(session: Session, repository_id: uuid.UUID) -> dict[str, Known]:
-    """Every example of the repository as the planner needs it, with its versions."""
-    examples = session.execute(
-        sa.select(Example.id, Example.identifier, Example.directory, Example.source_fingerprint,
-                  Example.archived_at, Example.latest_version_id)
-        .where(Example.repository_id == repository_id)).all()
+    """Every example of the repository as the planner needs it, with its versions.
+
+    Rows are streamed (a server-side cursor), so no result set of the whole repository is
+    held beside the planner's records."""
+    stream = {"yield_per": BATCH}
+    in_repo = Example.repository_id == repository_id
     versions: dict[uuid.UUID, list[KnownVersion]] = {}
-    for vid, eid, tag, digest in session.execute(
-            sa.select(ExampleVersion.id, ExampleVersion.example_id, ExampleVersion.tag,
-                      ExampleVersion.digest)
-            .join(Example, Example.id == ExampleVersion.example_id)
-            .where(Example.repository_id == repository_id)):
-        versions.setdefault(eid, []).append(KnownVersion(vid, tag, digest))
+    for eid, tag, digest in session.execute(
+            sa.select(ExampleVersion.example_id, ExampleVersion.tag, ExampleVersion.digest)
+            .join(Example, Example.id == ExampleVersion.example_id).where(in_repo),
+            execution_options=stream):
+        versions.setdefault(eid, []).append(KnownVersion(tag and sys.intern(tag), digest))
     target = aliased(Example)
     deps: dict[uuid.UUID, list[Dependency]] = {}
-    for vid, ident, constraint in session.execute(
-            sa.select(ExampleDependency.example_version_id, target.identifier,
-                      ExampleDependency.constraint)
-            .join(Example, Example.latest_version_id == ExampleDependency.example_version_id)
-            .join(target, target.id == ExampleDependency.depends_id)
-            .where(Example.repository_id == repository_id)):
-        deps.setdefault(vid, []).append(Dependency(ident, constraint))
+    for eid, ident, constraint in session.execute(
+            sa.select(Example.id, target.identifier, ExampleDependency.constraint)
+            .join(ExampleDependency,
+                  Example.latest_version_id == ExampleDependency.example_version_id)
+            .join(target, target.id == ExampleDependency.depends_id).where(in_repo)):
+        deps.setdefault(eid, []).append(Dependency(ident, constraint))
     warnings = dict(session.execute(
-        sa.select(ExampleVersion.id, ExampleVersion.warnings)
-        .join(Example, Example.latest_version_id == ExampleVersion.id)
-        .where(Example.repository_id == repository_id, ExampleVersion.warnings != [])).all())
+        sa.select(Example.id, ExampleVersion.warnings)
+        .join(ExampleVersion, Example.latest_version_id == ExampleVersion.id)
+        .where(in_repo, ExampleVersion.warnings != [])).all())
+    latest = aliased(ExampleVersion)
     known = {}
-    for eid, ident, directory, fp, archived_at, latest_id in examples:
-        vs = tuple(versions.get(eid, ()))
-        latest = next((v for v in vs if v.id == latest_id), None)
-        known[ident] = Known(eid, ident, directory, fp, archived_at is not None, latest, vs,
-                             tuple(deps.get(latest_id, ())),
-                             tuple(warnings.get(latest_id, ())))
+    for eid, ident, directory, fp, archived, latest_digest in session.execute(
+            sa.select(Example.id, Example.identifier, Example.directory,
+                      Example.source_fingerprint, Example.archived_at.is_not(None),
+                      latest.digest)
+            .outerjoin(latest, latest.id == Example.latest_version_id).where(in_repo),
+            execution_options=stream):
+        vs = tuple(versions.pop(eid, ()))
+        known[ident] = Known(eid, ident, directory, fp, archived,
+                             next((v for v in vs if v.digest == latest_digest), None), vs,
+                             tuple(deps.get(eid, ())), tuple(warnings.get(eid, ())))
     return known
 
 
 BATCH = 1000  # rows per INSERT / UPDATE statement
 
 
-#: Per-version state that waits for planning, kept in the sync's transaction instead of in
-#: memory, so memory does not grow with the number of new versions: metadata.json exactly as
-#: it will be stored, and the version row's fields that are not in it.
+#: What a read example's rows need, kept in the sync's transaction instead of in memory, so
+#: memory does not grow with the number of examples: every valid example's fields (its
+#: example row is inserted or updated from them), and for one that may become a new version
+#: its metadata.json exactly as it will be stored and the version row's other fields.
 _TEMP = sa.MetaData()
 _STAGED = sa.Table(
     "sync_staged", _TEMP,
     sa.Column("directory", sa.Text, primary_key=True),
-    sa.Column("metadata", sa.Text, nullable=False),
-    sa.Column("student_submission_files", TextArray, nullable=False),
-    sa.Column("additional_files", TextArray, nullable=False),
-    sa.Column("test_files", TextArray, nullable=False),
-    sa.Column("student_templates", TextArray, nullable=False),
-    sa.Column("warnings", TextArray, nullable=False),
+    sa.Column("fingerprint", sa.Text),
+    sa.Column("title", sa.Text),
+    sa.Column("description", sa.Text),
+    sa.Column("language", sa.Text),
+    sa.Column("tags", TextArray, nullable=False),
+    sa.Column("metadata", sa.Text),
+    sa.Column("student_submission_files", TextArray),
+    sa.Column("additional_files", TextArray),
+    sa.Column("test_files", TextArray),
+    sa.Column("student_templates", TextArray),
+    sa.Column("warnings", TextArray),
     prefixes=["TEMPORARY"], postgresql_on_commit="DROP")
 #: The staged versions planning published: where they are stored, under which ids.
 _PUBLISHED = sa.Table(
@@ -141,6 +152,16 @@ _PUBLISHED = sa.Table(
     sa.Column("version_id", sa.Uuid, nullable=False),
     sa.Column("example_id", sa.Uuid, nullable=False),
     sa.Column("storage_prefix", sa.Text, nullable=False),
+    prefixes=["TEMPORARY"], postgresql_on_commit="DROP")
+#: The examples read by this pass that stay live: their rows are inserted (`new`) and
+#: updated (fields, latest version) from here.
+_LIVE = sa.Table(
+    "sync_live", _TEMP,
+    sa.Column("directory", sa.Text, primary_key=True),
+    sa.Column("example_id", sa.Uuid, nullable=False),
+    sa.Column("identifier", sa.Text, nullable=False),
+    sa.Column("digest", sa.Text, nullable=False),
+    sa.Column("new", sa.Boolean, nullable=False),
     prefixes=["TEMPORARY"], postgresql_on_commit="DROP")
 
 # Each metadata.json is parsed once (a materialised CTE), not once per field taken from it.
@@ -158,53 +179,103 @@ SELECT version_id, example_id, m->>'tag', m->>'version_raw', m->>'digest', m->>'
     test_files, student_templates, to_jsonb(warnings), m->>'source_revision', :now
 FROM parsed""")
 
+_INSERT_EXAMPLES = """
+INSERT INTO example (id, repository_id, identifier, created_at, updated_at, directory, title,
+    description, language, tags, {extra})
+SELECT l.example_id, :repository_id, l.identifier, :now, :now, s.directory, s.title,
+    s.description, s.language, s.tags, {extra_values}
+FROM sync_live l JOIN sync_staged s USING (directory)
+WHERE l.new"""
+_INSERT_NEW = sa.text(_INSERT_EXAMPLES.format(extra="source_fingerprint",
+                                              extra_values="s.fingerprint"))
+_INSERT_HISTORY = sa.text(_INSERT_EXAMPLES.format(extra="archived_at", extra_values=":now"))
 
-class Staging:
-    """Staged versions of one pass, in temporary tables of the caller's transaction (dropped
-    when it ends): `add` while scanning, `mark` what planning kept, then `publish`."""
+# The latest version is the one published now or, when the content is not new, the stored
+# version with the same digest (an example reverted to earlier content).
+_UPDATE_LIVE = sa.text("""
+UPDATE example e
+SET directory = s.directory, title = s.title, description = s.description,
+    language = s.language, tags = s.tags, updated_at = :now,
+    source_fingerprint = s.fingerprint, archived_at = NULL,
+    latest_version_id = COALESCE(p.version_id, v.id)
+FROM sync_live l
+JOIN sync_staged s USING (directory)
+LEFT JOIN sync_published p USING (directory)
+LEFT JOIN example_version v ON v.example_id = l.example_id AND v.digest = l.digest
+WHERE e.id = l.example_id""")
 
-    def __init__(self, session: Session) -> None:
-        self._session = session
+_INSERT_DEPENDENCY = sa.text("""
+INSERT INTO example_dependency (id, example_version_id, example_id, depends_id, "constraint")
+SELECT :id, :version_id, :example_id, e.id, :constraint
+FROM example e WHERE e.repository_id = :repository_id AND e.identifier = :identifier""")
+
+
+class _Rows:
+    """Rows for one table of the transaction, written BATCH at a time."""
+
+    def __init__(self, session: Session, table: sa.Table) -> None:
+        self._session, self._table = session, table
         self._rows: list[dict[str, Any]] = []
-        self._published: list[dict[str, Any]] = []
-        conn = session.connection()
-        _STAGED.create(conn)
-        _PUBLISHED.create(conn)
 
-    def add(self, directory: str, metadata: str, meta: ExampleMeta,
-            warnings: Iterable[str]) -> None:
-        """A version that may be published: its metadata.json text and its row's fields."""
-        self._rows.append({"directory": directory, "metadata": metadata,
-                           "student_submission_files": list(meta.student_submission_files),
-                           "additional_files": list(meta.additional_files),
-                           "test_files": list(meta.test_files),
-                           "student_templates": list(meta.student_templates),
-                           "warnings": list(warnings)})
+    def add(self, row: dict[str, Any]) -> None:
+        self._rows.append(row)
         if len(self._rows) >= BATCH:
             self.flush()
 
     def flush(self) -> None:
         """Write the buffered rows in one statement (memory stays flat in examples)."""
         if self._rows:
-            self._session.execute(sa.insert(_STAGED), self._rows)
+            self._session.execute(sa.insert(self._table), self._rows)
             self._rows = []
+
+
+class Staging:
+    """What a pass read, in temporary tables of the caller's transaction (dropped when it
+    ends): `add` while scanning, `mark` what planning published, then `publish`."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        conn = session.connection()
+        for table in (_STAGED, _PUBLISHED, _LIVE):
+            table.create(conn)
+        self._staged = _Rows(session, _STAGED)
+        self._published = _Rows(session, _PUBLISHED)
+        self.live = _Rows(session, _LIVE)
+
+    def add(self, directory: str, fingerprint: str | None, meta: ExampleMeta,
+            version: tuple[str, Iterable[str]] | None) -> None:
+        """A valid example's row fields; with `version` (its metadata.json text and
+        warnings), also a version that may be published."""
+        metadata, warnings = version or (None, ())
+        row = {"directory": directory, "fingerprint": fingerprint,
+               "title": meta.title or None, "description": meta.description or None,
+               "language": meta.language, "tags": list(meta.tags), "metadata": metadata,
+               "student_submission_files": None, "additional_files": None,
+               "test_files": None, "student_templates": None, "warnings": None}
+        if version is not None:
+            row.update(student_submission_files=list(meta.student_submission_files),
+                       additional_files=list(meta.additional_files),
+                       test_files=list(meta.test_files),
+                       student_templates=list(meta.student_templates),
+                       warnings=list(warnings))
+        self._staged.add(row)
+
+    def flush(self) -> None:
+        """Write what is buffered (before the rows are read back)."""
+        self._staged.flush()
+        self.live.flush()
 
     def mark(self, directory: str, version_id: uuid.UUID, example_id: uuid.UUID,
              prefix: str) -> None:
         """Planning published the version staged for `directory`: its ids and prefix."""
-        self._published.append({"directory": directory, "version_id": version_id,
-                                "example_id": example_id, "storage_prefix": prefix})
-        if len(self._published) >= BATCH:
-            self._session.execute(sa.insert(_PUBLISHED), self._published)
-            self._published = []
+        self._published.add({"directory": directory, "version_id": version_id,
+                             "example_id": example_id, "storage_prefix": prefix})
 
     def publish(self, now: datetime) -> Iterator[tuple[str, bytes]]:
         """Write the rows of the marked versions; yields (storage prefix, metadata.json
         bytes) of each, to store."""
         self.flush()
-        if self._published:
-            self._session.execute(sa.insert(_PUBLISHED), self._published)
-            self._published = []
+        self._published.flush()
         self._session.execute(_INSERT_VERSIONS, {"now": now})
         result = self._session.execute(
             sa.select(_PUBLISHED.c.storage_prefix, _STAGED.c.metadata)
@@ -214,134 +285,86 @@ class Staging:
             yield prefix, metadata.encode()
 
 
-class Writer:
-    """Writes one pass's decisions inside the caller's transaction, in batches.
+def example_id(repository_id: uuid.UUID, identifier: str, known: Known | None) -> uuid.UUID:
+    """An example's row id: the stored one, or for a new example one derived from
+    (repository, identifier), so a sync interrupted before its database write reuses the
+    same storage prefix next time."""
+    return known.id if known is not None else uuid.uuid5(repository_id, identifier)
 
-    `insert_examples` first (versions reference their example), then `add_versions` for the
+
+class Writer:
+    """Writes one pass's decisions inside the caller's transaction, set by set.
+
+    `add_examples` first (versions reference their example), then `add_versions` for the
     published versions staged while scanning (`Staging`), then `finish`: example updates and
     archivals, latest versions, the repository's revision and the sync result. Nothing is
     visible to readers before the transaction commits, after every object is stored.
     """
 
-    def __init__(self, session: Session, repo: ExampleRepository, ids: Mapping[str, uuid.UUID],
+    def __init__(self, session: Session, repo: ExampleRepository, staging: Staging,
                  now: datetime, *, history: bool = False) -> None:
         self._session = session
         self._repo = repo
-        self._ids = ids
+        self._staging = staging
         self._now = now
         self._history = history
-        self._new_versions: dict[str, uuid.UUID] = {}  # identifier -> version written now
-
-    def _fields(self, d: Decision) -> dict[str, Any]:
-        meta = d.scanned.meta if d.scanned is not None else None
-        assert meta is not None
-        return {"directory": d.directory, "title": meta.title or None,
-                "description": meta.description or None, "language": meta.language,
-                "tags": list(meta.tags), "updated_at": self._now}
+        self._archived: list[uuid.UUID] = []
 
     @staticmethod
     def _live(d: Decision) -> bool:
         return d.status not in (SyncStatus.INVALID, SyncStatus.ARCHIVED) and d.scanned is not None \
             and d.identifier is not None
 
-    def insert_examples(self, decisions: Iterable[Decision]) -> None:
-        """Rows of the examples seen for the first time (their latest version comes later)."""
-        rows: list[dict[str, Any]] = []
-        for d in decisions:
-            if not self._live(d) or d.known is not None:
-                continue
-            assert d.identifier is not None and d.scanned is not None
-            row = {"id": self._ids[d.identifier], "repository_id": self._repo.id,
-                   "identifier": d.identifier, "created_at": self._now, **self._fields(d)}
-            if self._history:
-                row["archived_at"] = self._now  # only in history: pinnable, not listed
-            else:
-                row["source_fingerprint"] = d.scanned.found.fingerprint
-            rows.append(row)
-            if len(rows) >= BATCH:
-                self._session.execute(sa.insert(Example.__table__), rows)
-                rows = []
-        if rows:
-            self._session.execute(sa.insert(Example.__table__), rows)
-
     def example_id(self, d: Decision) -> uuid.UUID:
-        """The row id of a decided example (known once its row was written)."""
+        """The row id of a decided example."""
         assert d.identifier is not None
-        return self._ids[d.identifier]
+        return example_id(self._repo.id, d.identifier, d.known)
 
-    def add_versions(self, staging: Staging, published: Iterable[tuple[Decision, str]]
+    def add_examples(self, decisions: Iterable[Decision]) -> None:
+        """Rows of the examples read for the first time (their latest version comes later);
+        notes the live examples read and the archived ones for `finish`."""
+        for d in decisions:
+            if d.status == SyncStatus.ARCHIVED:
+                assert d.known is not None
+                self._archived.append(d.known.id)
+            elif self._live(d):
+                assert d.identifier is not None and d.scanned is not None
+                self._staging.live.add({"directory": d.directory, "example_id": self.example_id(d),
+                                        "identifier": d.identifier, "digest": d.scanned.digest,
+                                        "new": d.known is None})
+        self._staging.flush()
+        self._session.execute(_INSERT_HISTORY if self._history else _INSERT_NEW,
+                              {"repository_id": self._repo.id, "now": self._now})
+
+    def add_versions(self, published: Iterable[tuple[Decision, str]]
                      ) -> Iterator[tuple[str, bytes]]:
         """Rows of the published versions `(decision, storage prefix)`, staged while scanning;
         yields (storage prefix, metadata.json bytes) of each, to store."""
         deps: list[dict[str, Any]] = []  # written after the versions they belong to
         for d, prefix in published:
-            assert d.identifier is not None and d.scanned is not None and d.scanned.meta
+            assert d.scanned is not None
             version_id, example_id = uuid.uuid4(), self.example_id(d)
-            self._new_versions[d.identifier] = version_id
-            staging.mark(d.directory, version_id, example_id, prefix)
-            deps += [{"id": uuid.uuid4(), "example_version_id": version_id,
-                      "example_id": example_id, "depends_id": self._ids[dep.identifier],
-                      "constraint": dep.constraint} for dep in d.scanned.meta.dependencies]
-        yield from staging.publish(self._now)
+            self._staging.mark(d.directory, version_id, example_id, prefix)
+            deps += [{"id": uuid.uuid4(), "version_id": version_id, "example_id": example_id,
+                      "repository_id": self._repo.id, "identifier": dep.identifier,
+                      "constraint": dep.constraint} for dep in d.scanned.dependencies]
+        yield from self._staging.publish(self._now)
         for start in range(0, len(deps), BATCH):
-            self._session.execute(sa.insert(ExampleDependency.__table__), deps[start:start + BATCH])
+            self._session.execute(_INSERT_DEPENDENCY, deps[start:start + BATCH])
 
-    def finish(self, decisions: Iterable[Decision], report: SyncReport) -> None:
+    def finish(self, report: SyncReport) -> None:
         """Everything after the versions; sets `report.versions` (versions stored in total)."""
-        updates, first = self._example_changes(decisions)
-        self._set_first_versions(first)
-        self._update_examples(updates)
+        now = self._now
+        for start in range(0, len(self._archived), BATCH):
+            self._session.execute(
+                sa.update(Example).where(Example.id.in_(self._archived[start:start + BATCH]))
+                .values(archived_at=now, updated_at=now)
+                .execution_options(synchronize_session=False))
+        if not self._history:  # history only adds versions
+            self._session.execute(_UPDATE_LIVE, {"now": now})
         report.versions = count_versions(self._session, self._repo.id)
         if not self._history:
             self._record_result(report)
-
-    def _example_changes(self, decisions: Iterable[Decision]
-                         ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """Updates of known examples (archived, or their fields and latest version), and
-        the first version of each new example (`{eid, vid}`)."""
-        now = self._now
-        updates: list[dict[str, Any]] = []
-        first: list[dict[str, Any]] = []
-        for d in decisions:
-            if d.status == SyncStatus.ARCHIVED:
-                assert d.known is not None
-                updates.append({"id": d.known.id, "archived_at": now, "updated_at": now})
-                continue
-            if not self._live(d) or self._history:  # history only adds versions
-                continue
-            assert d.identifier is not None and d.scanned is not None
-            version_id = self._new_versions.get(d.identifier)
-            if version_id is None and d.known is not None:
-                existing = d.known.version(digest=d.scanned.digest)
-                version_id = existing.id if existing else None
-            if d.known is None:
-                if version_id is not None:
-                    first.append({"eid": self._ids[d.identifier], "vid": version_id})
-            else:
-                updates.append({"id": d.known.id, **self._fields(d),
-                                "latest_version_id": version_id, "archived_at": None,
-                                "source_fingerprint": d.scanned.found.fingerprint})
-        return updates, first
-
-    def _set_first_versions(self, first: list[dict[str, Any]]) -> None:
-        """New examples' latest_version_id, in one UPDATE ... FROM VALUES per BATCH."""
-        for start in range(0, len(first), BATCH):
-            data = sa.values(sa.column("eid", sa.Uuid), sa.column("vid", sa.Uuid),
-                             name="latest").data([(r["eid"], r["vid"])
-                                                  for r in first[start:start + BATCH]])
-            self._session.execute(
-                sa.update(Example).where(Example.id == data.c.eid)
-                .values(latest_version_id=data.c.vid)
-                .execution_options(synchronize_session=False))
-
-    def _update_examples(self, updates: list[dict[str, Any]]) -> None:
-        """Known examples' updates: one executemany per shape of update."""
-        groups: dict[frozenset[str], list[dict[str, Any]]] = {}
-        for u in updates:
-            groups.setdefault(frozenset(u), []).append(u)
-        for rows in groups.values():
-            for start in range(0, len(rows), BATCH):
-                self._session.execute(sa.update(Example), rows[start:start + BATCH])
 
     def _record_result(self, report: SyncReport) -> None:
         """The repository's last synced revision, and this sync's result (the newest
@@ -352,7 +375,7 @@ class Writer:
             id=uuid.uuid4(), repository_id=repo.id, revision=report.revision,
             started_at=report.started_at, finished_at=report.finished_at,
             counts=report.counts,
-            examples=[asdict(e) for e in report.examples if e.errors or e.warnings]))
+            examples=[e.to_dict() for e in report.examples if e.errors or e.warnings]))
         old = sa.select(SyncResult.id).where(SyncResult.repository_id == repo.id) \
             .order_by(SyncResult.finished_at.desc()).offset(KEEP_SYNC_RESULTS - 1)
         self._session.execute(sa.delete(SyncResult).where(SyncResult.id.in_(old)))

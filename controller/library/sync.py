@@ -48,7 +48,7 @@ from controller.library.errors import (
     StorageUnavailable,
     SyncRunning,
 )
-from controller.library.plan import Decision, Known, Unchanged, may_publish, plan
+from controller.library.plan import Decision, Known, Summary, Unchanged, may_publish, plan
 from controller.library.report import ExampleReport, SyncReport, SyncStatus
 from controller.library.scan import Found, Ignore, Scanned, discover, read_example
 from controller.library.source import Snapshot, SourceSpec
@@ -101,18 +101,19 @@ def remote_revision(source: SourceSpec, settings: Settings, *, namespace: str,
 
 def scan(snapshot: Snapshot, ignore: Ignore, limits: ExampleLimits, known: dict[str, Known],
          progress: SyncProgress = _no_progress,
-         read: Callable[[Found], Scanned] | None = None) -> list[Scanned | Unchanged]:
+         read: Callable[[Found], Summary] | None = None
+         ) -> list[Scanned | Summary | Unchanged]:
     """Read every example, skipping those whose fingerprint equals their latest version's.
 
     `read` replaces `read_example` (the sync's reads also start uploads).
     """
     by_fp = {k.fingerprint: k for k in known.values()
              if k.fingerprint and not k.archived and k.latest is not None}
-    items: list[Scanned | Unchanged] = []
+    items: list[Scanned | Summary | Unchanged] = []
     for found in discover(snapshot, ignore, limits, by_fp.__contains__):
         hit = by_fp.get(found.fingerprint) if found.inside is None else None
         if hit:
-            items.append(Unchanged(found, hit))
+            items.append(Unchanged(found.directory, hit))
         elif read is not None:
             items.append(read(found))
         else:
@@ -131,7 +132,7 @@ def validate(source: SourceSpec, limits: ExampleLimits) -> list[ExampleReport]:
     items = scan(snapshot, Ignore(source.ignore), limits, {})
     single = len(items) == 1 and items[0].found.directory == "."
     decisions = plan(items, {}, archive=False, dependencies=not single)
-    return [_report_entry(d, {}) for d in sorted(decisions, key=lambda d: d.directory)]
+    return [_report_entry(d, None) for d in sorted(decisions, key=lambda d: d.directory)]
 
 
 class _Batch:
@@ -216,24 +217,11 @@ class _Uploader:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-_NOTHING: dict[str, Any] = {}  # the parsed tree and line table of every slimmed meta
-
-
-def _slim(s: Scanned) -> Scanned:
-    """What planning, the example rows and the report need of a read example, kept for every
-    example until planning: no parsed meta.yaml tree, line table, file lists or per-file
-    records (the staged metadata.json and row carry them), no source handles."""
-    meta = None if s.meta is None else dataclasses.replace(
-        s.meta, version_raw=None, student_submission_files=(), additional_files=(),
-        test_files=(), student_templates=(), data=_NOTHING, lines=_NOTHING)
-    return Scanned(Found(s.found.directory, None, None, s.found.fingerprint), meta, [],
-                   s.digest, s.issues)
-
-
 class _Stager:
     """Reads examples for the scan; each one that may become a new version starts uploading
-    its files (the bytes just hashed) under its final prefix right away, and its
-    metadata.json waits for planning in `staging` (the database, not memory)."""
+    its files (the bytes just hashed) under its final prefix right away. What the rows need
+    (and a new version's metadata.json) waits for planning in `staging` (the database, not
+    memory); planning keeps a `Summary`."""
 
     def __init__(self, snapshot: Snapshot, ignore: Ignore, limits: ExampleLimits,
                  uploader: _Uploader, staging: rows.Staging, repo_id: uuid.UUID,
@@ -243,13 +231,16 @@ class _Stager:
         self._known, self._now, self._progress = known, now, progress
         self.staged = 0
 
-    def __call__(self, found: Found) -> Scanned:
+    def __call__(self, found: Found) -> Summary:
         blobs: dict[str, bytes] = {}
         s = read_example(self._snapshot, found, self._ignore, self._limits, blobs, KEEP_BYTES)
+        if not s.valid:
+            return Summary.of(s)
+        assert s.meta is not None
+        version = None
         if may_publish(s, self._known):
-            assert s.meta is not None
-            k = self._known.get(s.meta.identifier)
-            example_id = k.id if k is not None else _new_id(self._repo_id, s.meta.identifier)
+            example_id = rows.example_id(self._repo_id, s.meta.identifier,
+                                         self._known.get(s.meta.identifier))
             prefix = layout.version_prefix(self._repo_id, example_id, s.digest)
             entries = [f.as_json() for f in s.files]
             packed: list[bytes] | None = [] if layout.has_pack(entries) else None
@@ -272,11 +263,12 @@ class _Stager:
                         "files": entries,
                         "source_revision": self._snapshot.revision,
                         "synced_at": self._now.isoformat()}
-            self._staging.add(found.directory, json.dumps(metadata, sort_keys=True), s.meta,
-                              (str(i) for i in s.issues if not i.is_error))
+            version = (json.dumps(metadata, sort_keys=True),
+                       (str(i) for i in s.issues if not i.is_error))
             self.staged += 1
             self._progress("upload", self.staged, None)
-        return _slim(s)
+        self._staging.add(found.directory, found.fingerprint, s.meta, version)
+        return Summary.of(s)
 
     def _reread(self, found: Found, f: FileRecord) -> bytes:
         """A file's bytes again, for upload: exactly what was hashed, or the sync stops (an
@@ -289,31 +281,27 @@ class _Stager:
         return data
 
 
-def _new_id(repository_id: uuid.UUID, identifier: str) -> uuid.UUID:
-    """A new example's id, derived from (repository, identifier), so a sync interrupted
-    before its database write reuses the same storage prefix next time."""
-    return uuid.uuid5(repository_id, identifier)
-
-
-def _ids(repository_id: uuid.UUID, decisions: list[Decision]) -> dict[str, uuid.UUID]:
-    """Example id per live identifier: the stored one, or a derived one for a new example."""
-    ids: dict[str, uuid.UUID] = {}
-    for d in decisions:
-        if d.identifier and d.known is not None:
-            ids[d.identifier] = d.known.id
-        elif d.identifier and d.status == SyncStatus.NEW:
-            ids[d.identifier] = _new_id(repository_id, d.identifier)
-    return ids
-
-
-def _report_entry(d: Decision, ids: dict[str, uuid.UUID]) -> ExampleReport:
-    eid = ids.get(d.identifier or "") if d.status != SyncStatus.INVALID or d.known else None
+def _report_entry(d: Decision, repository_id: uuid.UUID | None) -> ExampleReport:
+    """One example's report line; without a repository (`validate`) no ids."""
+    known_or_new = d.known is not None or d.status == SyncStatus.NEW
+    eid = (rows.example_id(repository_id, d.identifier, d.known)
+           if repository_id is not None and d.identifier and known_or_new else None)
     return ExampleReport(d.identifier, d.directory, str(eid) if eid else None, d.status,
                          d.tag, d.digest, d.errors, d.warnings)
 
 
-def _complete(todo: list[Decision], staging: rows.Staging, uploader: _Uploader,
-              writer: rows.Writer, repository_id: uuid.UUID, progress: SyncProgress,
+def _into_report(decisions: list[Decision], repository_id: uuid.UUID) -> list[ExampleReport]:
+    """The report's entries, sorted, replacing each decision in place (the decisions are
+    done with; both at once would double the memory per example)."""
+    entries: list[Any] = decisions
+    for i, d in enumerate(decisions):
+        entries[i] = _report_entry(d, repository_id)
+    entries.sort(key=lambda e: (e.directory, e.status))
+    return entries
+
+
+def _complete(todo: list[Decision], uploader: _Uploader, writer: rows.Writer,
+              repository_id: uuid.UUID, progress: SyncProgress,
               lap: Callable[[str], None]) -> None:
     """Once every file is stored, write the published versions' rows and store their
     metadata.json; returns when every object is stored. Files of examples planning rejected
@@ -323,7 +311,7 @@ def _complete(todo: list[Decision], staging: rows.Staging, uploader: _Uploader,
     published = ((d, layout.version_prefix(repository_id, writer.example_id(d),
                                             d.scanned.digest))
                  for d in todo if d.scanned is not None)
-    for n, (prefix, metadata) in enumerate(writer.add_versions(staging, published), 1):
+    for n, (prefix, metadata) in enumerate(writer.add_versions(published), 1):
         killpoints.reach(killpoints.SYNC_BEFORE_METADATA)
         uploader.add((layout.metadata_key(prefix), metadata, "application/json"))
         progress("write", n, len(todo))
@@ -345,11 +333,13 @@ class _Sync:
     progress: SyncProgress
 
 
-def _sync_snapshot(sync: _Sync, snapshot: Snapshot, *, history: bool) -> list[Decision]:
+def _sync_snapshot(sync: _Sync, snapshot: Snapshot, *, tag: str | None = None) -> None:
     """In one transaction: scan one snapshot while uploading its new versions' files, plan,
     then write the published versions' rows and metadata.json.
 
-    `history`: a tag's tree imported as versions only (no archiving, no report lines)."""
+    `tag`: the snapshot is that tag's tree, imported as versions only (no archiving, no
+    report lines: one entry in `report.history`)."""
+    history = tag is not None
     settings, repo, report, progress = sync.settings, sync.repo, sync.report, sync.progress
     ignore = Ignore(sync.source.ignore)
     now = datetime.now(UTC)
@@ -367,29 +357,31 @@ def _sync_snapshot(sync: _Sync, snapshot: Snapshot, *, history: bool) -> list[De
                 uploader.flush()
             report.phases.lap("scan")
             decisions = plan(items, known, archive=not history)
-            del items
-            ids = _ids(repo.id, decisions)
+            del items, known, stager
             todo = [d for d in decisions if d.publish]
             report.phases.lap("plan")
             session.add(repo)
-            writer = rows.Writer(session, repo, ids, now, history=history)
-            writer.insert_examples(decisions)
+            writer = rows.Writer(session, repo, staging, now, history=history)
+            writer.add_examples(decisions)
             with storage_errors_as(StorageUnavailable):
-                _complete(todo, staging, uploader, writer, repo.id, progress,
-                          report.phases.lap)
+                _complete(todo, uploader, writer, repo.id, progress, report.phases.lap)
             report.uploaded_versions += len(todo)
             report.uploaded_files += uploader.files
             report.uploaded_bytes += uploader.size
-            if not history:
-                report.examples = sorted((_report_entry(d, ids) for d in decisions),
-                                         key=lambda e: (e.directory, e.status))
+            if tag is not None:
+                report.history.append({
+                    "tag": tag, "revision": snapshot.revision, "versions": len(todo),
+                    "invalid": [{"directory": d.directory, "errors": d.errors}
+                                for d in decisions if d.status == SyncStatus.INVALID]})
+            else:
+                report.examples = _into_report(decisions, repo.id)
+            del todo, decisions
             report.finished_at = datetime.now(UTC)
-            writer.finish(decisions, report)  # committed when the block ends
+            writer.finish(report)  # committed when the block ends
             killpoints.reach(killpoints.SYNC_BEFORE_ROWS)
         report.phases.lap("rows")
     finally:
         uploader.close()
-    return decisions
 
 
 def _open(source: SourceSpec, settings: Settings, namespace: str, name: str
@@ -460,7 +452,7 @@ def sync_repository(settings: Settings, source: SourceSpec, *, name: str,
         sync = _Sync(settings, source, store, engine, repo, report, progress)
         if history:
             _import_history(sync, history, git)
-        _sync_snapshot(sync, snapshot, history=False)
+        _sync_snapshot(sync, snapshot)
         return report
 
 
@@ -474,13 +466,7 @@ def _import_history(sync: _Sync, history: str, git: GitSource | None) -> None:
     if git is None:
         raise SourceUnreachable("history import needs a Git source (`--git URL`)")
     for tag in git.tags(pattern):
-        snap = git.snapshot(tag)
-        decisions = _sync_snapshot(sync, snap, history=True)
-        sync.report.history.append({
-            "tag": tag, "revision": snap.revision,
-            "versions": sum(1 for d in decisions if d.publish),
-            "invalid": [{"directory": d.directory, "errors": d.errors}
-                        for d in decisions if d.status == SyncStatus.INVALID]})
+        _sync_snapshot(sync, git.snapshot(tag), tag=tag)
 
 
 def archive_repository(settings: Settings, *, namespace: str, name: str,

@@ -18,7 +18,7 @@ def scanned(directory: str, text: str, digest: str = "d1") -> Scanned:
 
 def known(identifier: str, *versions: tuple[str | None, str], directory: str | None = None,
           archived: bool = False) -> Known:
-    vs = tuple(KnownVersion(uuid.uuid4(), tag, digest) for tag, digest in versions)
+    vs = tuple(KnownVersion(tag, digest) for tag, digest in versions)
     return Known(uuid.uuid4(), identifier, directory or identifier, None, archived,
                  vs[-1] if vs else None, vs)
 
@@ -83,7 +83,7 @@ def test_invalid_yaml_keeps_its_example_by_directory() -> None:
 def test_dependency_rules() -> None:
     lib = known("lib", ("1.0.0", "a"), ("1.2.0", "b"))
     items = [
-        Unchanged(Found("lib", None, None, None), lib),
+        Unchanged("lib", lib),
         scanned("ok", "slug: ok\n" + deps("{slug: lib, version: '^1.1'}")),
         scanned("nope", "slug: nope\n" + deps("{slug: lib, version: '^2'}")),
         scanned("miss", "slug: miss\nproperties: {testDependencies: [ghost]}\n"),
