@@ -365,17 +365,19 @@ def _sync_snapshot(sync: _Sync, snapshot: Snapshot, *, tag: str | None = None) -
             writer.add_examples(decisions)
             with storage_errors_as(StorageUnavailable):
                 _complete(todo, uploader, writer, repo.id, progress, report.phases.lap)
-            report.uploaded_versions += len(todo)
+            published = len(todo)
+            del todo
+            report.uploaded_versions += published
             report.uploaded_files += uploader.files
             report.uploaded_bytes += uploader.size
             if tag is not None:
                 report.history.append({
-                    "tag": tag, "revision": snapshot.revision, "versions": len(todo),
+                    "tag": tag, "revision": snapshot.revision, "versions": published,
                     "invalid": [{"directory": d.directory, "errors": d.errors}
                                 for d in decisions if d.status == SyncStatus.INVALID]})
             else:
                 report.examples = _into_report(decisions, repo.id)
-            del todo, decisions
+            del decisions
             report.finished_at = datetime.now(UTC)
             writer.finish(report)  # committed when the block ends
             killpoints.reach(killpoints.SYNC_BEFORE_ROWS)

@@ -31,6 +31,13 @@ from controller.timeouts import DEFAULT_TIMEOUT, TIMEOUT_HINT, TimedOut, format_
 
 MIRROR_REFSPECS = ("+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
 
+#: libgit2 reads pack files through memory-mapped windows, by default of 1 GiB up to 8 GiB in
+#: all, so every page of a mirror a sync has read stays resident while the process lives
+#: (about 0.7 KB per example of the library). Small windows under a cap keep it bounded.
+PACK_WINDOW_BYTES, PACK_WINDOWS_BYTES = 1024 * 1024, 8 * 1024 * 1024
+pygit2.settings.mwindow_size = PACK_WINDOW_BYTES
+pygit2.settings.mwindow_mapped_limit = PACK_WINDOWS_BYTES
+
 _SSH_HOME_LOCK = threading.Lock()
 
 
