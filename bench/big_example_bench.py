@@ -8,6 +8,7 @@ Two sources, each holding one huge example beside a small one:
                prefix (from Git, the server's pack-objects spends many minutes delta-searching
                such blobs on a small machine; the sync holds one file at a time either way)
   many files   20,000 files of about 100 bytes in 20 directories, in a Git repository
+               (about 2 MB: the sync stores it as one pack, `controller/library/layout.py`)
 For each, in the same run and each in a child process (peak RSS = the child's VmHWM):
   baseline  read the same files and upload them, one PUT per object, one file in memory at a
             time (S3: GET + PUT; Git: bare clone + PUT) -- the least memory any sync of this
@@ -200,8 +201,8 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp_:
             tmp = Path(tmp_)
-            for label, kind, files in (("25 files × 19 MiB (S3 source)", "s3", 25),
-                                       ("20,000 files (Git source)", "git", 20_000)):
+            for label, kind in (("25 files × 19 MiB (S3 source)", "s3"),
+                                ("20,000 files (Git source)", "git")):
                 if args.only and kind != args.only:
                     continue
                 name = f"bench_{uuid.uuid4().hex[:8]}"
@@ -220,7 +221,8 @@ def main() -> None:
                 sync = child(SYNC, kind, url, db, str(tmp / f"{name}-cache"), token,
                              cwd=args.code)
                 print(f"{label}: sync {sync}", file=sys.stderr)
-                ok = sync["counts"]["new"] == 2 and sync["files"] >= files
+                # a version's row is written only once every object of it is stored
+                ok = sync["counts"]["new"] == 2
                 rows.append((label, base, sync, ok))
                 if kind == "s3":  # a course pass loading the version into its Git cache
                     loads.append(child(LOAD, db, str(tmp / f"{name}-versions"),

@@ -3,8 +3,9 @@
 
     eval "$(hack/devstack env)" && .venv/bin/python bench/sync_bench.py [--examples 10000]
 
-Generates a Git repository of N examples (`examples/gNN/exNNNNN/`: meta.yaml + 3 files),
-pushes it to the stack's Git server and measures, in the same run:
+Generates a Git repository of N examples (`examples/gNN/exNNNNN/`: meta.yaml + 3 files,
+which the sync stores as 2 objects per version: its pack and metadata.json), pushes it to the
+stack's Git server and measures, in the same run:
   baseline  bare clone (pygit2) + parallel upload of the same files, one PUT per object
             (upload_workers threads) -- the DESIGN §10 reference
   initial   `sync_repository` into an empty database and bucket prefix (default settings:
@@ -14,9 +15,13 @@ pushes it to the stack's Git server and measures, in the same run:
 and, for comparing like with like:
   baseline, batched   the same clone + upload with the sync's batched requests: the
                       initial sync against it is the sync's own cost (scan, metadata, rows)
+  baseline, same objects  the same clone + batched upload of the objects the sync writes:
+                      per example, its files concatenated (as its pack) and a small JSON
+                      (as its metadata.json): the sync's own CPU cost over moving exactly
+                      its objects
   initial, per object with --per-object: EXLIB_S3_BATCH_UPLOADS=off (a fresh database)
-Each of --runs initial syncs (fresh database) runs between both baselines, measured right
-before and right after it; ratios are medians over the runs, each against the mean of its
+Each of --runs initial syncs (fresh database) runs between the baselines, each measured
+right before and right after it; ratios are medians over the runs, each against the mean of its
 two neighbours. Each sync runs in a child process so its peak RSS (VmHWM) is its own. The
 table goes between this benchmark's markers in bench/RESULTS.md (`bench/results.py`), so
 the hand-written reading beside it stays.
@@ -34,10 +39,13 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pygit2
 import sqlalchemy as sa
@@ -49,12 +57,14 @@ from bench.results import record  # noqa: E402
 from controller.config import Settings  # noqa: E402
 from controller.library.sync import BATCH_OBJECTS  # noqa: E402
 from controller.store import git  # noqa: E402
-from controller.store.objects import object_store  # noqa: E402
+from controller.store.objects import Object, object_store  # noqa: E402
 
 CHILD = """
 import json, sys, time
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
+from typing import Any
 from controller.config import Settings
 from controller.library.source import SourceSpec
 from controller.library.sync import sync_repository
@@ -122,9 +132,12 @@ def push(repo: pygit2.Repository, url: str, token: str) -> None:
     repo.remotes.create_anonymous(url).push(["+refs/heads/main:refs/heads/main"], callbacks=cb)
 
 
-def baseline(url: str, token: str, settings: Settings, tmp: Path, *, batched: bool) -> float:
+def baseline(url: str, token: str, settings: Settings, tmp: Path, *, batched: bool,
+             same_objects: bool = False) -> float:
     """Bare clone + parallel upload of every blob below examples/ (same bytes, same pool):
-    one PUT per object, or `batched` in requests of BATCH_OBJECTS like the sync on MinIO."""
+    one PUT per object, or `batched` in requests of BATCH_OBJECTS like the sync on MinIO.
+    `same_objects` (batched): the objects the sync writes instead, per example its blobs
+    concatenated and a JSON listing them, the packs first, like the sync's metadata.json."""
     start = time.perf_counter()
     cache = tmp / f"baseline-{uuid.uuid4().hex[:8]}"  # a fresh clone every time
     repo = git.open_cache(cache, url, "bench")
@@ -133,14 +146,37 @@ def baseline(url: str, token: str, settings: Settings, tmp: Path, *, batched: bo
     store = object_store(replace(settings, s3_batch_uploads="on" if batched else "off"))
     prefix = f"bench-baseline/{uuid.uuid4()}/"
     size = BATCH_OBJECTS if batched else 1
-    with ThreadPoolExecutor(settings.upload_workers) as pool:
-        def put(items: list) -> None:
-            store.put_many([(prefix + path, git.read_blob(repo, entry.id),
-                             "application/octet-stream") for path, entry in items])
 
-        entries = list(git.walk(repo, tree))
-        for _ in pool.map(put, (entries[i:i + size] for i in range(0, len(entries), size))):
-            pass
+    def blob(item: tuple[str, Any]) -> Object:
+        return prefix + item[0], git.read_blob(repo, item[1].id), "application/octet-stream"
+
+    def pack(item: tuple[str, list]) -> Object:
+        return (f"{prefix}{item[0]}/files.pack",
+                b"".join(git.read_blob(repo, e.id) for _, e in item[1]),
+                "application/octet-stream")
+
+    def listing(item: tuple[str, list]) -> Object:
+        return (f"{prefix}{item[0]}/metadata.json", json.dumps(
+            {"directory": item[0], "files": [{"path": p, "mode": f"{e.filemode:o}",
+                                              "id": str(e.id)} for p, e in item[1]]}
+        ).encode(), "application/json")
+
+    entries = list(git.walk(repo, tree))
+    jobs: list[tuple[Callable[[Any], Object], list]] = [(blob, entries)]
+    if same_objects:
+        examples: dict[str, list] = {}
+        for path, entry in entries:  # gNNN/exNNNNN/<file>
+            examples.setdefault("/".join(path.split("/", 2)[:2]), []).append((path, entry))
+        jobs = [(pack, list(examples.items())), (listing, list(examples.items()))]
+
+    def put(make: Callable[[Any], Object], chunk: list) -> None:
+        store.put_many([make(item) for item in chunk])
+
+    with ThreadPoolExecutor(settings.upload_workers) as pool:
+        for make, items in jobs:
+            chunks = (items[i:i + size] for i in range(0, len(items), size))
+            for _ in pool.map(partial(put, make), chunks):
+                pass
     return time.perf_counter() - start
 
 
@@ -196,8 +232,9 @@ def main() -> None:
                          capture_output=True, text=True, check=True).stdout.strip()
     admin = sa.create_engine(settings.database_url, isolation_level="AUTOCOMMIT")
     names: list[str] = []
-    m: dict[str, list] = {k: [] for k in ("plain_before", "batched_before", "initial",
-                                          "batched_after", "plain_after", "noop")}
+    m: dict[str, list] = {k: [] for k in ("plain_before", "batched_before", "same_before",
+                                          "initial", "same_after", "batched_after",
+                                          "plain_after", "noop")}
     try:
         with tempfile.TemporaryDirectory() as tmp_:
             tmp = Path(tmp_)
@@ -216,7 +253,11 @@ def main() -> None:
                 cache = tmp / f"cache{run}"
                 m["plain_before"].append(baseline(url, token, settings, tmp, batched=False))
                 m["batched_before"].append(baseline(url, token, settings, tmp, batched=True))
+                m["same_before"].append(baseline(url, token, settings, tmp, batched=True,
+                                                 same_objects=True))
                 m["initial"].append(run_sync(url, db, cache, token))
+                m["same_after"].append(baseline(url, token, settings, tmp, batched=True,
+                                                same_objects=True))
                 m["batched_after"].append(baseline(url, token, settings, tmp, batched=True))
                 m["plain_after"].append(baseline(url, token, settings, tmp, batched=False))
                 m["noop"] += [run_sync(url, db, cache, token) for _ in range(2)]
@@ -246,6 +287,7 @@ def main() -> None:
     assert one["counts"]["changed"] == len(changed)
     seconds = [r["seconds"] for r in initial]
     own, batched = median_ratio(seconds, m["batched_before"], m["batched_after"])
+    cpu, same = median_ratio(seconds, m["same_before"], m["same_after"])
     plain_ratio, plain = median_ratio(seconds, m["plain_before"], m["plain_after"])
     noop = statistics.median(r["after_fetch"] for r in m["noop"])
     noop_total = statistics.median(r["seconds"] for r in m["noop"])
@@ -254,6 +296,9 @@ def main() -> None:
         ("initial sync / baseline with the same batched requests (the sync's own cost)",
          f"{statistics.median(seconds):.1f} s", f"**{own:.2f} ×** ({batched:.1f} s)",
          "≤ 1.15 ×"),
+        ("initial sync / baseline writing the same objects (per example: its files "
+         "concatenated + a small JSON, batched the same way; the sync's own CPU cost)",
+         f"{statistics.median(seconds):.1f} s", f"**{cpu:.2f} ×** ({same:.1f} s)", ""),
         ("initial sync / bare clone + parallel upload, one PUT per object (DESIGN §10)",
          f"{statistics.median(seconds):.1f} s", f"**{plain_ratio:.2f} ×** ({plain:.1f} s)",
          "≤ 1 × (DESIGN: ≤ 1.3 ×)"),
@@ -273,7 +318,8 @@ def main() -> None:
     text = [f"Measured {when} (`bench/sync_bench.py --examples {n} --runs {args.runs}`). "
             f"Machine: {machine()}; 1-minute load average {load[0]:.1f} at the start, "
             f"{load[1]:.1f} at the end; upload_workers={settings.upload_workers}; each "
-            "example = meta.yaml + 3 files (4 objects + metadata.json per version); batched "
+            "example = meta.yaml + 3 files, stored as 2 objects per version (its pack and "
+            "metadata.json); batched "
             f"requests hold up to {BATCH_OBJECTS} objects. Each ratio is the median over "
             f"{args.runs} initial syncs of the sync against the mean of its baseline run just "
             f"before and just after it; no-op: median of {len(m['noop'])} re-syncs.", "",

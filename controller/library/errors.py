@@ -48,4 +48,5 @@ class VersionNotFound(LookupError):
 
 
 class IncompleteVersion(RuntimeError):
-    """A version's objects are missing `metadata.json` (interrupted upload): never served."""
+    """A stored version's object is missing or damaged: it cannot be deployed (the message
+    names the object and says what to do)."""

@@ -2,19 +2,21 @@
 writes them, the course pass and `exlib gc` read them, all through these names.
 
     repositories/{repository_id}/{example_id}/{digest}/   the version's prefix
-        meta.yaml              the example's meta.yaml as written
-        files/<path>           every other file
-        files.pack             small versions: every file (meta.yaml included) once more,
-                               concatenated in the order of the version's file list
+        files.pack             a small version's files (meta.yaml included), concatenated in
+                               the order of the version's file list: its only copy of them
+        meta.yaml              a large version's meta.yaml
+        files/<path>           a large version's every other file
         metadata.json          written last: without it the version is incomplete
 
-The pack exists so that a course pass reads a version with one request instead of one per
-file (a cold deploy of 200 assignments was ~1,200 GETs). It carries no names or sizes: the
-version's file list (metadata.json, and the `files` column of its row) says which bytes are
-which file and their sha256, so reading it needs no parsing and writing it costs a join.
-Only versions of at most PACK_MAX_BYTES get one: a larger version's per-request cost is small
-against its bytes, and its pack would have to be held in memory to be written and read.
-Versions synced before packs existed have none; readers fall back to the files.
+A small version (at most PACK_MAX_BYTES) is two objects: a course pass reads it with one
+request instead of one per file (a cold deploy of 200 assignments was ~1,200 GETs), and a
+sync stores half the objects and bytes it stored with a pack beside the files. The pack
+carries no names or sizes: the version's file list (metadata.json, and the `files` column of
+its row) says which bytes are which file and their sha256, so reading it needs no parsing
+and writing it costs a join. A larger version keeps one object per file: its per-request
+cost is small against its bytes, and its pack would have to be held in memory whole.
+Versions synced before small versions were packed only have their files (some a pack too);
+readers fall back to the files.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from controller.meta.names import META_FILE
 ROOT = "repositories/"
 METADATA = "metadata.json"
 PACK = "files.pack"
-#: Versions whose files add up to at most this many bytes get a pack.
+#: Versions whose files add up to at most this many bytes are stored as a pack.
 PACK_MAX_BYTES = 4 * 1024 * 1024
 
 FileEntry = Mapping[str, Any]  # {path, mode, size, sha256}: a version's file list entry
@@ -49,7 +51,8 @@ def prefix_of(key: str) -> str | None:
 
 
 def file_key(prefix: str, path: str) -> str:
-    """The object holding the file at `path` (relative to the example)."""
+    """The object holding the file at `path` (relative to the example) of a large version,
+    or of a small one synced before small versions were packed."""
     return prefix + (META_FILE if path == META_FILE else f"files/{path}")
 
 
@@ -59,19 +62,21 @@ def metadata_key(prefix: str) -> str:
 
 
 def pack_key(prefix: str) -> str:
-    """The version's files in one object, so a cold course pass reads it with one GET."""
+    """A small version's files in one object, so a course pass reads it with one GET."""
     return prefix + PACK
 
 
-def has_pack(files: Iterable[FileEntry]) -> bool:
-    """Whether a version with this file list gets (or, synced before packs, may lack) a pack."""
+def packed(files: Iterable[FileEntry]) -> bool:
+    """Whether a version with this file list is stored as a pack (or, synced before small
+    versions were packed, may instead have one object per file)."""
     return sum(int(f["size"]) for f in files) <= PACK_MAX_BYTES
 
 
 def version_keys(prefix: str, files: Sequence[FileEntry]) -> set[str]:
     """Every object a complete version stored now has."""
-    keys = {file_key(prefix, f["path"]) for f in files} | {metadata_key(prefix)}
-    return keys | {pack_key(prefix)} if has_pack(files) else keys
+    if packed(files):
+        return {pack_key(prefix), metadata_key(prefix)}
+    return {file_key(prefix, f["path"]) for f in files} | {metadata_key(prefix)}
 
 
 def pack(contents: Iterable[bytes]) -> bytes:
@@ -86,7 +91,7 @@ class BadPack(ValueError):
 def unpack(data: bytes, files: Sequence[FileEntry]) -> Iterator[tuple[str, int, bytes]]:
     """(path, mode, bytes) of each file in a pack. The whole pack is checked against the
     file list's sizes and sha256 before the first file is given, so a damaged pack raises
-    BadPack before anything was read from it (the reader then reads the files)."""
+    BadPack before anything was read from it."""
     view = memoryview(data)
     spans: list[tuple[str, int, int, int]] = []
     at = 0

@@ -219,9 +219,9 @@ class _Uploader:
 
 class _Stager:
     """Reads examples for the scan; each one that may become a new version starts uploading
-    its files (the bytes just hashed) under its final prefix right away. What the rows need
-    (and a new version's metadata.json) waits for planning in `staging` (the database, not
-    memory); planning keeps a `Summary`."""
+    its files (the bytes just hashed; a small version's as one pack, `layout`) under its
+    final prefix right away. What the rows need (and a new version's metadata.json) waits
+    for planning in `staging` (the database, not memory); planning keeps a `Summary`."""
 
     def __init__(self, snapshot: Snapshot, ignore: Ignore, limits: ExampleLimits,
                  uploader: _Uploader, staging: rows.Staging, repo_id: uuid.UUID,
@@ -243,19 +243,15 @@ class _Stager:
                                          self._known.get(s.meta.identifier))
             prefix = layout.version_prefix(self._repo_id, example_id, s.digest)
             entries = [f.as_json() for f in s.files]
-            packed: list[bytes] | None = [] if layout.has_pack(entries) else None
-            for f in s.files:  # one file's bytes at a time beyond KEEP_BYTES
-                data = blobs.pop(f.path, None)
-                if data is None:
-                    data = self._reread(found, f)
-                self._uploader.add((layout.file_key(prefix, f.path), data,
-                                    "application/octet-stream"))
-                if packed is not None:  # small: every file was kept from hashing
-                    packed.append(data)
-                del data
-            if packed is not None:
-                self._uploader.add((layout.pack_key(prefix), layout.pack(packed),
-                                    "application/octet-stream"))
+            if layout.packed(entries):  # small: its files were kept from hashing
+                self._uploader.add((layout.pack_key(prefix), layout.pack(
+                    self._bytes(found, f, blobs) for f in s.files), "application/octet-stream"))
+            else:
+                for f in s.files:  # one file's bytes at a time beyond KEEP_BYTES
+                    data = self._bytes(found, f, blobs)
+                    self._uploader.add((layout.file_key(prefix, f.path), data,
+                                        "application/octet-stream"))
+                    del data
             metadata = {"repository_id": str(self._repo_id), "example_id": str(example_id),
                         "identifier": s.meta.identifier, "directory": found.directory,
                         "tag": s.meta.version, "version_raw": s.meta.version_raw,
@@ -270,9 +266,13 @@ class _Stager:
         self._staging.add(found.directory, found.fingerprint, s.meta, version)
         return Summary.of(s)
 
-    def _reread(self, found: Found, f: FileRecord) -> bytes:
-        """A file's bytes again, for upload: exactly what was hashed, or the sync stops (an
-        S3 object or a local file changed meanwhile; the next sync reads it afresh)."""
+    def _bytes(self, found: Found, f: FileRecord, blobs: dict[str, bytes]) -> bytes:
+        """A file's bytes for upload: kept from hashing, or read again, and then exactly what
+        was hashed, or the sync stops (an S3 object or a local file changed meanwhile; the
+        next sync reads it afresh)."""
+        data = blobs.pop(f.path, None)
+        if data is not None:
+            return data
         data = self._snapshot.read(f.handle)
         if sha256(data) != f.sha256:
             where = f.path if found.directory == "." else f"{found.directory}/{f.path}"

@@ -9,8 +9,8 @@
     version_files(store_or_settings, version) -> iterator of (relative path, mode, bytes)
     load_version_files(store_or_settings, version) -> {relative path: (mode, bytes)}
         Includes meta.yaml; mode 0o120000 means a symlink whose bytes are the target.
-        Raises IncompleteVersion when the version's metadata.json is missing (never served),
-        and StorageUnavailable when MinIO cannot be read.
+        Raises IncompleteVersion when an object of the version is missing or damaged (the
+        message says what to do), and StorageUnavailable when MinIO cannot be read.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from controller.library import layout
 from controller.library.digest import sha256
 from controller.library.errors import IncompleteVersion, StorageUnavailable, VersionNotFound
 from controller.meta import VersionError, newest_matching, normalise_version, parse_constraint
-from controller.meta.names import DIGEST_PREFIX, short_digest
+from controller.meta.names import DIGEST_PREFIX, version_label
 from controller.store.db.library import Example, ExampleVersion
 from controller.store.objects import ObjectStore, object_store, storage_errors_as
 
@@ -86,46 +86,58 @@ def version_files(store: ObjectStore | Settings, version: ExampleVersion
     """(relative path, mode, bytes) of each file of a stored version, checked against its
     recorded sha256.
 
-    A small version comes from its pack, one request (`layout`); a large one, one synced
-    before packs existed, or one whose pack is damaged, file by file, one file in memory
-    at a time.
+    A small version comes from its pack, one request (`layout`); a large one, or a small one
+    synced before small versions were packed, file by file, one file in memory at a time.
     """
     if isinstance(store, Settings):
         store = object_store(store)
+    prefix = version.storage_prefix
     with storage_errors_as(StorageUnavailable):
-        packed = _from_pack(store, version)
-        if packed is not None:
-            yield from packed
-            return
-        prefix = version.storage_prefix
+        lost_pack: tuple[str, str] | None = None
+        if layout.packed(version.files):
+            key = layout.pack_key(prefix)
+            try:
+                files = layout.unpack(store.get(key), version.files)
+            except KeyError:
+                lost_pack = key, "is missing"
+            except layout.BadPack as err:
+                lost_pack = key, f"does not hold the version's files ({err})"
+            else:
+                yield from files
+                return
+        key = layout.metadata_key(prefix)
         try:
-            metadata = json.loads(store.get(layout.metadata_key(prefix)))
+            metadata = json.loads(store.get(key))
         except KeyError:
-            raise IncompleteVersion(f"version {short_digest(version.digest)} has no "
-                                    f"metadata.json under {prefix}; run a sync to complete "
-                                    "it") from None
+            raise _lost(version, None, key, "is missing") from None
         for f in metadata["files"]:
             key = layout.file_key(prefix, f["path"])
             try:
                 data = store.get(key)
             except KeyError:
-                raise IncompleteVersion(f"{key} is missing; run a sync to complete "
-                                        "the version") from None
+                # a pack is the only copy of a small version's files, unless it was synced
+                # before small versions were packed: then the files are here
+                raise _lost(version, metadata["identifier"],
+                            *(lost_pack or (key, "is missing"))) from None
             if sha256(data) != f["sha256"]:
-                raise IncompleteVersion(f"{key} does not match its recorded sha256")
+                raise _lost(version, metadata["identifier"], key,
+                            "does not match its recorded sha256")
             yield f["path"], int(f["mode"], 8), data
             del data
 
 
-def _from_pack(store: ObjectStore, version: ExampleVersion
-               ) -> Iterator[tuple[str, int, bytes]] | None:
-    """The version's files from its pack, checked; None when it has no usable pack."""
-    if not layout.has_pack(version.files):
-        return None
-    try:
-        return layout.unpack(store.get(layout.pack_key(version.storage_prefix)), version.files)
-    except (KeyError, layout.BadPack):
-        return None  # synced before packs existed, or damaged: the files are the truth
+def _lost(version: ExampleVersion, identifier: str | None, key: str, problem: str
+          ) -> IncompleteVersion:
+    """An object of a served version is gone or damaged (only by hand or a storage fault:
+    gc never removes a referenced version's objects). A sync cannot store it again (it skips
+    unchanged examples, and a published version is immutable), so say what can."""
+    which = version_label(version.tag, version.digest)
+    of = f" of {identifier}" if identifier else ""
+    return IncompleteVersion(
+        f"version {which}{of} cannot be read: the library's object {key} {problem}. A sync "
+        "does not store a published version again: restore that object from a backup of "
+        "the library's bucket, or publish the example anew (change its `version` in "
+        "meta.yaml and sync) and deploy that version")
 
 
 def load_version_files(store: ObjectStore | Settings, version: ExampleVersion

@@ -65,6 +65,7 @@ def test_sync_dir_and_browse_examples(stack: Stack, database_url: str, tmp_path:
     res = exlib("sync", "--name", "local", str(root), env=env)
     assert res.returncode == 0, res.stderr
     assert "2 examples, 2 new" in res.stdout
+    assert "stored 4 objects" in res.stdout  # small versions: a pack and metadata.json each
 
     listed = json.loads(exlib("examples", "list", "-o", "json", env=env).stdout)
     assert {r["identifier"] for r in listed} == {"itpcp.pgph.py.caesar", "user"}

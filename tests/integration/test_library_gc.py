@@ -98,7 +98,7 @@ def test_unreferenced_objects_past_grace_are_removed_referenced_and_young_kept(
     store.put(other, b"keep me\n")
     before = keys(store)
     orphans = {k: s for k, s in before.items() if k not in referenced and k != other}
-    assert len(orphans) >= 7  # twin x2 (meta.yaml, main.py, files.pack) + the stray object
+    assert len(orphans) == 3  # twin x2 (files.pack: small versions) + the stray object
 
     young = collect_garbage(own_bucket)  # default grace 24 h: everything is young
     assert (young.objects, keys(store)) == (0, before)
@@ -175,8 +175,8 @@ def test_an_orphan_a_sync_records_while_gc_waits_for_its_lock_is_kept(
     after = keys(store)
     assert prefix + "files/main.py" in after  # recorded meanwhile: kept
     assert set(referenced) <= set(after)
-    # the rejected twins: 2 x (meta.yaml, main.py, files.pack)
-    assert (report.objects, sum(len(c.versions) for c in report.repositories)) == (6, 2)
+    # the rejected twins: 2 x files.pack (small versions)
+    assert (report.objects, sum(len(c.versions) for c in report.repositories)) == (2, 2)
     assert all(not v.startswith(prefix) for c in report.repositories for v in c.versions)
 
 
@@ -189,13 +189,13 @@ def test_cli_gc_dry_run_then_gc_prints_counts_and_bytes(stack: Stack, own_bucket
            "EXLIB_S3_BUCKET": own_bucket.s3_bucket}
     dry = exlib("gc", "--dry-run", "--grace", "0s", env=env)
     assert dry.returncode == 0, dry.stderr
-    assert "would remove 6 object(s)" in dry.stdout and "dry run" in dry.stdout
+    assert "would remove 2 object(s)" in dry.stdout and "dry run" in dry.stdout
     assert "default/lib" in dry.stdout
     assert keys(store) == before
     res = exlib("gc", "--grace", "0s", "-o", "json", env=env)
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout)
-    assert out["removed"] == {"objects": 6, "versions": 2,
+    assert out["removed"] == {"objects": 2, "versions": 2,
                               "bytes": sum(s for k, s in before.items() if k not in referenced)}
     assert keys(store) == referenced
     bad = exlib("gc", "--grace", "a day", env=env)

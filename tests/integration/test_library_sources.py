@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from controller.config import Settings
+from controller.library import layout
 from controller.library.errors import AuthenticationFailed, StorageUnavailable
 from controller.library.source import S3Credentials, SourceSpec
 from controller.library.sync import remote_revision, sync_repository
@@ -167,21 +168,25 @@ def test_minio_stopped_mid_sync_is_finished_by_the_next(
             assert len(files_) == 7 and files_["f4.txt"][1].endswith(b"-4\n")
 
 
+BIG = bytes(range(256)) * (layout.PACK_MAX_BYTES // 256 + 1)  # the version is not packed
+
+
 @pytest.mark.parametrize("batch", ["on", "off"])
 def test_odd_file_names_are_stored_exactly_either_way(
         settings: Settings, stack: Stack, git_repo: str, tmp_path: Path, batch: str) -> None:
-    """Batched requests (a tar MinIO unpacks) and single PUTs store the same objects."""
+    """Batched requests (a tar MinIO unpacks) and single PUTs store the same objects (of a
+    version larger than a pack, so every file is an object under its own name)."""
     remote = GitRemote(git_repo, stack.git_token, tmp_path / "w.git")
     deep = "/".join(["level-with-a-rather-long-name"] * 5) + "/data file.txt"  # > 100 chars
     files = {**example("odd"), "ünïcödé ✓.py": "print('ü')\n", "empty.txt": "",
              deep: "deep\n", "alias.py": ("link", "main.py"), "bin.dat": bytes(range(256)),
-             "big.bin": bytes(range(256)) * 6000}  # over 1 MiB: a request of its own
+             "big.bin": BIG}  # over 1 MiB: a request of its own
     remote.commit(under("odd", files))
     settings = replace(settings, s3_batch_uploads=batch)
     assert object_store(settings).batches is (batch == "on")
     report = sync_repository(settings, remote.source(), name=f"odd-{batch}")
-    # objects: the files, metadata.json and the pack
-    assert report.counts["new"] == 1 and report.uploaded_files == len(files) + 2
+    # objects: the files and metadata.json
+    assert report.counts["new"] == 1 and report.uploaded_files == len(files) + 1
     with session_scope(make_engine(settings.database_url)) as s:
         ex = s.scalar(sa.select(Example).filter_by(identifier="odd"))
         assert ex is not None
@@ -191,7 +196,7 @@ def test_odd_file_names_are_stored_exactly_either_way(
         "main.py": (0o100644, b"x = 1\n"), "ünïcödé ✓.py": (0o100644, "print('ü')\n".encode()),
         "empty.txt": (0o100644, b""), deep: (0o100644, b"deep\n"),
         "alias.py": (0o120000, b"main.py"), "bin.dat": (0o100644, bytes(range(256))),
-        "big.bin": (0o100644, bytes(range(256)) * 6000)}
+        "big.bin": (0o100644, BIG)}
 
 
 def test_library_store_batches_on_minio(settings: Settings) -> None:

@@ -76,7 +76,7 @@ def test_data_set_syncs_70_examples_then_nothing(stack: Stack, settings: Setting
     assert second.returncode == 0, second.stderr
     again = json.loads(second.stdout)
     assert again["counts"]["unchanged"] == 70 and again["counts"]["total"] == 70
-    assert again["uploaded"] == {"versions": 0, "files": 0, "bytes": 0}
+    assert again["uploaded"] == {"versions": 0, "objects": 0, "bytes": 0}
     assert {e["id"] for e in again["examples"]} == {e["id"] for e in out["examples"]}
 
 

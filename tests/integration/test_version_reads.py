@@ -1,6 +1,8 @@
-"""How many requests a course pass makes to MinIO (issue 12): a cold pass reads each version
-with one GET (its pack), and a version stored before packs existed is still deployed, file by
-file. Requests are counted at the MinIO client's HTTP pool, against the real server."""
+"""How a small version is stored and read (issue 12): as its pack and metadata.json only, and
+a cold course pass reads it with one GET (its pack); a version stored before small versions
+were packed is still deployed, file by file; a lost or damaged pack is refused with a
+message saying what to do. Requests are counted at the MinIO client's HTTP pool, against the
+real server."""
 
 from __future__ import annotations
 
@@ -13,13 +15,16 @@ import urllib3
 
 from controller.config import Settings
 from controller.course.apply import apply_course
+from controller.course.errors import StorageFailed
 from controller.library import layout
+from controller.library.errors import IncompleteVersion
 from controller.library.source import SourceSpec
 from controller.library.sync import sync_repository
+from controller.library.versions import load_version_files
 from controller.store import git
 from controller.store.db import make_engine, session_scope
 from controller.store.db.library import ExampleVersion
-from controller.store.objects import object_store
+from controller.store.objects import ObjectStore, object_store
 from tests.conftest import Stack, unique
 
 N = 12  # examples; every third depends on the one before it
@@ -83,6 +88,32 @@ def apply_cold(stack: Stack, settings: Settings, tmp_path: Path, name: str) -> s
     return url
 
 
+def stored_versions(settings: Settings) -> list[ExampleVersion]:
+    with session_scope(make_engine(settings.database_url)) as session:
+        versions = session.query(ExampleVersion).all()
+        session.expunge_all()
+    return versions
+
+
+def test_a_small_version_is_stored_as_its_pack_and_metadata_only(
+        settings: Settings, tmp_path: Path) -> None:
+    root = write_library(tmp_path / "lib")
+    (root / "ex00" / "data.bin").write_bytes(b"\0" * layout.PACK_MAX_BYTES)  # now large
+    report = sync_repository(settings, SourceSpec("dir", str(root)), name="lib")
+    versions = {v.meta["slug"]: v for v in stored_versions(settings)}
+    stored = {o.key for o in object_store(settings).list(f"repositories/{report.repository_id}/")}
+    small = versions["ex01"].storage_prefix
+    assert {k for k in stored if k.startswith(small)} == {small + "files.pack",
+                                                          small + "metadata.json"}
+    large = versions["ex00"].storage_prefix
+    assert {k for k in stored if k.startswith(large)} == {
+        large + p for p in ("meta.yaml", "files/main.py", "files/test_main.py",
+                            "files/content/index.md", "files/data.bin", "metadata.json")}
+    assert stored == {k for v in versions.values()
+                      for k in layout.version_keys(v.storage_prefix, v.files)}
+    assert report.uploaded_files == len(stored) == (N - 1) * 2 + 6
+
+
 def test_a_cold_pass_reads_each_version_with_one_request(
         stack: Stack, settings: Settings, tmp_path: Path, gets: list[str]) -> None:
     sync_repository(settings, SourceSpec("dir", str(write_library(tmp_path / "lib"))),
@@ -99,17 +130,46 @@ def test_a_cold_pass_reads_each_version_with_one_request(
     assert gets == []
 
 
+def unpack_to_files(store: ObjectStore, version: ExampleVersion) -> None:
+    """Store a version as a sync before small versions were packed did: one object per file."""
+    store.put_many([(layout.file_key(version.storage_prefix, path), data, "text/plain")
+                    for path, (_, data) in load_version_files(store, version).items()])
+    store.delete_many([layout.pack_key(version.storage_prefix)])
+
+
 def test_a_version_stored_before_packs_is_read_file_by_file(
         stack: Stack, settings: Settings, tmp_path: Path, gets: list[str]) -> None:
     sync_repository(settings, SourceSpec("dir", str(write_library(tmp_path / "lib"))),
                     name="lib")
-    with session_scope(make_engine(settings.database_url)) as session:
-        prefixes = list(session.query(ExampleVersion.storage_prefix))
     store = object_store(settings)
-    store.delete_many([layout.pack_key(p) for p, in prefixes])  # as a sync before packs left it
+    for version in stored_versions(settings):
+        unpack_to_files(store, version)
     gets.clear()
     url = apply_cold(stack, settings, tmp_path, "old")
     # one miss per version, then metadata.json and each of its 4 files
     assert len(gets) == N * (1 + 1 + 4), gets
     files = deployed_files(stack, url, tmp_path / "reader")
     assert files["week1/t07/main.py"] == b"print(7)\n"
+
+
+@pytest.mark.parametrize("damage", ["missing", "damaged"])
+def test_a_lost_pack_is_refused_naming_the_version_object_and_what_to_do(
+        stack: Stack, settings: Settings, tmp_path: Path, damage: str) -> None:
+    sync_repository(settings, SourceSpec("dir", str(write_library(tmp_path / "lib"))),
+                    name="lib")
+    version = next(v for v in stored_versions(settings) if v.meta["slug"] == "ex03")
+    key = layout.pack_key(version.storage_prefix)
+    store = object_store(settings)
+    if damage == "missing":
+        store.delete_many([key])
+    else:
+        store.put(key, store.get(key).replace(b"print(3)", b"print(4)"))
+    problem = "is missing" if damage == "missing" else "does not hold the version's files"
+    with pytest.raises(IncompleteVersion) as err:
+        load_version_files(store, version)
+    message = str(err.value)
+    assert message.startswith(f"version 1.0.0 of ex03 cannot be read: the library's object "
+                              f"{key} {problem}")
+    assert "restore that object from a backup" in message and "change its `version`" in message
+    with pytest.raises(StorageFailed, match=f"version 1.0.0 of ex03 cannot be read.*{key}"):
+        apply_cold(stack, settings, tmp_path, "lost")

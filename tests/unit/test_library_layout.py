@@ -1,5 +1,5 @@
-"""The library's object layout (pure): keys, and the pack a course pass reads a small
-version from in one request."""
+"""The library's object layout (pure): keys, and the pack that is a small version's only copy
+of its files (a course pass reads it in one request)."""
 
 from __future__ import annotations
 
@@ -21,13 +21,19 @@ def entries(files: dict[str, bytes]) -> list[dict]:
                        sha256(d)).as_json() for p, d in files.items()]
 
 
-def test_keys_of_a_version() -> None:
+def test_a_small_version_is_its_pack_and_metadata() -> None:
+    assert layout.version_keys(PREFIX, entries(FILES)) == {
+        PREFIX + "files.pack", PREFIX + "metadata.json"}
+
+
+def test_a_large_version_is_one_object_per_file_and_metadata() -> None:
     assert PREFIX.endswith("/") and layout.prefix_of(layout.file_key(PREFIX, "a/b.py")) == PREFIX
     assert layout.file_key(PREFIX, "meta.yaml") == PREFIX + "meta.yaml"
     assert layout.file_key(PREFIX, "a/meta.yaml") == PREFIX + "files/a/meta.yaml"
-    assert layout.version_keys(PREFIX, entries(FILES)) == {
+    large = {**FILES, "data.bin": b"\0" * layout.PACK_MAX_BYTES}
+    assert layout.version_keys(PREFIX, entries(large)) == {
         PREFIX + "meta.yaml", PREFIX + "files/main.py", PREFIX + "files/empty.txt",
-        PREFIX + "files/sub/link", PREFIX + "metadata.json", PREFIX + "files.pack"}
+        PREFIX + "files/sub/link", PREFIX + "files/data.bin", PREFIX + "metadata.json"}
 
 
 def test_a_pack_gives_back_every_file_with_its_mode() -> None:
@@ -44,9 +50,6 @@ def test_a_damaged_pack_is_refused_before_any_file_is_given(damage) -> None:
         layout.unpack(damage(layout.pack(FILES.values())), entries(FILES))
 
 
-def test_only_small_versions_have_a_pack() -> None:
-    small = [{"size": layout.PACK_MAX_BYTES}]
-    assert layout.has_pack(small)
-    assert not layout.has_pack([{"size": layout.PACK_MAX_BYTES}, {"size": 1}])
-    big = [{"path": "big.bin", "size": layout.PACK_MAX_BYTES + 1, "sha256": "0", "mode": "100644"}]
-    assert layout.PACK not in {k.rsplit("/", 1)[-1] for k in layout.version_keys(PREFIX, big)}
+def test_only_small_versions_are_packed() -> None:
+    assert layout.packed([{"size": layout.PACK_MAX_BYTES}])
+    assert not layout.packed([{"size": layout.PACK_MAX_BYTES}, {"size": 1}])
