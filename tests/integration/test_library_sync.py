@@ -183,6 +183,24 @@ def test_same_tag_other_content_keeps_last_good_version(settings: Settings,
     assert third["a"]["status"] == "changed" and third["a"]["version"] == "1.0.1"
 
 
+def test_reverted_content_is_served_by_its_earlier_version(settings: Settings,
+                                                           remote: GitRemote) -> None:
+    first_tree = under("a", example("a", title="First"))
+    remote.commit(first_tree)
+    first = by_identifier(sync(settings, remote.source()))
+    remote.commit(under("moved", example("a", "1.1", title="Second", code="v2\n")))
+    assert by_identifier(sync(settings, remote.source()))["a"]["version"] == "1.1.0"
+    remote.commit(first_tree)
+    third = by_identifier(sync(settings, remote.source()))
+    assert third["a"]["status"] == "changed" and third["a"]["version"] == "1.0.0"
+    assert third["a"]["digest"] == first["a"]["digest"] and third["a"]["id"] == first["a"]["id"]
+    with session_scope(make_engine(settings.database_url)) as s:
+        a = s.scalar(sa.select(Example).filter_by(identifier="a"))
+        assert a is not None and a.latest_version is not None
+        assert (a.latest_version.tag, a.title, a.directory) == ("1.0.0", "First", "a")
+        assert s.scalar(sa.select(sa.func.count()).select_from(ExampleVersion)) == 2
+
+
 def test_deleted_archived_renamed_keeps_id(settings: Settings, remote: GitRemote) -> None:
     remote.commit({**under("old/place", example("keep")), **under("gone", example("gone"))})
     first = by_identifier(sync(settings, remote.source()))
