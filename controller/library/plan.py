@@ -168,19 +168,22 @@ def _decision(item: Summary | Unchanged, known: Mapping[str, Known],
     return d
 
 
-def _mark_duplicates(decisions: list[Decision]) -> set[str]:
-    """Fail every directory sharing an identifier; returns the duplicated identifiers."""
-    by_id: dict[str, list[Decision]] = {}
+def _live_identifiers(decisions: list[Decision]) -> dict[str, Decision]:
+    """Decision per identifier used once; every directory sharing an identifier fails."""
+    first: dict[str, Decision] = {}
+    shared: dict[str, list[Decision]] = {}  # only the identifiers used more than once
     for d in decisions:
         if d.identifier:
-            by_id.setdefault(d.identifier, []).append(d)
-    for ident, group in by_id.items():
-        if len(group) > 1:
-            for d in group:
-                others = ", ".join(f"`{o.directory}`" for o in group if o is not d)
-                d.fail("identifier", f"identifier `{ident}` is also used by {others}; "
-                                     "identifiers must be unique in a repository: change one")
-    return {ident for ident, group in by_id.items() if len(group) > 1}
+            other = first.setdefault(d.identifier, d)
+            if other is not d:
+                shared.setdefault(d.identifier, [other]).append(d)
+    for ident, group in shared.items():
+        for d in group:
+            others = ", ".join(f"`{o.directory}`" for o in group if o is not d)
+            d.fail("identifier", f"identifier `{ident}` is also used by {others}; "
+                                 "identifiers must be unique in a repository: change one")
+        del first[ident]
+    return first
 
 
 def _cycle_through(start: str, graph: Mapping[str, set[str]]) -> list[str] | None:
@@ -202,8 +205,9 @@ def _cycle_through(start: str, graph: Mapping[str, set[str]]) -> list[str] | Non
 
 
 def _mark_cycles(live: Mapping[str, Decision]) -> None:
-    graph = {i: {dep.identifier for dep in d.dependencies if dep.identifier in live}
-             for i, d in live.items() if not d.errors}
+    # Only examples with dependencies can be on a cycle (most have none).
+    graph = {i: deps for i, d in live.items() if d.dependencies and not d.errors
+             if (deps := {dep.identifier for dep in d.dependencies if dep.identifier in live})}
     remaining = dict(graph)
     changed = True
     while changed:  # peel off examples that cannot be on a cycle (Kahn)
@@ -264,14 +268,13 @@ def plan(items: Iterable[Scanned | Summary | Unchanged], known: Mapping[str, Kno
     by_directory = {k.directory: k for k in known.values() if not k.archived}
     decisions = [_decision(Summary.of(item) if isinstance(item, Scanned) else item, known,
                            by_directory) for item in items]
-    duplicated = _mark_duplicates(decisions)
-    live = {d.identifier: d for d in decisions
-            if d.identifier and d.identifier not in duplicated}
+    live = _live_identifiers(decisions)
     _mark_cycles(live)
-    changed = dependencies
+    dependents = [d for d in live.values() if d.dependencies] if dependencies else []
+    changed = bool(dependents)
     while changed:  # an example turning invalid can leave its dependents without a version
         changed = False
-        for d in live.values():
+        for d in dependents:
             if d.errors:
                 continue
             for dep in d.dependencies:
