@@ -18,8 +18,8 @@ again (and checked against their sha256) to be uploaded; requests hold at most B
 objects and BATCH_BYTES (one larger file goes alone), and the uploader holds at most
 2 x upload_workers requests and UPLOAD_BUFFER bytes.
 Planning is global (duplicates, dependencies, archival), so a little is kept per example
-until it is done: identity, digest, messages; what a version's row and metadata.json need
-waits in the transaction (`rows.Staging`), not in memory. Files uploaded for an example
+until it is done (`plan.Summary`); what an example's and a version's rows and metadata.json
+need waits in the transaction (`rows.Staging`), not in memory. Files uploaded for an example
 that planning then rejects (duplicate identifier, broken dependency) have no metadata.json
 and no row: incomplete, never served.
 See docs/library-sync.md.
