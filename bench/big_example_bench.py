@@ -67,7 +67,7 @@ report = sync_repository(settings, source, name="bench")
 seconds = time.perf_counter() - start
 hwm = next(int(line.split()[1]) for line in open("/proc/self/status")
            if line.startswith("VmHWM:"))
-print(json.dumps({"seconds": seconds, "counts": report.counts, "files": report.uploaded_files,
+print(json.dumps({"seconds": seconds, "counts": report.counts, "files": report.uploaded_objects,
                   "errors": [e.errors for e in report.invalid], "rss_mb": hwm / 1024,
                   "prefix": f"repositories/{report.repository_id}/"}))
 """

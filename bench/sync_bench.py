@@ -84,7 +84,7 @@ after_fetch = min(v for k, v in marks.items() if k != "fetch")
 hwm = next(int(line.split()[1]) for line in open("/proc/self/status")
            if line.startswith("VmHWM:"))
 print(json.dumps({"seconds": end - start, "after_fetch": end - after_fetch,
-                  "counts": report.counts, "uploaded_files": report.uploaded_files,
+                  "counts": report.counts, "uploaded_objects": report.uploaded_objects,
                   "rss_mb": hwm / 1024}))
 """
 
@@ -283,7 +283,7 @@ def main() -> None:
         admin.dispose()
     initial = m["initial"]
     assert all(r["counts"]["new"] == n for r in initial)
-    assert all(r["counts"]["unchanged"] == n and r["uploaded_files"] == 0 for r in m["noop"])
+    assert all(r["counts"]["unchanged"] == n and r["uploaded_objects"] == 0 for r in m["noop"])
     assert one["counts"]["changed"] == len(changed)
     seconds = [r["seconds"] for r in initial]
     own, batched = median_ratio(seconds, m["batched_before"], m["batched_after"])

@@ -170,7 +170,7 @@ def _sync(args: argparse.Namespace) -> int:
     output.say(
         f"{args.name}: revision {report.revision[:12]}: {c['total']} examples, {c['new']} new, "
         f"{c['changed']} changed, {c['unchanged']} unchanged, {c['invalid']} invalid, "
-        f"{c['archived']} archived; stored {report.uploaded_files} objects")
+        f"{c['archived']} archived; stored {report.uploaded_objects} objects")
     if args.verbose:
         output.phases(report.phases.seconds)
     return 0

@@ -57,7 +57,7 @@ class SyncReport:
     finished_at: datetime
     examples: list[ExampleReport]
     uploaded_versions: int = 0
-    uploaded_files: int = 0  # objects stored: packs, files of large versions, metadata.json
+    uploaded_objects: int = 0  # objects stored: packs, files of large versions, metadata.json
     uploaded_bytes: int = 0
     history: list[dict[str, Any]] = field(default_factory=list)  # per imported tag
     #: Versions of the repository's examples stored in the database after the sync
@@ -98,7 +98,7 @@ class SyncReport:
                            "namespace": self.namespace, "revision": self.revision,
                            "digest": self.digest, "versions": self.versions},
             "counts": self.counts,
-            "uploaded": {"versions": self.uploaded_versions, "objects": self.uploaded_files,
+            "uploaded": {"versions": self.uploaded_versions, "objects": self.uploaded_objects,
                          "bytes": self.uploaded_bytes},
             "history": self.history,
             "phases": dict(self.phases.seconds),

@@ -161,7 +161,7 @@ class _Uploader:
         self._tasks = self._bytes = 0
         self._batch = _Batch()
         self.error: BaseException | None = None
-        self.files = self.size = 0  # stored so far
+        self.objects = self.size = 0  # stored so far
 
     def add(self, obj: Object) -> None:
         """Queue a (key, bytes, content type) object."""
@@ -197,7 +197,7 @@ class _Uploader:
             if error is not None:
                 self.error = self.error or error
             elif not fut.cancelled():
-                self.files += len(batch.objects)
+                self.objects += len(batch.objects)
                 self.size += batch.size
             self._cond.notify_all()
         batch.objects = []  # the bytes are stored (or lost): do not keep them
@@ -368,7 +368,7 @@ def _sync_snapshot(sync: _Sync, snapshot: Snapshot, *, tag: str | None = None) -
             published = len(todo)
             del todo
             report.uploaded_versions += published
-            report.uploaded_files += uploader.files
+            report.uploaded_objects += uploader.objects
             report.uploaded_bytes += uploader.size
             if tag is not None:
                 report.history.append({

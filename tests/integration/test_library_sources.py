@@ -186,7 +186,7 @@ def test_odd_file_names_are_stored_exactly_either_way(
     assert object_store(settings).batches is (batch == "on")
     report = sync_repository(settings, remote.source(), name=f"odd-{batch}")
     # objects: the files and metadata.json
-    assert report.counts["new"] == 1 and report.uploaded_files == len(files) + 1
+    assert report.counts["new"] == 1 and report.uploaded_objects == len(files) + 1
     with session_scope(make_engine(settings.database_url)) as s:
         ex = s.scalar(sa.select(Example).filter_by(identifier="odd"))
         assert ex is not None

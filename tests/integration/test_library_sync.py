@@ -277,7 +277,7 @@ def test_ignore_patterns_and_tree_shortcut(settings: Settings, remote: GitRemote
         v = s.scalar(sa.select(ExampleVersion))
         assert v is not None and [f["path"] for f in v.files] == ["main.py", "meta.yaml"]
     again = sync(settings, remote.source(ignore=("output/", "drafts/")))
-    assert again.counts["unchanged"] == 1 and again.uploaded_files == 0
+    assert again.counts["unchanged"] == 1 and again.uploaded_objects == 0
     # Other rules change the content (output/ now included): re-read, not skipped by tree id.
     widened = by_identifier(sync(settings, remote.source(ignore=("drafts/",))))
     assert widened["a"]["status"] == "invalid"
@@ -376,7 +376,7 @@ def test_noop_resync_lists_no_example_and_costs_the_same_at_any_size(
             report = sync(settings, remote.source())
         finally:
             sa.event.remove(sa.engine.Engine, "before_cursor_execute", count)
-        assert report.counts["unchanged"] == n and report.uploaded_files == 0
+        assert report.counts["unchanged"] == n and report.uploaded_objects == 0
         return len(listed), sum(writes), len(statements)
 
     small, large = noop_costs(10), noop_costs(40)

@@ -111,7 +111,7 @@ def test_a_small_version_is_stored_as_its_pack_and_metadata_only(
                             "files/content/index.md", "files/data.bin", "metadata.json")}
     assert stored == {k for v in versions.values()
                       for k in layout.version_keys(v.storage_prefix, v.files)}
-    assert report.uploaded_files == len(stored) == (N - 1) * 2 + 6
+    assert report.uploaded_objects == len(stored) == (N - 1) * 2 + 6
 
 
 def test_a_cold_pass_reads_each_version_with_one_request(
