@@ -125,14 +125,22 @@ def load_known(session: Session, repository_id: uuid.UUID) -> dict[str, Known]:
 BATCH = 1000  # rows per INSERT / UPDATE statement
 
 
+_TEMP = sa.MetaData()
+
+
+def _temporary(name: str, *columns: sa.Column[Any]) -> sa.Table:
+    """A table of the sync's transaction, one row per example directory, dropped when the
+    transaction ends."""
+    return sa.Table(name, _TEMP, sa.Column("directory", sa.Text, primary_key=True), *columns,
+                    prefixes=["TEMPORARY"], postgresql_on_commit="DROP")
+
+
 #: What a read example's rows need, kept in the sync's transaction instead of in memory, so
 #: memory does not grow with the number of examples: every valid example's fields (its
 #: example row is inserted or updated from them), and for one that may become a new version
 #: its metadata.json exactly as it will be stored and the version row's other fields.
-_TEMP = sa.MetaData()
-_STAGED = sa.Table(
-    "sync_staged", _TEMP,
-    sa.Column("directory", sa.Text, primary_key=True),
+_STAGED = _temporary(
+    "sync_staged",
     sa.Column("fingerprint", sa.Text),
     sa.Column("title", sa.Text),
     sa.Column("description", sa.Text),
@@ -143,26 +151,21 @@ _STAGED = sa.Table(
     sa.Column("additional_files", TextArray),
     sa.Column("test_files", TextArray),
     sa.Column("student_templates", TextArray),
-    sa.Column("warnings", TextArray),
-    prefixes=["TEMPORARY"], postgresql_on_commit="DROP")
+    sa.Column("warnings", TextArray))
 #: The staged versions planning published: where they are stored, under which ids.
-_PUBLISHED = sa.Table(
-    "sync_published", _TEMP,
-    sa.Column("directory", sa.Text, primary_key=True),
+_PUBLISHED = _temporary(
+    "sync_published",
     sa.Column("version_id", sa.Uuid, nullable=False),
     sa.Column("example_id", sa.Uuid, nullable=False),
-    sa.Column("storage_prefix", sa.Text, nullable=False),
-    prefixes=["TEMPORARY"], postgresql_on_commit="DROP")
+    sa.Column("storage_prefix", sa.Text, nullable=False))
 #: The examples read by this pass that stay live: their rows are inserted (`new`) and
 #: updated (fields, latest version) from here.
-_LIVE = sa.Table(
-    "sync_live", _TEMP,
-    sa.Column("directory", sa.Text, primary_key=True),
+_LIVE = _temporary(
+    "sync_live",
     sa.Column("example_id", sa.Uuid, nullable=False),
     sa.Column("identifier", sa.Text, nullable=False),
     sa.Column("digest", sa.Text, nullable=False),
-    sa.Column("new", sa.Boolean, nullable=False),
-    prefixes=["TEMPORARY"], postgresql_on_commit="DROP")
+    sa.Column("new", sa.Boolean, nullable=False))
 
 # Each metadata.json is parsed once (a materialised CTE), not once per field taken from it.
 _INSERT_VERSIONS = sa.text("""
