@@ -77,6 +77,10 @@ def _join(base: str, name: str) -> str:
     return name if base in ("", ".") else f"{base}/{name}"
 
 
+#: Entries a subtree must take to walk before discovery remembers it as holding no example.
+CACHED_WALK = 16
+
+
 def discover(snapshot: Snapshot, ignore: Ignore, limits: ExampleLimits,
              is_known: Callable[[str], bool] = lambda _fp: False) -> Iterator[Found]:
     """Every directory below the root holding a meta.yaml, at any depth, in path order.
@@ -85,20 +89,28 @@ def discover(snapshot: Snapshot, ignore: Ignore, limits: ExampleLimits,
     above an example is carried down and becomes that example's error. A subtree seen
     before (same Git tree id or S3 etag digest) that held no meta.yaml and nothing ignored is
     not walked again, so a tree repeating one subtree many times over (a "Git bomb") costs
-    its distinct trees, not its paths."""
+    its distinct trees, not its paths. Only subtrees of more than CACHED_WALK entries are
+    remembered: walking a smaller one again costs less than remembering every example's
+    small directories (a bomb of small subtrees still costs at most CACHED_WALK entries per
+    entry of its distinct trees)."""
     barren: set[str] = set()
-    clean: list[bool] = []  # per directory being walked: no meta.yaml, nothing ignored below
+    # per directory being walked: no meta.yaml and nothing ignored below; entries walked
+    clean: list[bool] = []
+    walked: list[int] = []
     # ("dir", handle, path, enclosing example, problem with a directory above) or
     # ("done", raw fingerprint): the directory's subtree has been walked
     todo: list[tuple[Any, ...]] = [("dir", snapshot.root, "", None, None)]
     while todo:
         item = todo.pop()
         if item[0] == "done":
-            was_clean = clean.pop()
-            if was_clean and item[1] is not None:
+            was_clean, cost = clean.pop(), walked.pop()
+            if walked:
+                walked[-1] += cost
+            if not was_clean or item[1] is None:
+                if clean:
+                    clean[-1] = False
+            elif cost > CACHED_WALK:
                 barren.add(item[1])
-            elif clean:
-                clean[-1] = False
             continue
         _, handle, rel, inside, problem = item
         raw = snapshot.fingerprint(handle)
@@ -117,6 +129,7 @@ def discover(snapshot: Snapshot, ignore: Ignore, limits: ExampleLimits,
         children = snapshot.children(handle)
         entries = [e for e in children if not ignore(_join(rel, e.name), e.mode == DIR_MODE)]
         clean.append(len(entries) == len(children) and all(e.name != META_FILE for e in children))
+        walked.append(len(children))
         todo.append(("done", raw))
         if any(e.name == META_FILE and e.mode not in (DIR_MODE, 0) for e in entries):
             directory = shown(rel) or "."
