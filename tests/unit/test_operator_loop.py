@@ -34,24 +34,31 @@ class StopAfter:
         return time.monotonic() >= self.until
 
 
-def test_a_course_runs_one_pass_for_a_revision_its_last_pass_used_while_its_status_lags() -> None:
-    body = {"apiVersion": "exlib.dev/v1alpha1", "kind": "CourseStructure",
-            "metadata": {"namespace": "ns", "name": "prog1", "generation": 1},
-            "spec": {"exampleRepositories": ["lib"], "interval": "1h"}}
-    index = {("ns", "lib"): [{"ready": True, "revision": "r1"}]}
-    reasons: list[str] = []
+COURSE = {"apiVersion": "exlib.dev/v1alpha1", "kind": "CourseStructure",
+          "metadata": {"namespace": "ns", "name": "prog1", "generation": 1},
+          "spec": {"exampleRepositories": ["lib"], "interval": "1h"}}
 
+
+def run_course(body: Mapping[str, Any], index: dict[tuple[str, str], list[dict[str, Any]]],
+               reasons: list[str]) -> None:
+    """Run a course's loop for 1.5 s; each pass records its reason and reports that it used
+    revision r1 of ns/lib."""
     def one_pass(_kube: Any, _body: dict[str, Any], reason: str) -> PassResult:
         reasons.append(reason)
         return PassResult(status={"repositories": {"ns/lib": "r1"}})
 
     asyncio.run(run_loop(LaggingKube(), "CourseStructure", None, body, StopAfter(1.5), one_pass,
                          NamespaceSlots(2), trigger=lambda s: repositories_moved(s, index)))
+
+
+def test_a_course_runs_one_pass_for_a_revision_its_last_pass_used_while_its_status_lags() -> None:
+    index = {("ns", "lib"): [{"ready": True, "revision": "r1"}]}
+    reasons: list[str] = []
+    run_course(COURSE, index, reasons)
     assert reasons == ["started"]
 
     index[("ns", "lib")] = [{"ready": True, "revision": "r2"}]  # a new revision does start one
-    asyncio.run(run_loop(LaggingKube(), "CourseStructure", None, body, StopAfter(1.5), one_pass,
-                         NamespaceSlots(2), trigger=lambda s: repositories_moved(s, index)))
+    run_course(COURSE, index, reasons)
     assert reasons[1:] == ["started", "repository ns/lib at revision r2"]
 
 
@@ -75,17 +82,8 @@ class CountedBody(Mapping[str, Any]):
 def test_an_idle_object_is_looked_at_without_copying_it() -> None:
     """Each loop looks at its object four times a second: copying a course of many
     assignments each time cost a hundred courses half a core, taken from their passes."""
-    body = CountedBody({"apiVersion": "exlib.dev/v1alpha1", "kind": "CourseStructure",
-                        "metadata": {"namespace": "ns", "name": "prog1", "generation": 1},
-                        "spec": {"exampleRepositories": ["lib"], "interval": "1h"}})
-    index = {("ns", "lib"): [{"ready": True, "revision": "r1"}]}
+    body = CountedBody(COURSE)
     reasons: list[str] = []
-
-    def one_pass(_kube: Any, _body: dict[str, Any], reason: str) -> PassResult:
-        reasons.append(reason)
-        return PassResult(status={"repositories": {"ns/lib": "r1"}})
-
-    asyncio.run(run_loop(LaggingKube(), "CourseStructure", None, body, StopAfter(1.5), one_pass,
-                         NamespaceSlots(2), trigger=lambda s: repositories_moved(s, index)))
+    run_course(body, {("ns", "lib"): [{"ready": True, "revision": "r1"}]}, reasons)
     assert reasons == ["started"]
     assert body.copies <= len(reasons), f"copied {body.copies} times for one pass"
