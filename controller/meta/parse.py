@@ -217,7 +217,7 @@ class _Issues:
         self.add("warning", field, message, line)
 
     def error_fields(self) -> set[str]:
-        """_Fields that already have an error, so later checks don't repeat them."""
+        """Fields that already have an error, so later checks don't repeat them."""
         return {i.field for i in self.items if i.severity == "error"}
 
     def has_errors(self) -> bool:
